@@ -1,0 +1,65 @@
+import PostgresNIO
+
+/// Classification of errors from PostgreSQL, looking through the transaction
+/// wrapper that `withTransaction` adds.
+public enum PostgresErrors {
+    /// The server error inside `error`, if there is one.
+    public static func serverError(_ error: any Error) -> PSQLError? {
+        if let psql = error as? PSQLError { return psql.code == .server ? psql : nil }
+        if let transaction = error as? PostgresTransactionError {
+            for inner in [transaction.closureError, transaction.beginError, transaction.commitError] {
+                if let inner, let found = serverError(inner) { return found }
+            }
+        }
+        return nil
+    }
+
+    /// The SQLSTATE of a server error.
+    public static func sqlState(_ error: any Error) -> String? {
+        serverError(error)?.serverInfo?[.sqlState]
+    }
+
+    /// The server's message, e.g. `invalid input syntax for type date: "x"`.
+    public static func message(_ error: any Error) -> String {
+        if let server = serverError(error), let message = server.serverInfo?[.message] {
+            if let detail = server.serverInfo?[.detail] { return "\(message) (\(detail))" }
+            return message
+        }
+        if let transaction = error as? PostgresTransactionError {
+            for inner in [transaction.closureError, transaction.beginError, transaction.commitError, transaction.rollbackError] {
+                if let inner { return message(inner) }
+            }
+        }
+        return String(describing: error)
+    }
+
+    /// Deadlock or serialization failure: the chunk is retried as it is.
+    public static func isRetryableConflict(_ error: any Error) -> Bool {
+        guard let state = sqlState(error) else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    /// An error caused by the data of some item (classes 22 data exception and
+    /// 23 integrity constraint violation): the chunk is split to find the item.
+    public static func isDataError(_ error: any Error) -> Bool {
+        guard let state = sqlState(error) else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+
+    /// The connection or the server went away (network, restart, shutdown):
+    /// worth retrying after a pause.
+    public static func isTransient(_ error: any Error) -> Bool {
+        if let state = sqlState(error) {
+            // 08 connection exception, 53 insufficient resources, 57P01..03 admin/crash shutdown, cannot connect now
+            return state.hasPrefix("08") || state.hasPrefix("53") || state == "57P01" || state == "57P02" || state == "57P03"
+                || isRetryableConflict(error)
+        }
+        let inner: (any Error)? = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError }
+        if let inner { return isTransient(inner) }
+        if let psql = error as? PSQLError {
+            return [.connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed].contains(psql.code)
+        }
+        // NIO channel errors and connection refusals surface as other error types.
+        return error is ChannelError || error is IOError || String(describing: error).contains("connect")
+    }
+}

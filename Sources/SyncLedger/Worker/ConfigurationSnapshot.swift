@@ -1,0 +1,91 @@
+import Logging
+import PostgresNIO
+import SyncLedgerCore
+
+/// Everything a job's items are prepared against: registered sources and
+/// tables with their real columns, commit policies, and the job's value maps.
+/// Loaded once per job (four small queries), so an administrator's change to
+/// the configuration takes effect from the next job on.
+public struct ConfigurationSnapshot: Sendable {
+    public var catalog: Catalog
+    public var policies: PolicyBook
+    public var valueMaps: ValueMapBook
+
+    /// Loads the snapshot; value maps only for `source`.
+    public static func load(source: String, on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
+        var sources: [SourceSystem] = []
+        for try await (key, active) in try await conn.query(
+            "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
+        ).decode((String, Bool).self) {
+            sources.append(SourceSystem(key: key, isActive: active))
+        }
+
+        // Registered tables with their columns, straight from pg_catalog. A
+        // registered table that does not exist comes back with exists = false.
+        let tableRows = try await conn.query(
+            """
+            SELECT t.target_table, t.id_column, t.active_column, t.is_active, c.oid IS NOT NULL,
+                   coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
+                   coalesce(array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
+                   coalesce(array_agg(a.attnotnull ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
+                   coalesce(array_agg(a.attgenerated <> '' ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
+                   coalesce(array_agg(coalesce(fk.referenced, '') ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}')
+              FROM integration.target_table t
+              LEFT JOIN pg_namespace n ON n.nspname = split_part(t.target_table, '.', 1)
+              LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = split_part(t.target_table, '.', 2)
+                                  AND c.relkind IN ('r', 'p')
+              LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              LEFT JOIN LATERAL (
+                SELECT rn.nspname || '.' || rc.relname AS referenced
+                  FROM pg_constraint k
+                  JOIN pg_class rc ON rc.oid = k.confrelid
+                  JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                 WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.conkey = ARRAY[a.attnum]
+                 LIMIT 1
+              ) fk ON true
+             GROUP BY t.target_table, t.id_column, t.active_column, t.is_active, c.oid
+            """, logger: logger)
+        var tables: [TargetTable] = []
+        for try await (name, idColumn, activeColumn, active, exists, names, types, notNulls, generated, references)
+            in tableRows.decode((String, String, String?, Bool, Bool, [String], [String], [Bool], [Bool], [String]).self)
+        {
+            var columns: [Column] = []
+            for index in names.indices {
+                columns.append(
+                    Column(
+                        name: names[index], sqlType: types[index], isNotNull: notNulls[index], isGenerated: generated[index],
+                        references: references[index].isEmpty ? nil : references[index]))
+            }
+            tables.append(
+                TargetTable(name: name, idColumn: idColumn, activeColumn: activeColumn, isActive: active, exists: exists, columns: columns))
+        }
+
+        var policies: [CommitPolicy] = []
+        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.query(
+            """
+            SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
+                   code_list, min_confidence::float8
+              FROM integration.commit_policy
+            """, logger: logger
+        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
+            policies.append(
+                CommitPolicy(
+                    targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
+                    authoritativeSources: authorities, autoCertify: autoCertify, staleAfterDays: staleDays.map(Int.init),
+                    codeList: codeList, minConfidence: minConfidence))
+        }
+
+        var mappings: [ValueMapping] = []
+        for try await (codeList, code, canonical, confidence) in try await conn.query(
+            """
+            SELECT code_list, source_code, canonical_code_value, confidence::float8
+              FROM integration.value_map WHERE source_system_key = \(source)
+            """, logger: logger
+        ).decode((String, String, String, Double).self) {
+            mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
+        }
+
+        return ConfigurationSnapshot(
+            catalog: Catalog(sources: sources, tables: tables), policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+    }
+}
