@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncLedger
+
+/// The PostgreSQL server the integration tests share: `DATABASE_URL` when set,
+/// otherwise one throwaway embedded cluster for the whole test process (stopped
+/// and deleted at exit). The schema is migrated once into a template database;
+/// each test gets a fresh database copied from it, so tests run in parallel
+/// without seeing each other.
+actor TestCluster {
+    static let shared = TestCluster()
+
+    static let logger: Logger = {
+        var logger = Logger(label: "syncledger-tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["SYNCLEDGER_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    private var server: DatabaseURL?
+    private var embedded: EmbeddedPostgres?
+    private var counter = 0
+    private let template = "syncledger_template_\(ProcessInfo.processInfo.processIdentifier)"
+
+    /// The server, started and templated on first use.
+    func serverURL() async throws -> DatabaseURL {
+        if let server { return server }
+        let url: DatabaseURL
+        if let given = ProcessInfo.processInfo.environment["DATABASE_URL"], !given.isEmpty {
+            url = try DatabaseURL(parsing: given)
+        } else {
+            let postgres = try await EmbeddedPostgres.start(logger: Self.logger)
+            embedded = postgres
+            url = postgres.url
+        }
+        try await Database.createDatabase(template, on: url, replace: true, logger: Self.logger)
+        let migrator = try Migrator(directory: Migrator.locateDirectory())
+        try await Database.withClient(url.with(database: template), maximumConnections: 1, logger: Self.logger) { client in
+            try await migrator.migrate(client: client, logger: Self.logger)
+        }
+        server = url
+        return url
+    }
+
+    /// A new database with the schema migrated, named after `label`.
+    func freshDatabase(label: String) async throws -> DatabaseURL {
+        let url = try await serverURL()
+        counter += 1
+        let safe = label.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(30)
+        let name = "t\(counter)_\(safe)_\(ProcessInfo.processInfo.processIdentifier)"
+        try await Database.createDatabase(name, on: url, template: template, replace: true, logger: Self.logger)
+        return url.with(database: name)
+    }
+}
