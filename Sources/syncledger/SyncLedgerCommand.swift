@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import PostgresNIO
+import SyncLedger
 
 @main
 struct SyncLedgerCommand: AsyncParsableCommand {
@@ -9,4 +12,21 @@ struct SyncLedgerCommand: AsyncParsableCommand {
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
         ])
 
+    /// Runs the command; database errors are shown as the server's message
+    /// (postgres-nio redacts them by default), other errors as usual.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where error is PSQLError || error is PostgresTransactionError {
+            FileHandle.standardError.write(Data("Error: \(PostgresErrors.message(error))\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
