@@ -56,6 +56,9 @@ let package = Package(
             name: "SyncLedgerTests",
             dependencies: [
                 "SyncLedger",
+                // Not imported: listed so `swift test` builds the binary the
+                // process-level tests (faults, SIGTERM) start.
+                "syncledger",
                 "SyncLedgerCore",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]

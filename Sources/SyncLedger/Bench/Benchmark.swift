@@ -111,7 +111,7 @@ public struct Benchmark: Sendable {
     /// leaves them Draft until the clock starts.
     private func stage(_ client: PostgresClient, source: String, table: String, jobs: Int, records: Int, fields: Int, offset: Int) async throws {
         let names = Array(Self.fieldNames.prefix(fields))
-        try await client.query(
+        try await client.run(
             """
             WITH new_jobs AS (
               INSERT INTO integration.sync_job (source_system_key, entity_type, job_status, job_key)
@@ -129,7 +129,7 @@ public struct Benchmark: Sendable {
                    END
               FROM new_jobs n, generate_series(1, \(records)) r, generate_series(1, \(fields)) f
             """, logger: logger)
-        try await client.query("ANALYZE integration.sync_item", logger: logger)
+        try await client.run("ANALYZE integration.sync_item", logger: logger)
     }
 
     private func timeWorker(client: PostgresClient, url: DatabaseURL, concurrency: Int) async throws -> Double {
@@ -139,7 +139,7 @@ public struct Benchmark: Sendable {
         settings.chunkSize = options.chunkSize
         settings.parallelChunks = options.parallelChunks
         let start = ContinuousClock.now
-        try await client.query("UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_status = 'Draft' AND source_system_key = 'bench'", logger: logger)
+        try await client.run("UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_status = 'Draft' AND source_system_key = 'bench'", logger: logger)
         try await Worker(client: client, url: url, settings: settings, logger: logger).run()
         return (ContinuousClock.now - start).seconds
     }
@@ -155,14 +155,14 @@ public struct Benchmark: Sendable {
 
     /// The same work as hand-written set-based SQL, one transaction per job.
     private func runReference(_ client: PostgresClient) async throws {
-        try await client.query("UPDATE integration.sync_job SET job_status = 'Processing' WHERE job_status = 'Draft' AND source_system_key = 'bench_sql'", logger: logger)
+        try await client.run("UPDATE integration.sync_job SET job_status = 'Processing' WHERE job_status = 'Draft' AND source_system_key = 'bench_sql'", logger: logger)
         let rows = try await client.query("SELECT job_id FROM integration.sync_job WHERE source_system_key = 'bench_sql' AND job_status = 'Processing' ORDER BY job_id", logger: logger)
         var jobIDs: [Int64] = []
         for try await id in rows.decode(Int64.self) { jobIDs.append(id) }
         for jobID in jobIDs {
             try await client.withTransaction(logger: logger) { conn in
                 for statement in Self.referenceScript {
-                    try await conn.query(PostgresQuery(unsafeSQL: statement, binds: { var b = PostgresBindings(); b.append(jobID); return b }()), logger: logger)
+                    try await conn.run(PostgresQuery(unsafeSQL: statement, binds: { var b = PostgresBindings(); b.append(jobID); return b }()), logger: logger)
                 }
             }
         }
@@ -278,7 +278,7 @@ public struct Benchmark: Sendable {
                         let done = try await client.query(
                             "SELECT (extract(epoch FROM started_at - submitted_at) * 1000)::float8 FROM integration.sync_job WHERE job_id = \(jobID) AND finished_at IS NOT NULL",
                             logger: logger)
-                        if let ms = try await done.decode(Double.self).first(where: { _ in true }) {
+                        if let ms = try await done.single(Double.self) {
                             latencies.append(ms)
                             break
                         }

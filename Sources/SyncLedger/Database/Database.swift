@@ -9,7 +9,7 @@ public enum Database {
     public static func runScript(_ script: String, on client: PostgresClient, logger: Logger) async throws {
         try await client.withConnection { conn in
             for statement in SQLScript.statements(script) {
-                try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await conn.run(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         }
     }
@@ -47,12 +47,12 @@ public enum Database {
     public static func createDatabase(_ name: String, on url: DatabaseURL, template: String? = nil, replace: Bool = false, logger: Logger) async throws {
         try await withClient(url, maximumConnections: 1, logger: logger) { client in
             let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            if replace { try await client.query("DROP DATABASE IF EXISTS \(unescaped: quoted) WITH (FORCE)", logger: logger) }
+            if replace { try await client.run("DROP DATABASE IF EXISTS \(unescaped: quoted) WITH (FORCE)", logger: logger) }
             if let template {
                 let quotedTemplate = "\"" + template.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                try await client.query("CREATE DATABASE \(unescaped: quoted) TEMPLATE \(unescaped: quotedTemplate)", logger: logger)
+                try await client.run("CREATE DATABASE \(unescaped: quoted) TEMPLATE \(unescaped: quotedTemplate)", logger: logger)
             } else {
-                try await client.query("CREATE DATABASE \(unescaped: quoted)", logger: logger)
+                try await client.run("CREATE DATABASE \(unescaped: quoted)", logger: logger)
             }
         }
     }

@@ -27,6 +27,7 @@ public final class EmbeddedPostgres: Sendable {
     public let url: DatabaseURL
     private let supervisor: Process
     private let baseDirectory: URL
+    private let restartCommand: [String]
 
     /// Starts a cluster. Throws a ``StartError`` that says what to install when
     /// no PostgreSQL server binaries are found.
@@ -62,6 +63,7 @@ public final class EmbeddedPostgres: Sendable {
             let pgctl = binaries.appendingPathComponent("pg_ctl").path
             let start = asServerUser([pgctl, "-D", data.path, "-l", log.path, "-o", options, "-w", "-t", "60", "start"])
             let stop = asServerUser([pgctl, "-D", data.path, "-m", "fast", "-w", "-t", "60", "stop"])
+            let restart = asServerUser([pgctl, "-D", data.path, "-l", log.path, "-m", "fast", "-w", "-t", "60", "restart"])
             // The supervisor: start, report, then wait for a signal or for our death.
             let script = """
                 set -u
@@ -84,7 +86,7 @@ public final class EmbeddedPostgres: Sendable {
             if line == "ready" {
                 let postgres = EmbeddedPostgres(
                     url: DatabaseURL(host: "127.0.0.1", port: port, username: "postgres", database: "postgres"),
-                    supervisor: supervisor, baseDirectory: base)
+                    supervisor: supervisor, baseDirectory: base, restartCommand: restart)
                 Registry.add(postgres)
                 logger.info("started embedded PostgreSQL", metadata: ["port": "\(port)", "directory": "\(base.path)"])
                 return postgres
@@ -96,10 +98,22 @@ public final class EmbeddedPostgres: Sendable {
         throw StartError(description: "PostgreSQL did not start: \(lastError.suffix(2000))")
     }
 
-    private init(url: DatabaseURL, supervisor: Process, baseDirectory: URL) {
+    private init(url: DatabaseURL, supervisor: Process, baseDirectory: URL, restartCommand: [String]) {
         self.url = url
         self.supervisor = supervisor
         self.baseDirectory = baseDirectory
+        self.restartCommand = restartCommand
+    }
+
+    /// Restarts the server (fast shutdown: every connection is dropped), as a
+    /// fault for tests of reconnection. Same port, same settings.
+    public func restart() throws {
+        // Output goes to /dev/null (the server logs to its file): the restarted
+        // server would inherit a pipe and keep it open for as long as it runs.
+        let status = try Self.spawnAndWait(restartCommand)
+        guard status == 0 else {
+            throw StartError(description: "pg_ctl restart failed (\(status)); see \(baseDirectory.path)/server.log")
+        }
     }
 
     /// Stops the server and deletes its directory; waits until both are done.
@@ -193,6 +207,24 @@ public final class EmbeddedPostgres: Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs a command with standard streams on /dev/null and waits for it.
+    private static func spawnAndWait(_ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0)
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        guard spawned == 0 else { throw StartError(description: "cannot run \(arguments[0]): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
     }
 
     private static func readLine(_ handle: FileHandle) async -> String {

@@ -70,9 +70,9 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(client: PostgresClient, logger: Logger) async throws -> [String] {
         try await client.withTransaction(logger: logger) { conn in
-            try await conn.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-            try await conn.query("CREATE SCHEMA IF NOT EXISTS integration", logger: logger)
-            try await conn.query(
+            try await conn.run("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            try await conn.run("CREATE SCHEMA IF NOT EXISTS integration", logger: logger)
+            try await conn.run(
                 """
                 CREATE TABLE IF NOT EXISTS integration.schema_migration (
                   version    text PRIMARY KEY,
@@ -84,10 +84,10 @@ public struct Migrator: Sendable {
         var applied: [String] = []
         for migration in migrations {
             let didApply = try await client.withTransaction(logger: logger) { conn -> Bool in
-                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                try await conn.run("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
                 let rows = try await conn.query(
                     "SELECT checksum FROM integration.schema_migration WHERE version = \(migration.name)", logger: logger)
-                if let recorded = try await rows.decode(String.self).first(where: { _ in true }) {
+                if let recorded = try await rows.single(String.self) {
                     if recorded != migration.checksum {
                         logger.warning(
                             "applied migration changed on disk since; new migrations go into new files",
@@ -97,13 +97,13 @@ public struct Migrator: Sendable {
                 }
                 for statement in SQLScript.statements(migration.sql) {
                     do {
-                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        try await conn.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                     } catch {
                         throw MigrationError(
                             description: "migration \(migration.name) failed: \(PostgresErrors.message(error))\nin statement:\n\(statement.prefix(500))")
                     }
                 }
-                try await conn.query(
+                try await conn.run(
                     "INSERT INTO integration.schema_migration (version, checksum) VALUES (\(migration.name), \(migration.checksum))",
                     logger: logger)
                 return true

@@ -30,6 +30,12 @@ public enum PostgresErrors {
                 if let inner { return message(inner) }
             }
         }
+        if let psql = error as? PSQLError {
+            // Not a server error: its code and underlying cause carry no row data.
+            var text = "\(psql.code)"
+            if let underlying = psql.underlying { text += ": \(underlying)" }
+            return text
+        }
         return String(describing: error)
     }
 

@@ -91,7 +91,7 @@ public struct Demo: Sendable {
 
     private func hasStewardship(_ client: PostgresClient) async throws -> Bool {
         let rows = try await client.query("SELECT to_regproc('integration.certify') IS NOT NULL", logger: logger)
-        return try await rows.decode(Bool.self).first(where: { _ in true }) ?? false
+        return try await rows.single(Bool.self) ?? false
     }
 
     /// A steward certifies E100's held birth date; the certified value goes out
@@ -102,8 +102,8 @@ public struct Demo: Sendable {
             SELECT l.ledger_id FROM integration.ledger l JOIN integration.sync_item i ON i.item_id = l.sync_item_id
              WHERE l.ledger_status = 'Pending' AND NOT l.is_applied AND l.aspect_key = 'birth_date' AND i.external_key = 'E100'
             """, logger: logger)
-        guard let ledgerID = try await rows.decode(Int64.self).first(where: { _ in true }) else { return }
-        try await client.query(
+        guard let ledgerID = try await rows.single(Int64.self) else { return }
+        try await client.run(
             "SELECT integration.certify(\(ledgerID), 'dana', 'checked against the birth certificate')", logger: logger)
         print("Steward dana ran: SELECT integration.certify(\(ledgerID), 'dana', 'checked against the birth certificate');\n")
         try await section("Outbound items created by that certification", client: client, print: print) {

@@ -27,7 +27,7 @@ struct AspectStateLoader {
             let idColumn = SQLName.quote(info.idColumn)
             let valueList = columns.map { "coalesce(\(SQLName.quote($0))::text, '')" }.joined(separator: ", ")
             let nullList = columns.map { "\(SQLName.quote($0)) IS NULL" }.joined(separator: ", ")
-            let rows = try await conn.query(
+            let rows = try await conn.checkedQuery(
                 """
                 SELECT \(unescaped: idColumn)::uuid, ARRAY[\(unescaped: valueList)]::text[], ARRAY[\(unescaped: nullList)]::bool[]
                   FROM \(unescaped: SQLName.qualified(table))
@@ -47,7 +47,7 @@ struct AspectStateLoader {
 
         // Owners and latest source timestamps from the ledger, one statement.
         let keys = Array(aspects)
-        let rows = try await conn.query(
+        let rows = try await conn.checkedQuery(
             """
             SELECT k.t, k.id, k.a, o.ledger_id, o.source_system_key, coalesce(o.confirmed_at, o.applied_at, o.recorded_at),
                    (SELECT max(l.source_timestamp) FROM integration.ledger l

@@ -25,7 +25,7 @@ struct CastChecker {
         }
         for (group, indices) in groups.sorted(by: { ($0.key.table, $0.key.column) < ($1.key.table, $1.key.column) }) {
             let values = indices.map { items[$0].valueNeedingCastCheck!.value }
-            let rows = try await conn.query(
+            let rows = try await conn.checkedQuery(
                 """
                 SELECT ord, canonical, error
                   FROM integration.check_values(\(SQLName.qualified(group.table))::regclass, \(group.column), \(values))

@@ -47,7 +47,7 @@ struct ChunkTransaction {
             }
         }
 
-        return try await conn.withTransaction(logger: logger) { conn in
+        return try await conn.transaction(logger: logger) { conn in
             let now = try await fence(on: conn)
 
             // Resolve records through the crosswalk.
@@ -110,7 +110,7 @@ struct ChunkTransaction {
             try await writer.writeTargets(decision.writes, on: conn)
             let applied = try await writer.writeResults(decision, failures: chunkFailures, on: conn)
             if !applied.isEmpty {
-                try await conn.query("SELECT integration.enqueue_outbound(\(applied)::int8[])", logger: logger)
+                try await conn.run("SELECT integration.enqueue_outbound(\(applied)::int8[])", logger: logger)
             }
 
             var outcome = Outcome(appliedLedgerIDs: applied)
@@ -123,9 +123,9 @@ struct ChunkTransaction {
     /// Fails one item alone, in its own transaction, with the database's reason
     /// (used when bisection isolated an item the database refused).
     func fail(itemID: Int64, message: String, on conn: PostgresConnection) async throws {
-        try await conn.withTransaction(logger: logger) { conn in
+        try await conn.transaction(logger: logger) { conn in
             _ = try await fence(on: conn)
-            try await conn.query(
+            try await conn.run(
                 """
                 UPDATE integration.sync_item SET item_status = 'Failed', process_message = \(message), applied_at = NULL
                  WHERE item_id = \(itemID) AND item_status = 'Pending'
@@ -137,14 +137,14 @@ struct ChunkTransaction {
     /// over until the transaction ends (`FOR SHARE` on the job row conflicts with
     /// a rescuer's UPDATE). Returns the transaction's clock.
     private func fence(on conn: PostgresConnection) async throws -> Date {
-        let rows = try await conn.query(
+        let rows = try await conn.checkedQuery(
             """
             SELECT now(), set_config('integration.ledger_writer', 'worker', true)
               FROM integration.sync_job
              WHERE job_id = \(job.jobID) AND lease_owner = \(workerID) AND job_status = 'Processing'
                FOR SHARE
             """, logger: logger)
-        for try await (now, _) in rows.decode((Date, String).self) { return now }
-        throw LeaseLost(jobID: job.jobID)
+        guard let (now, _) = try await rows.single((Date, String).self) else { throw LeaseLost(jobID: job.jobID) }
+        return now
     }
 }

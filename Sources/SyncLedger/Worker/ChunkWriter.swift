@@ -53,7 +53,7 @@ struct ChunkWriter {
                   FROM unnest(\(placeholders.joined(separator: ", "))) AS v(\(unnestColumns.joined(separator: ", ")))
                  WHERE t.\(SQLName.quote(info.idColumn)) = v.id
                 """
-            try await conn.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            try await conn.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         }
     }
 
@@ -78,7 +78,7 @@ struct ChunkWriter {
             messages.append(message)
             targetIDs.append(Self.noUUID)
         }
-        let rows = try await conn.query(
+        let rows = try await conn.checkedQuery(
             """
             WITH new_ledger AS (
               INSERT INTO integration.ledger

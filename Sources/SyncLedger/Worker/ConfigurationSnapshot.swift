@@ -14,7 +14,7 @@ public struct ConfigurationSnapshot: Sendable {
     /// Loads the snapshot; value maps only for `source`.
     public static func load(source: String, on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
         var sources: [SourceSystem] = []
-        for try await (key, active) in try await conn.query(
+        for try await (key, active) in try await conn.checkedQuery(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
         ).decode((String, Bool).self) {
             sources.append(SourceSystem(key: key, isActive: active))
@@ -22,7 +22,7 @@ public struct ConfigurationSnapshot: Sendable {
 
         // Registered tables with their columns, straight from pg_catalog. A
         // registered table that does not exist comes back with exists = false.
-        let tableRows = try await conn.query(
+        let tableRows = try await conn.checkedQuery(
             """
             SELECT t.target_table, t.id_column, t.active_column, t.is_active, c.oid IS NOT NULL,
                    coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
@@ -61,7 +61,7 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         var policies: [CommitPolicy] = []
-        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.query(
+        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
             """
             SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
                    code_list, min_confidence::float8
@@ -76,7 +76,7 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         var mappings: [ValueMapping] = []
-        for try await (codeList, code, canonical, confidence) in try await conn.query(
+        for try await (codeList, code, canonical, confidence) in try await conn.checkedQuery(
             """
             SELECT code_list, source_code, canonical_code_value, confidence::float8
               FROM integration.value_map WHERE source_system_key = \(source)

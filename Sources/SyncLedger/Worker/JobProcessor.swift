@@ -120,7 +120,7 @@ struct JobProcessor {
     }
 
     private func loadPending(after cursor: (seq: Int64, itemID: Int64), limit: Int) async throws -> [InboundItem] {
-        let rows = try await client.query(
+        let rows = try await client.collect(
             """
             SELECT item_id, seq, coalesce(target_table, \(job.entityType)), external_key, operation, field_name, new_value,
                    source_timestamp, target_id
@@ -128,11 +128,9 @@ struct JobProcessor {
              WHERE job_id = \(job.jobID) AND item_status = 'Pending' AND (seq, item_id) > (\(cursor.seq), \(cursor.itemID))
              ORDER BY seq, item_id
              LIMIT \(limit)
-            """, logger: logger)
+            """, as: (Int64, Int64, String?, String?, String, String?, String?, Date?, UUID?).self, logger: logger)
         var items: [InboundItem] = []
-        for try await (id, seq, table, key, operation, field, value, timestamp, hint)
-            in rows.decode((Int64, Int64, String?, String?, String, String?, String?, Date?, UUID?).self)
-        {
+        for (id, seq, table, key, operation, field, value, timestamp, hint) in rows {
             items.append(
                 InboundItem(
                     itemID: id, seq: seq, sourceSystem: job.source, targetTable: table, externalKey: key, operation: operation,

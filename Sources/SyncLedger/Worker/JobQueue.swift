@@ -27,7 +27,7 @@ public struct JobQueue: Sendable {
     /// passed and `Processing` ones whose lease expired, by priority, then age.
     /// `FOR UPDATE SKIP LOCKED` lets any number of workers claim at once.
     public func claim() async throws -> ClaimedJob? {
-        let rows = try await client.query(
+        let rows = try await client.collect(
             """
             WITH next AS (
               SELECT job_id, job_status AS was
@@ -49,35 +49,31 @@ public struct JobQueue: Sendable {
               FROM next
              WHERE j.job_id = next.job_id
             RETURNING j.job_id, j.source_system_key, j.entity_type, j.attempts, next.was = 'Processing', j.last_error
-            """, logger: logger)
-        for try await (id, source, entity, attempts, rescued, lastError) in rows.decode((Int64, String, String?, Int32, Bool, String?).self) {
-            return ClaimedJob(jobID: id, source: source, entityType: entity, attempts: Int(attempts), rescued: rescued, lastError: lastError)
-        }
-        return nil
+            """, as: (Int64, String, String?, Int32, Bool, String?).self, logger: logger)
+        guard let (id, source, entity, attempts, rescued, lastError) = rows.first else { return nil }
+        return ClaimedJob(jobID: id, source: source, entityType: entity, attempts: Int(attempts), rescued: rescued, lastError: lastError)
     }
 
     /// Extends the leases of `jobIDs`; returns the ones still held.
     public func heartbeat(_ jobIDs: [Int64]) async throws -> Set<Int64> {
         guard !jobIDs.isEmpty else { return [] }
-        let rows = try await client.query(
+        let rows = try await client.collect(
             """
             UPDATE integration.sync_job
                SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
              WHERE job_id = ANY(\(jobIDs)) AND lease_owner = \(workerID) AND job_status = 'Processing'
             RETURNING job_id
-            """, logger: logger)
-        var held = Set<Int64>()
-        for try await id in rows.decode(Int64.self) { held.insert(id) }
-        return held
+            """, as: Int64.self, logger: logger)
+        return Set(rows)
     }
 
     /// Counts a job's items by status.
     public func counts(of jobID: Int64) async throws -> ItemCounts {
-        let rows = try await client.query(
+        let rows = try await client.collect(
             "SELECT item_status, count(*)::int8 FROM integration.sync_item WHERE job_id = \(jobID) GROUP BY item_status",
-            logger: logger)
+            as: (String, Int64).self, logger: logger)
         var counts = ItemCounts()
-        for try await (status, count) in rows.decode((String, Int64).self) {
+        for (status, count) in rows {
             switch ItemStatus(rawValue: status) {
             case .applied: counts.applied = Int(count)
             case .held: counts.held = Int(count)
@@ -91,7 +87,7 @@ public struct JobQueue: Sendable {
 
     /// Records the final status and counts; `false` when the lease was lost.
     public func finish(_ jobID: Int64, status: JobStatus, counts: ItemCounts) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await client.collect(
             """
             UPDATE integration.sync_job
                SET job_status = \(status.rawValue), finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
@@ -100,15 +96,15 @@ public struct JobQueue: Sendable {
                    items_skipped = \(counts.skipped), items_failed = \(counts.failed)
              WHERE job_id = \(jobID) AND lease_owner = \(workerID) AND job_status = 'Processing'
             RETURNING job_id
-            """, logger: logger)
-        return try await rows.decode(Int64.self).first(where: { _ in true }) != nil
+            """, as: Int64.self, logger: logger)
+        return !rows.isEmpty
     }
 
     /// Gives an unfinished job back (graceful shutdown): `Submitted` again with
     /// the lease cleared, so another worker takes it at once. The interrupted
     /// attempt is not counted against `max_attempts`.
     public func release(_ jobID: Int64) async throws {
-        try await client.query(
+        try await client.run(
             """
             UPDATE integration.sync_job
                SET job_status = 'Submitted', lease_owner = NULL, lease_expires_at = NULL,
@@ -123,7 +119,7 @@ public struct JobQueue: Sendable {
         let fail = job.attempts >= maxAttempts
         let message = fail ? "gave up after \(job.attempts) attempts: \(error)" : error
         let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
-        try await client.query(
+        try await client.run(
             """
             UPDATE integration.sync_job
                SET job_status = CASE WHEN \(fail) THEN 'Failed' ELSE 'Submitted' END,

@@ -42,7 +42,7 @@ struct RecordResolver {
         let knownIDs = known.values.map(\.identifierID).sorted()
         if !knownIDs.isEmpty {
             // Lock in id order, then touch: concurrent chunks never deadlock here.
-            try await conn.query(
+            try await conn.run(
                 """
                 UPDATE integration.identifier i SET last_seen_at = now()
                   FROM (SELECT identifier_id FROM integration.identifier
@@ -70,7 +70,7 @@ struct RecordResolver {
             for (table, keys) in Dictionary(grouping: toCreate, by: \.table).sorted(by: { $0.key < $1.key }) {
                 guard let info = catalog.tables[table] else { continue }
                 let ids = keys.map { newIDs[$0]! }
-                try await conn.query(
+                try await conn.run(
                     """
                     INSERT INTO \(unescaped: SQLName.qualified(table)) (\(unescaped: SQLName.quote(info.idColumn)))
                     SELECT unnest(\(ids)::uuid[])
@@ -91,7 +91,7 @@ struct RecordResolver {
     }
 
     private func existing(_ keys: [Key], on conn: PostgresConnection) async throws -> [Key: (identifierID: Int64, targetID: UUID)] {
-        let rows = try await conn.query(
+        let rows = try await conn.checkedQuery(
             """
             SELECT i.target_table, i.external_key, i.identifier_id, i.target_id
               FROM unnest(\(keys.map(\.table)), \(keys.map(\.externalKey))) AS k(t, e)
@@ -115,7 +115,7 @@ struct RecordResolver {
         var found = Set<HintKey>()
         for (table, pairs) in Dictionary(grouping: hints, by: \.0) {
             guard let info = catalog.tables[table] else { continue }
-            let rows = try await conn.query(
+            let rows = try await conn.checkedQuery(
                 """
                 SELECT \(unescaped: SQLName.quote(info.idColumn))::uuid FROM \(unescaped: SQLName.qualified(table))
                  WHERE \(unescaped: SQLName.quote(info.idColumn)) = ANY(\(pairs.map(\.1)))
@@ -127,7 +127,7 @@ struct RecordResolver {
 
     /// Inserts identifiers in key order; returns the keys this transaction won.
     private func insertIdentifiers(_ entries: [(Key, UUID)], on conn: PostgresConnection) async throws -> Set<Key> {
-        let rows = try await conn.query(
+        let rows = try await conn.checkedQuery(
             """
             INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
             SELECT \(source), k.t, k.e, k.id

@@ -18,8 +18,8 @@ import SyncLedgerCore
 public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
-    /// The newest migration this code relies on.
-    public static let requiredMigration = "004_outbound.sql"
+    /// The newest schema object this code relies on (migration 004).
+    static let requiredFunction = "integration.enqueue_outbound(bigint[])"
 
     private let client: PostgresClient
     private let url: DatabaseURL
@@ -99,7 +99,11 @@ public final class Worker: Service, Sendable {
             logger.warning("rescued a job whose lease expired", metadata: ["attempts": "\(job.attempts)"])
         }
         leases.insert(job.jobID)
-        defer { leases.remove(job.jobID) }
+        logger.trace("processing job")
+        defer {
+            leases.remove(job.jobID)
+            logger.trace("done with job")
+        }
 
         if job.attempts > settings.maxAttempts {
             // Claimed again after its workers kept dying: stop trying.
@@ -137,6 +141,7 @@ public final class Worker: Service, Sendable {
     /// The database may be down right now: keep trying for a while, and if it
     /// stays down the lease simply expires and the job is rescued.
     private func settle(_ job: ClaimedJob, error: String, logger: Logger) async {
+        logger.trace("settling job", metadata: ["error": "\(error)"])
         WorkerMetrics.retries.increment()
         let backoff = settings.backoff(afterAttempts: job.attempts)
         for attempt in 0..<30 {
@@ -213,13 +218,11 @@ public final class Worker: Service, Sendable {
         var warned = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                // At least the migrations this binary needs (a newer schema is fine).
-                let rows = try await client.query(
-                    """
-                    SELECT to_regclass('integration.schema_migration') IS NOT NULL
-                       AND (SELECT max(version) FROM integration.schema_migration) >= \(Self.requiredMigration)
-                    """, logger: logger)
-                if try await rows.decode(Bool.self).first(where: { _ in true }) == true { return }
+                // The newest object this binary needs (a newer schema is fine);
+                // works whether migrations ran through `migrate` or psql.
+                let rows = try await client.collect(
+                    "SELECT to_regprocedure(\(Self.requiredFunction)) IS NOT NULL", as: Bool.self, logger: logger)
+                if rows.first ?? false { return }
                 if !warned { logger.error("the integration schema is missing: run `syncledger migrate`; waiting") }
             } catch {
                 if !warned {

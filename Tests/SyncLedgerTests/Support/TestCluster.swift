@@ -17,28 +17,35 @@ actor TestCluster {
         return logger
     }()
 
-    private var server: DatabaseURL?
-    private var embedded: EmbeddedPostgres?
+    /// Started once; concurrent first callers share the same start-up (an
+    /// actor method that awaits can be re-entered, so a plain optional would
+    /// let every early test start its own cluster).
+    private var server: Task<DatabaseURL, any Error>?
     private var counter = 0
     private let template = "syncledger_template_\(ProcessInfo.processInfo.processIdentifier)"
 
     /// The server, started and templated on first use.
     func serverURL() async throws -> DatabaseURL {
-        if let server { return server }
+        if let server { return try await server.value }
+        let template = self.template
+        let task = Task { try await Self.start(template: template) }
+        server = task
+        return try await task.value
+    }
+
+    private static func start(template: String) async throws -> DatabaseURL {
         let url: DatabaseURL
         if let given = ProcessInfo.processInfo.environment["DATABASE_URL"], !given.isEmpty {
             url = try DatabaseURL(parsing: given)
         } else {
-            let postgres = try await EmbeddedPostgres.start(logger: Self.logger)
-            embedded = postgres
-            url = postgres.url
+            // Stopped by EmbeddedPostgres's exit handler (and its supervisor).
+            url = try await EmbeddedPostgres.start(logger: Self.logger).url
         }
         try await Database.createDatabase(template, on: url, replace: true, logger: Self.logger)
         let migrator = try Migrator(directory: Migrator.locateDirectory())
         try await Database.withClient(url.with(database: template), maximumConnections: 1, logger: Self.logger) { client in
             try await migrator.migrate(client: client, logger: Self.logger)
         }
-        server = url
         return url
     }
 
