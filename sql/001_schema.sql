@@ -161,7 +161,7 @@ CREATE TABLE integration.sync_item (
   job_id           bigint NOT NULL REFERENCES integration.sync_job,
   seq              bigint NOT NULL DEFAULT 0,
   external_key     text
-    CONSTRAINT sync_item_external_key_required CHECK (external_key IS NOT NULL AND btrim(external_key) <> ''),
+    CONSTRAINT sync_item_external_key_required CHECK (coalesce(external_key ~ '[^[:space:]]', false)),
   target_table     text,
   operation        text NOT NULL DEFAULT 'Set'
     CONSTRAINT sync_item_operation_valid CHECK (operation IN ('Set', 'Link', 'Delete')),
@@ -175,7 +175,7 @@ CREATE TABLE integration.sync_item (
   process_message  text,
   ledger_id        bigint,
   CONSTRAINT sync_item_field_name_required_for_set_and_link
-    CHECK (operation = 'Delete' OR (field_name IS NOT NULL AND btrim(field_name) <> ''))
+    CHECK (operation = 'Delete' OR coalesce(field_name ~ '[^[:space:]]', false))
 );
 COMMENT ON COLUMN integration.sync_item.seq IS 'Order within the job; ties by item_id.';
 COMMENT ON COLUMN integration.sync_item.target_id IS

@@ -42,20 +42,42 @@ CREATE TRIGGER sync_job_stamp_submitted_at
 -- when that fails is each value tried alone. Exception blocks here write
 -- nothing, so they assign no transaction id and are cheap. The type comes from
 -- pg_attribute, never from the caller, so nothing here can be injected.
+--
+-- An explicit cast to varchar(n) or char(n) silently cuts a long value, where
+-- writing it into the column (an assignment) would fail; so lengths are checked
+-- here the way an assignment checks them (trailing spaces may be cut from char).
 CREATE FUNCTION integration.check_values(tbl regclass, col name, vals text[])
 RETURNS TABLE (ord integer, canonical text, error text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   type_name text;
+  type_oid  oid;
+  max_chars integer;
   results   text[];
   one       text;
 BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod) INTO type_name
+  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
+         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
+    INTO type_name, type_oid, max_chars
     FROM pg_attribute a
    WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
   IF type_name IS NULL THEN
     RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl
       USING ERRCODE = 'undefined_column';
+  END IF;
+
+  IF max_chars IS NOT NULL THEN
+    FOR i IN 1 .. coalesce(array_length(vals, 1), 0) LOOP
+      ord := i;
+      IF char_length(CASE WHEN type_oid = 'bpchar'::regtype THEN rtrim(vals[i], ' ') ELSE vals[i] END) > max_chars THEN
+        canonical := NULL; error := format('value too long for type %s', type_name);
+      ELSE
+        error := NULL;
+        EXECUTE format('SELECT ($1)::%s::text', type_name) INTO canonical USING vals[i];
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+    RETURN;
   END IF;
 
   BEGIN

@@ -11,6 +11,7 @@ public enum ItemFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case inactiveTable(String)
     case missingTable(String)
     case missingExternalKey
+    case externalKeyTooLong(bytes: Int, limit: Int)
     case unknownOperation(String)
     case missingFieldName(Operation)
     case unknownField(field: String, table: String)
@@ -48,6 +49,8 @@ public enum ItemFailure: Error, Sendable, Equatable, CustomStringConvertible {
             return "target table \(table) is registered but does not exist in the database"
         case .missingExternalKey:
             return "missing external_key: every item needs the source's key for its record"
+        case .externalKeyTooLong(let bytes, let limit):
+            return "external key is \(bytes) bytes; the crosswalk accepts at most \(limit)"
         case .unknownOperation(let op):
             return "unknown operation \(Quote.short(op)): use Set, Link or Delete"
         case .missingFieldName(let op):

@@ -11,6 +11,9 @@ public struct ItemPreparer: Sendable {
     public var maxValueBytes: Int
 
     public static let defaultMaxValueBytes = 64 * 1024
+    /// Largest external key, in UTF-8 bytes: well inside what the crosswalk's
+    /// unique index can hold (about 2.7 kB per entry).
+    public static let maxExternalKeyBytes = 1024
 
     public init(catalog: Catalog, policies: PolicyBook, valueMaps: ValueMapBook, maxValueBytes: Int = ItemPreparer.defaultMaxValueBytes) {
         self.catalog = catalog
@@ -34,6 +37,7 @@ public struct ItemPreparer: Sendable {
         guard let externalKey = item.externalKey, !externalKey.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ItemFailure.missingExternalKey
         }
+        try checkKeySize(externalKey)
         guard let operation = Operation(rawValue: item.operation) else {
             throw ItemFailure.unknownOperation(item.operation)
         }
@@ -61,6 +65,7 @@ public struct ItemPreparer: Sendable {
             }
             // A blank related key clears the relationship, like NULL.
             let relatedKey = item.newValue.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+            if let relatedKey { try checkKeySize(relatedKey) }
             try checkValue(relatedKey, column: column, table: table)
             guard let fieldPolicy = policies.fieldPolicy(table: table.name, field: column.name) else {
                 throw ItemFailure.noFieldPolicy(table: table.name, field: column.name)
@@ -100,6 +105,11 @@ public struct ItemPreparer: Sendable {
         // active column, a steward's revoke of that Delete sets it again.
         if column.name == table.activeColumn { throw ItemFailure.activeColumn(field: name, table: table.name) }
         return column
+    }
+
+    private func checkKeySize(_ key: String) throws {
+        let bytes = key.utf8.count
+        if bytes > Self.maxExternalKeyBytes { throw ItemFailure.externalKeyTooLong(bytes: bytes, limit: Self.maxExternalKeyBytes) }
     }
 
     private func checkValue(_ value: String?, column: Column, table: TargetTable) throws {

@@ -118,6 +118,11 @@ struct ItemPreparerValidationTests {
             failure: .generatedColumn(field: "full_name", table: Fixtures.person),
             message: "field 'full_name' on core.person is a generated column and cannot be set"),
         FailureCase(
+            name: "external key over the crosswalk's limit",
+            item: Fixtures.item(key: String(repeating: "k", count: 1025)),
+            failure: .externalKeyTooLong(bytes: 1025, limit: 1024),
+            message: "external key is 1025 bytes; the crosswalk accepts at most 1024"),
+        FailureCase(
             name: "active column", item: Fixtures.item(field: "is_active", value: "true"),
             failure: .activeColumn(field: "is_active", table: Fixtures.person),
             message: "field 'is_active' is the active column of core.person: send a Delete item to deactivate the record"),

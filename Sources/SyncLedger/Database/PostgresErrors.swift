@@ -45,11 +45,12 @@ public enum PostgresErrors {
         return state == "40P01" || state == "40001"
     }
 
-    /// An error caused by the data of some item (classes 22 data exception and
-    /// 23 integrity constraint violation): the chunk is split to find the item.
+    /// An error caused by the data of some item (classes 22 data exception,
+    /// 23 integrity constraint violation, 54 program limit exceeded, e.g. a key
+    /// too large for an index): the chunk is split to find the item.
     public static func isDataError(_ error: any Error) -> Bool {
         guard let state = sqlState(error) else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("23")
+        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
 
     /// The connection or the server went away (network, restart, shutdown):
