@@ -525,9 +525,12 @@ END
 $$;
 
 -- reject(ledger_id, steward, notes): Pending → Rejected. A value that was
--- already applied (OnIngest without auto_certify) is rolled back to the
--- entry's previous_value if the entry still owns the aspect and the target
--- still holds its value; otherwise the target is left alone with a NOTICE.
+-- already applied (OnIngest without auto_certify) is rolled back if the entry
+-- still owns the aspect and the target still holds its value; otherwise the
+-- target is left alone with a NOTICE. Rolled back to: the value of the entry
+-- that owns the aspect once this one is gone; without one, the entry's
+-- previous_value if that came from outside the ledger, else NULL (a value
+-- written by an entry that was itself rejected or revoked never comes back).
 -- A held item of the entry becomes Skipped: nobody is waiting for it any more.
 CREATE FUNCTION integration.reject(
   p_ledger_id bigint,
@@ -542,6 +545,7 @@ DECLARE
   e       integration.ledger   := integration.lock_ledger_entry(p_ledger_id, 'Pending', 'rejected');
   writer  text                 := current_setting('integration.ledger_writer', true);
   prior   integration.ledger;
+  restore text;
   undone  text;
 BEGIN
   PERFORM set_config('integration.ledger_writer', 'steward', true);
@@ -555,10 +559,16 @@ BEGIN
        AND o.is_applied AND o.ledger_status IN ('Pending', 'Certified') AND o.ledger_id <> e.ledger_id
      ORDER BY o.applied_at DESC, o.ledger_id DESC
      LIMIT 1;
+    restore := CASE
+      WHEN prior.ledger_id IS NOT NULL THEN prior.value
+      WHEN EXISTS (SELECT 1 FROM integration.ledger o
+                    WHERE o.target_table = e.target_table AND o.target_id = e.target_id
+                      AND o.aspect_key = e.aspect_key AND o.is_applied AND o.ledger_id <> e.ledger_id
+                      AND o.applied_at <= e.applied_at) THEN NULL
+      ELSE e.previous_value
+    END;
     SELECT u.note INTO undone
-      FROM integration.unapply(e, e.previous_value,
-                               CASE WHEN prior.value IS NOT DISTINCT FROM e.previous_value
-                                    THEN prior.source_system_key END) u;
+      FROM integration.unapply(e, restore, prior.source_system_key) u;
   END IF;
 
   UPDATE integration.ledger l SET ledger_status = 'Rejected'

@@ -250,9 +250,8 @@ struct StewardshipTests {
             #expect(first.targetLeftAlone)  // crm's value owns the field
             _ = try await db.stewardship.reject(fromCRM, as: "alice")
             let email = try await db.person("E1", "email")
-            withKnownIssue("reject restores previous_value 'a@example.org' although its entry was rejected") {
-                #expect(email == nil)
-            }
+            // hr's value was rejected: it never comes back.
+            #expect(email == nil)
             #expect(try await db.provenanceViolations().isEmpty)
         }
     }
