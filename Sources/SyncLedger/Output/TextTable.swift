@@ -17,6 +17,7 @@ public struct TextTable: Sendable, Equatable {
                 .replacingOccurrences(of: "\t", with: " ")
             return flat.count > maxWidth ? String(flat.prefix(maxWidth - 1)) + "…" : flat
         }
+        guard !columns.isEmpty else { return "(none)" }
         let body = rows.map { $0.map(cell) }
         var widths = columns.map(\.count)
         for row in body {
