@@ -159,28 +159,32 @@ public struct Benchmark: Sendable {
         let rows = try await client.query("SELECT job_id FROM integration.sync_job WHERE source_system_key = 'bench_sql' AND job_status = 'Processing' ORDER BY job_id", logger: logger)
         var jobIDs: [Int64] = []
         for try await id in rows.decode(Int64.self) { jobIDs.append(id) }
+        var perStatement = Array(repeating: Duration.zero, count: Self.referenceScript.count)
         for jobID in jobIDs {
-            try await client.withTransaction(logger: logger) { conn in
-                for statement in Self.referenceScript {
-                    try await conn.run(PostgresQuery(unsafeSQL: statement, binds: { var b = PostgresBindings(); b.append(jobID); return b }()), logger: logger)
+            perStatement = try await client.withConnection { conn in
+                var times = perStatement
+                try await conn.transaction(logger: logger) { conn in
+                    for (index, statement) in Self.referenceScript.enumerated() {
+                        let start = ContinuousClock.now
+                        try await conn.run(PostgresQuery(unsafeSQL: statement, binds: { var b = PostgresBindings(); b.append(jobID); return b }()), logger: logger)
+                        times[index] += ContinuousClock.now - start
+                    }
                 }
+                return times
             }
         }
+        logger.info("reference time by statement", metadata: ["seconds": "\(perStatement.map { String(format: "%.2f", $0.seconds) })"])
     }
 
     static let referenceScript = [
         """
-        INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
-        SELECT DISTINCT 'bench_sql', 'bench.person_s', external_key, gen_random_uuid()
-          FROM integration.sync_item WHERE job_id = $1
-        ON CONFLICT DO NOTHING
-        """,
-        """
-        INSERT INTO bench.person_s (id)
-        SELECT x.target_id FROM integration.identifier x
-         WHERE x.source_system_key = 'bench_sql' AND x.target_table = 'bench.person_s'
-           AND x.external_key IN (SELECT external_key FROM integration.sync_item WHERE job_id = $1)
-        ON CONFLICT DO NOTHING
+        WITH keys AS (SELECT DISTINCT external_key FROM integration.sync_item WHERE job_id = $1),
+             created AS (
+               INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
+               SELECT 'bench_sql', 'bench.person_s', external_key, gen_random_uuid() FROM keys
+               ON CONFLICT DO NOTHING
+               RETURNING target_id)
+        INSERT INTO bench.person_s (id) SELECT target_id FROM created
         """,
         """
         UPDATE bench.person_s p
