@@ -559,12 +559,19 @@ BEGIN
        AND o.is_applied AND o.ledger_status IN ('Pending', 'Certified') AND o.ledger_id <> e.ledger_id
      ORDER BY o.applied_at DESC, o.ledger_id DESC
      LIMIT 1;
+    -- Without a remaining owner: previous_value, unless it was written by the
+    -- entry applied just before this one and that entry has been rejected or
+    -- revoked since (then nothing legitimate held the field: NULL).
     restore := CASE
       WHEN prior.ledger_id IS NOT NULL THEN prior.value
-      WHEN EXISTS (SELECT 1 FROM integration.ledger o
-                    WHERE o.target_table = e.target_table AND o.target_id = e.target_id
-                      AND o.aspect_key = e.aspect_key AND o.is_applied AND o.ledger_id <> e.ledger_id
-                      AND o.applied_at <= e.applied_at) THEN NULL
+      WHEN EXISTS (SELECT 1 FROM (
+                     SELECT o.ledger_status, o.value FROM integration.ledger o
+                      WHERE o.target_table = e.target_table AND o.target_id = e.target_id
+                        AND o.aspect_key = e.aspect_key AND o.is_applied AND o.ledger_id <> e.ledger_id
+                        AND (o.applied_at, o.ledger_id) < (e.applied_at, e.ledger_id)
+                      ORDER BY o.applied_at DESC, o.ledger_id DESC LIMIT 1) last_before
+                    WHERE last_before.ledger_status IN ('Rejected', 'Revoked')
+                      AND last_before.value IS NOT DISTINCT FROM e.previous_value) THEN NULL
       ELSE e.previous_value
     END;
     SELECT u.note INTO undone
