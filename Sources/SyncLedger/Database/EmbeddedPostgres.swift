@@ -55,9 +55,11 @@ public final class EmbeddedPostgres: Sendable {
         var lastError = ""
         for _ in 0..<5 {
             let port = try freePort()
+            // Throwaway settings: no durability needed; room for the test suite,
+            // which runs many databases and worker pools at once.
             let options = [
                 "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(base.path)'",
-                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=500",
                 "-c shared_buffers=256MB", "-c max_wal_size=2GB", "-c log_min_messages=warning",
             ].joined(separator: " ")
             let pgctl = binaries.appendingPathComponent("pg_ctl").path

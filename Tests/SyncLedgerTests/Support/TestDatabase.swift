@@ -16,7 +16,7 @@ struct TestDatabase: Sendable {
         _ label: String = #function, _ body: @Sendable (TestDatabase) async throws -> T
     ) async throws -> T {
         let url = try await TestCluster.shared.freshDatabase(label: label)
-        return try await Database.withClient(url, maximumConnections: 30, logger: TestCluster.logger) { client in
+        return try await Database.withClient(url, maximumConnections: 12, logger: TestCluster.logger) { client in
             try await body(TestDatabase(url: url, client: client))
         }
     }
