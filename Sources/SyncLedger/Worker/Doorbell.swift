@@ -53,12 +53,3 @@ final class Doorbell: Sendable {
         }
     }
 }
-
-/// The jobs this process holds leases on, for the heartbeat.
-final class LeaseRegistry: Sendable {
-    private let held = Mutex(Set<Int64>())
-
-    func insert(_ jobID: Int64) { _ = held.withLock { $0.insert(jobID) } }
-    func remove(_ jobID: Int64) { _ = held.withLock { $0.remove(jobID) } }
-    var all: [Int64] { held.withLock { Array($0) } }
-}

@@ -17,6 +17,8 @@ struct JobProcessor {
     var job: ClaimedJob
     var settings: WorkerSettings
     var logger: Logger
+    /// Called whenever a chunk commits: the heartbeat renews only jobs that progress.
+    var progressed: @Sendable () -> Void = {}
 
     enum Result {
         case finished(JobStatus, ItemCounts)
@@ -46,6 +48,7 @@ struct JobProcessor {
                     group.addTask { try await processIsolatingBadItems(partition, chunk: chunk) }
                 }
                 for try await counts in group {
+                    progressed()
                     for status in ItemStatus.allCases { WorkerMetrics.items(status, counts.count(of: status)) }
                 }
             }
@@ -70,7 +73,10 @@ struct JobProcessor {
         do {
             return try await withConflictRetry {
                 let start = ContinuousClock.now
-                defer { WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start) }
+                defer {
+                    WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start)
+                    progressed()
+                }
                 return try await client.withConnection { conn in try await chunk.run(entries, on: conn).counts }
             }
         } catch where PostgresErrors.isDataError(error) {

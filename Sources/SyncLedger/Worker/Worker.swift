@@ -110,7 +110,8 @@ public final class Worker: Service, Sendable {
             await settle(job, error: job.lastError ?? "the job's workers stopped before finishing it", logger: logger)
             return
         }
-        let processor = JobProcessor(client: client, queue: queue, job: job, settings: settings, logger: logger)
+        var processor = JobProcessor(client: client, queue: queue, job: job, settings: settings, logger: logger)
+        processor.progressed = { [leases] in leases.progressed(job.jobID) }
         do {
             switch try await processor.run() {
             case .finished(let status, let counts):
@@ -169,7 +170,12 @@ public final class Worker: Service, Sendable {
         let interval = Duration.seconds(max(1, settings.leaseSeconds)) / 3
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            let held = leases.all
+            let (held, stalled) = leases.renewable(stallLimit: settings.stallLimit)
+            for jobID in stalled {
+                logger.error(
+                    "job made no progress for longer than the stall limit; no longer renewing its lease so another worker can rescue it",
+                    metadata: ["job_id": "\(jobID)", "stall_limit": "\(settings.stallLimit)"])
+            }
             guard !held.isEmpty, !Task.isCancelled else { continue }
             do {
                 let still = try await queue.heartbeat(held)

@@ -26,6 +26,10 @@ public struct WorkerSettings: Sendable {
     /// Base of the exponential retry backoff (doubles per attempt, capped at 5 minutes).
     public var retryBackoffBase: Duration = .seconds(1)
 
+    /// A job whose slot made no progress (no chunk committed) for this long
+    /// stops being renewed by the heartbeat: five leases, at least 5 minutes.
+    public var stallLimit: Duration { max(.seconds(leaseSeconds * 5), .seconds(300)) }
+
     public init(workerID: String = WorkerSettings.defaultWorkerID) {
         self.workerID = workerID
     }
