@@ -52,21 +52,4 @@ public enum PostgresErrors {
         guard let state = sqlState(error) else { return false }
         return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
-
-    /// The connection or the server went away (network, restart, shutdown):
-    /// worth retrying after a pause.
-    public static func isTransient(_ error: any Error) -> Bool {
-        if let state = sqlState(error) {
-            // 08 connection exception, 53 insufficient resources, 57P01..03 admin/crash shutdown, cannot connect now
-            return state.hasPrefix("08") || state.hasPrefix("53") || state == "57P01" || state == "57P02" || state == "57P03"
-                || isRetryableConflict(error)
-        }
-        let inner: (any Error)? = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError }
-        if let inner { return isTransient(inner) }
-        if let psql = error as? PSQLError {
-            return [.connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed].contains(psql.code)
-        }
-        // NIO channel errors and connection refusals surface as other error types.
-        return error is ChannelError || error is IOError || String(describing: error).contains("connect")
-    }
 }

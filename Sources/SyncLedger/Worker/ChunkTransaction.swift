@@ -21,13 +21,8 @@ struct ChunkTransaction {
     /// An item as it enters the chunk: prepared, or already failed.
     typealias Entry = (itemID: Int64, prepared: Result<PreparedItem, ItemFailure>)
 
-    struct Outcome {
-        var counts = ItemCounts()
-        var appliedLedgerIDs: [Int64] = []
-    }
-
-    /// Processes `entries` (in order) on `conn`.
-    func run(_ entries: [Entry], on conn: PostgresConnection) async throws -> Outcome {
+    /// Processes `entries` (in order) on `conn`; returns the items' results by status.
+    func run(_ entries: [Entry], on conn: PostgresConnection) async throws -> ItemCounts {
         // Cast check first, outside the transaction: it reads nothing that changes.
         let prepared = entries.compactMap { try? $0.prepared.get() }
         let checked = try await CastChecker(logger: logger).check(prepared, on: conn)
@@ -113,10 +108,9 @@ struct ChunkTransaction {
                 try await conn.run("SELECT integration.enqueue_outbound(\(applied)::int8[])", logger: logger)
             }
 
-            var outcome = Outcome(appliedLedgerIDs: applied)
-            for result in decision.outcomes { outcome.counts.add(result.status) }
-            outcome.counts.failed += chunkFailures.count
-            return outcome
+            var counts = ItemCounts(failed: chunkFailures.count)
+            for result in decision.outcomes { counts.add(result.status) }
+            return counts
         }
     }
 

@@ -77,7 +77,7 @@ struct JobProcessor {
                     WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start)
                     progressed()
                 }
-                return try await client.withConnection { conn in try await chunk.run(entries, on: conn).counts }
+                return try await client.withConnection { conn in try await chunk.run(entries, on: conn) }
             }
         } catch where PostgresErrors.isDataError(error) {
             if entries.count == 1 {
@@ -108,7 +108,11 @@ struct JobProcessor {
     }
 
     /// Splits a window into at most `count` partitions by target record (table
-    /// and external key), keeping order, each cut into chunks of `chunkSize`.
+    /// and external key), keeping order; each partition is one chunk
+    /// transaction (about `chunkSize` items; more when one record dominates the
+    /// window, since cutting a partition would run one record's items in
+    /// parallel). With `count` 1 the window holds `chunkSize` items and is
+    /// one chunk.
     static func partition(_ entries: [ChunkTransaction.Entry], into count: Int, chunkSize: Int) -> [[ChunkTransaction.Entry]] {
         guard count > 1 else { return stride(from: 0, to: entries.count, by: chunkSize).map { Array(entries[$0..<min($0 + chunkSize, entries.count)]) } }
         var partitions = Array(repeating: [ChunkTransaction.Entry](), count: count)
