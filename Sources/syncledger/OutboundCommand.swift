@@ -89,15 +89,8 @@ struct OutboundCommand: AsyncParsableCommand {
     static func withQueries(
         _ connection: ConnectionOptions, name: String, _ body: @escaping @Sendable (OutboundQueries) async throws -> Void
     ) async throws {
-        let logger = Logs.bootstrap(defaultLevel: .warning)
-        let url = try connection.requiredURL()
-        do {
-            try await Preflight.connect(url, logger: logger)
-            try await Database.withClient(url, applicationName: "syncledger outbound \(name)", maximumConnections: 1, logger: logger) {
-                try await body(OutboundQueries(client: $0, logger: logger))
-            }
-        } catch {
-            throw StewardCommand.fail(error, url: url)
+        try await StewardCommand.withCommandClient(connection, applicationName: "syncledger outbound \(name)") { client, logger in
+            try await body(OutboundQueries(client: client, logger: logger))
         }
     }
 }

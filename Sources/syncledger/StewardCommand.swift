@@ -211,12 +211,25 @@ struct StewardCommand: AsyncParsableCommand {
     static func withQueries(
         _ connection: ConnectionOptions, name: String, _ body: @escaping @Sendable (StewardQueries) async throws -> Void
     ) async throws {
+        try await withCommandClient(connection, applicationName: "syncledger steward \(name)") { client, logger in
+            try await body(StewardQueries(client: client, logger: logger))
+        }
+    }
+
+    /// Runs `body` with a one-connection client for a short command: one
+    /// connection attempt first (an unreachable server fails at once, with its
+    /// reason), and any error printed as the server's (or our) message on
+    /// stderr, exit status 1.
+    static func withCommandClient(
+        _ connection: ConnectionOptions, applicationName: String,
+        _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Void
+    ) async throws {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let url = try connection.requiredURL()
         do {
             try await Preflight.connect(url, logger: logger)
-            try await Database.withClient(url, applicationName: "syncledger steward \(name)", maximumConnections: 1, logger: logger) {
-                try await body(StewardQueries(client: $0, logger: logger))
+            try await Database.withClient(url, applicationName: applicationName, maximumConnections: 1, logger: logger) {
+                try await body($0, logger)
             }
         } catch {
             throw fail(error, url: url)
