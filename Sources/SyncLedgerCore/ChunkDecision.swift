@@ -1,18 +1,23 @@
 import Foundation
 
 /// An item whose record (and related record, for Link) the shell has resolved
-/// through the crosswalk.
+/// through the crosswalk, with its value as PostgreSQL canonicalised it.
 public struct ResolvedItem: Sendable, Equatable {
     public var item: PreparedItem
     /// The record the item changes; `nil` only for a Delete of an unknown key.
     public var targetID: UUID?
-    /// For Link with a related key: the related record.
-    public var relatedID: UUID?
+    /// The value written to the item's column, in canonical text: a Set's
+    /// value, a Link's related record id, `false` for Delete; `nil` clears.
+    public var value: String?
+    /// Whether `value` equals the column's value as the shell read it,
+    /// compared by PostgreSQL on the column's type.
+    public var equalsLoaded: Bool
 
-    public init(item: PreparedItem, targetID: UUID?, relatedID: UUID? = nil) {
+    public init(item: PreparedItem, targetID: UUID?, value: String?, equalsLoaded: Bool) {
         self.item = item
         self.targetID = targetID
-        self.relatedID = relatedID
+        self.value = value
+        self.equalsLoaded = equalsLoaded
     }
 }
 
@@ -23,11 +28,14 @@ public struct RecordCreation: Sendable, Equatable {
     public var table: String
     public var targetID: UUID
     public var source: String
+    /// The job of the first item that named the record.
+    public var jobID: Int64
 
-    public init(table: String, targetID: UUID, source: String) {
+    public init(table: String, targetID: UUID, source: String, jobID: Int64) {
         self.table = table
         self.targetID = targetID
         self.source = source
+        self.jobID = jobID
     }
 }
 
@@ -35,6 +43,7 @@ public struct RecordCreation: Sendable, Equatable {
 public struct LedgerDraft: Sendable, Equatable {
     /// `nil` for record creations, which belong to no single item.
     public var itemID: Int64?
+    public var jobID: Int64
     public var table: String
     public var targetID: UUID
     public var aspect: LedgerAspect
@@ -68,14 +77,25 @@ public struct ItemOutcome: Sendable, Equatable {
     public var ledgerIndex: Int?
 }
 
+/// A source's order marks for an aspect after the chunk.
+public struct OrderMark: Sendable, Equatable {
+    public var aspect: AspectKey
+    public var source: String
+    public var marks: SourceOrderMarks
+}
+
 /// Everything the shell writes for a chunk, decided without I/O.
 public struct ChunkDecision: Sendable, Equatable {
     public var outcomes: [ItemOutcome] = []
     public var ledger: [LedgerDraft] = []
     public var writes: [TargetWrite] = []
-    /// Ledger rows whose `confirmed_at` is refreshed (unchanged values re-sent
-    /// by their owning source).
+    /// Ledger rows whose staleness clock (`confirmed_at`) is refreshed:
+    /// unchanged values re-sent by their owning source, held duplicates.
     public var confirmations: [Int64] = []
+    /// Order marks that changed.
+    public var marks: [OrderMark] = []
+
+    public init() {}
 }
 
 /// Ledger values of the record aspect.
@@ -88,14 +108,13 @@ public enum RecordAspectValue {
 
 /// Governs a chunk of resolved items in order, so that each item sees the effect
 /// of the items before it on the same aspect (SPEC §2: one record's items apply
-/// in `seq` order).
+/// in order).
 public struct ChunkGovernor: Sendable {
+    /// For the record-level policies that govern record creations.
     public var policies: PolicyBook
-    public var now: Date
 
-    public init(policies: PolicyBook, now: Date) {
+    public init(policies: PolicyBook) {
         self.policies = policies
-        self.now = now
     }
 
     /// Decides every item of a chunk.
@@ -109,17 +128,19 @@ public struct ChunkGovernor: Sendable {
         var states = states
         var writeIndex: [AspectKey: Int] = [:]
         var confirmed = Set<Int64>()
+        var markedKeys: [AspectKey: Set<String>] = [:]
+        var markOrder: [(AspectKey, String)] = []
 
         for creation in creations {
+            let key = AspectKey(table: creation.table, targetID: creation.targetID, aspectKey: LedgerAspect.recordAspectKey)
             let autoCertify = policies.recordPolicy(table: creation.table)?.autoCertify ?? false
             decision.ledger.append(
                 LedgerDraft(
-                    itemID: nil, table: creation.table, targetID: creation.targetID, aspect: .record,
+                    itemID: nil, jobID: creation.jobID, table: creation.table, targetID: creation.targetID, aspect: .record,
                     aspectKey: LedgerAspect.recordAspectKey, source: creation.source,
                     status: autoCertify ? .certified : .pending, value: RecordAspectValue.created, previousValue: nil,
                     isApplied: true, sourceTimestamp: nil))
-            let key = AspectKey(table: creation.table, targetID: creation.targetID, aspectKey: LedgerAspect.recordAspectKey)
-            states[key, default: AspectState()].owner = ValueOwner(source: creation.source, ledgerID: nil, confirmedAt: now)
+            states[key, default: AspectState()].owner = ValueOwner(source: creation.source, ledgerID: nil)
         }
 
         for resolved in items {
@@ -135,21 +156,33 @@ public struct ChunkGovernor: Sendable {
             let key = AspectKey(table: item.table, targetID: targetID, aspectKey: item.aspectKey)
             var state = states[key] ?? AspectState()
 
-            let (written, confidence, ledgerValue) = Self.values(of: resolved)
-            let verdict = Governor.decide(
-                value: written, confidence: confidence, source: item.source, sourceTimestamp: item.sourceTimestamp,
-                state: state, policy: item.policy, now: now)
+            let ledgerValue = Self.ledgerValue(of: resolved)
+            let statement = Statement(
+                value: resolved.value, ledgerValue: .some(ledgerValue),
+                equalsCurrent: state.isAsLoaded ? resolved.equalsLoaded : resolved.value == state.currentValue,
+                confidence: Self.confidence(of: item), source: item.source, timestamp: item.sourceTimestamp,
+                position: item.position)
+            let verdict = Governor.decide(statement, state: state, policy: item.policy)
 
             var outcome = ItemOutcome(itemID: item.itemID, status: .skipped, message: nil, targetID: targetID, ledgerIndex: nil)
             switch verdict {
-            case .skipOutOfOrder(let latest):
+            case .skipOutOfOrder(let newer):
                 outcome.message =
-                    "skipped: out of order; \(Quote.short(item.source)) already sent this \(item.aspect.rawValue.lowercased()) with a later source_timestamp (\(Self.iso(latest)))"
+                    "skipped: out of order; \(Quote.short(item.source)) already sent \(newer) for this \(item.aspect.rawValue.lowercased())"
             case .skipUnchanged(let refresh):
                 outcome.message = "skipped: unchanged; the target already holds this value"
                 if refresh {
                     if let id = state.owner?.ledgerID, confirmed.insert(id).inserted { decision.confirmations.append(id) }
-                    state.owner?.confirmedAt = now
+                    state.owner?.isStale = false
+                }
+            case .skipHeldDuplicate(let held):
+                if let id = held.ledgerID {
+                    outcome.message =
+                        "skipped: held duplicate; ledger entry \(id) from \(Quote.short(item.source)) already proposes this value and waits for a steward (its confirmed_at was refreshed)"
+                    if confirmed.insert(id).inserted { decision.confirmations.append(id) }
+                } else {
+                    outcome.message =
+                        "skipped: held duplicate; item \(held.itemID.map(String.init) ?? "?") of this chunk already proposes this value for a steward"
                 }
             case .hold(let reason):
                 outcome.status = .held
@@ -157,50 +190,55 @@ public struct ChunkGovernor: Sendable {
                 outcome.ledgerIndex = decision.ledger.count
                 decision.ledger.append(
                     LedgerDraft(
-                        itemID: item.itemID, table: item.table, targetID: targetID, aspect: item.aspect,
+                        itemID: item.itemID, jobID: item.jobID, table: item.table, targetID: targetID, aspect: item.aspect,
                         aspectKey: item.aspectKey, source: item.source, status: .pending, value: ledgerValue,
                         previousValue: Self.ledgerPrevious(state.currentValue, item), isApplied: false,
                         sourceTimestamp: item.sourceTimestamp))
+                state.held[item.source, default: []].append(HeldEntry(ledgerID: nil, itemID: item.itemID, value: ledgerValue))
             case .apply(let certify):
                 outcome.status = .applied
                 outcome.ledgerIndex = decision.ledger.count
                 decision.ledger.append(
                     LedgerDraft(
-                        itemID: item.itemID, table: item.table, targetID: targetID, aspect: item.aspect,
+                        itemID: item.itemID, jobID: item.jobID, table: item.table, targetID: targetID, aspect: item.aspect,
                         aspectKey: item.aspectKey, source: item.source, status: certify ? .certified : .pending,
                         value: ledgerValue, previousValue: Self.ledgerPrevious(state.currentValue, item), isApplied: true,
                         sourceTimestamp: item.sourceTimestamp))
-                let write = TargetWrite(table: item.table, targetID: targetID, column: Self.column(of: item), value: written)
+                let write = TargetWrite(table: item.table, targetID: targetID, column: item.column, value: resolved.value)
                 if let index = writeIndex[key] {
                     decision.writes[index] = write
                 } else {
                     writeIndex[key] = decision.writes.count
                     decision.writes.append(write)
                 }
-                state.currentValue = written
-                state.owner = ValueOwner(source: item.source, ledgerID: nil, confirmedAt: now)
+                state.currentValue = resolved.value
+                state.isAsLoaded = false
+                state.owner = ValueOwner(source: item.source, ledgerID: nil)
             }
-            if outcome.ledgerIndex != nil, let timestamp = item.sourceTimestamp {
-                state.latestSourceTimestamp = max(state.latestSourceTimestamp ?? timestamp, timestamp)
+            if case .skipOutOfOrder = verdict {
+                // An older statement changes nothing, the marks included.
+            } else {
+                state.marks[item.source, default: SourceOrderMarks()].record(timestamp: item.sourceTimestamp, at: item.position)
+                if markedKeys[key, default: []].insert(item.source).inserted { markOrder.append((key, item.source)) }
             }
             states[key] = state
             decision.outcomes.append(outcome)
         }
+        decision.marks = markOrder.map { key, source in
+            OrderMark(aspect: key, source: source, marks: states[key]?.marks[source] ?? SourceOrderMarks())
+        }
         return decision
     }
 
-    /// The value written to the column (also what governance compares with the
-    /// target's text form), the mapping confidence, and the ledger value.
-    private static func values(of resolved: ResolvedItem) -> (written: String?, confidence: Double, ledger: String?) {
-        switch resolved.item.change {
-        case .field(_, let value, let confidence):
-            return (value, confidence, value)
-        case .link:
-            let related = resolved.relatedID.map { $0.uuidString.lowercased() }
-            return (related, 1, related)
-        case .delete:
-            return (RecordAspectValue.inactive, 1, RecordAspectValue.deleted)
-        }
+    /// The value as the ledger records it.
+    private static func ledgerValue(of resolved: ResolvedItem) -> String? {
+        if case .delete = resolved.item.change { return RecordAspectValue.deleted }
+        return resolved.value
+    }
+
+    private static func confidence(of item: PreparedItem) -> Double {
+        if case .field(_, _, let confidence) = item.change { return confidence }
+        return 1
     }
 
     /// For the record aspect the ledger speaks of records, not of the active
@@ -209,16 +247,5 @@ public struct ChunkGovernor: Sendable {
     private static func ledgerPrevious(_ current: String?, _ item: PreparedItem) -> String? {
         if case .delete = item.change { return current == RecordAspectValue.inactive ? RecordAspectValue.deleted : nil }
         return current
-    }
-
-    private static func column(of item: PreparedItem) -> String {
-        switch item.change {
-        case .field(let column, _, _), .link(let column, _, _): column.name
-        case .delete(let activeColumn): activeColumn
-        }
-    }
-
-    private static func iso(_ date: Date) -> String {
-        date.formatted(.iso8601)
     }
 }

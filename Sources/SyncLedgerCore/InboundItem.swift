@@ -4,7 +4,9 @@ import Foundation
 /// fields it inherits.
 public struct InboundItem: Sendable, Equatable {
     public var itemID: Int64
-    public var seq: Int64
+    public var jobID: Int64
+    /// The job's place in submission order and the item's `seq`.
+    public var position: SubmissionPosition
     public var sourceSystem: String
     /// `sync_item.target_table`, or the job's `entity_type` when that is NULL.
     public var targetTable: String?
@@ -18,12 +20,13 @@ public struct InboundItem: Sendable, Equatable {
     public var targetIDHint: UUID?
 
     public init(
-        itemID: Int64, seq: Int64 = 0, sourceSystem: String, targetTable: String?, externalKey: String?,
-        operation: String = Operation.set.rawValue, fieldName: String? = nil, newValue: String? = nil,
+        itemID: Int64, jobID: Int64 = 1, position: SubmissionPosition? = nil, sourceSystem: String, targetTable: String?,
+        externalKey: String?, operation: String = Operation.set.rawValue, fieldName: String? = nil, newValue: String? = nil,
         sourceTimestamp: Date? = nil, targetIDHint: UUID? = nil
     ) {
         self.itemID = itemID
-        self.seq = seq
+        self.jobID = jobID
+        self.position = position ?? SubmissionPosition(submit: jobID, seq: itemID)
         self.sourceSystem = sourceSystem
         self.targetTable = targetTable
         self.externalKey = externalKey
@@ -33,4 +36,7 @@ public struct InboundItem: Sendable, Equatable {
         self.sourceTimestamp = sourceTimestamp
         self.targetIDHint = targetIDHint
     }
+
+    /// The `seq` within its job.
+    public var seq: Int64 { position.seq }
 }

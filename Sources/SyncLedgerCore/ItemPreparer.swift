@@ -83,7 +83,7 @@ public struct ItemPreparer: Sendable {
         }
 
         return PreparedItem(
-            itemID: item.itemID, seq: item.seq, source: source.key, table: table.name, externalKey: externalKey,
+            itemID: item.itemID, jobID: item.jobID, position: item.position, source: source.key, table: table.name, externalKey: externalKey,
             targetIDHint: item.targetIDHint, sourceTimestamp: item.sourceTimestamp, change: change, policy: policy)
     }
 

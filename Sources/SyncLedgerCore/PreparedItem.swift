@@ -15,7 +15,9 @@ public struct PreparedItem: Sendable, Equatable {
     }
 
     public var itemID: Int64
-    public var seq: Int64
+    public var jobID: Int64
+    /// The job's place in submission order and the item's `seq`.
+    public var position: SubmissionPosition
     public var source: String
     public var table: String
     public var externalKey: String
@@ -25,11 +27,12 @@ public struct PreparedItem: Sendable, Equatable {
     public var policy: CommitPolicy
 
     public init(
-        itemID: Int64, seq: Int64, source: String, table: String, externalKey: String, targetIDHint: UUID?,
-        sourceTimestamp: Date?, change: Change, policy: CommitPolicy
+        itemID: Int64, jobID: Int64, position: SubmissionPosition, source: String, table: String, externalKey: String,
+        targetIDHint: UUID?, sourceTimestamp: Date?, change: Change, policy: CommitPolicy
     ) {
         self.itemID = itemID
-        self.seq = seq
+        self.jobID = jobID
+        self.position = position
         self.source = source
         self.table = table
         self.externalKey = externalKey
@@ -63,20 +66,23 @@ public struct PreparedItem: Sendable, Equatable {
         return true
     }
 
-    /// A value that PostgreSQL must cast to the column's type before it is
-    /// governed, so that a held value can always be written later.
-    public var valueNeedingCastCheck: (column: Column, value: String)? {
-        if case .field(let column, let value?, _) = change, column.needsCastCheck {
-            return (column, value)
+    /// The column the item reads and writes: the field, or the table's
+    /// active column for Delete.
+    public var column: String {
+        switch change {
+        case .field(let column, _, _), .link(let column, _, _): column.name
+        case .delete(let activeColumn): activeColumn
         }
-        return nil
     }
 
-    /// The same item with its value replaced by PostgreSQL's canonical text for it.
-    public func withCanonicalValue(_ canonical: String) -> PreparedItem {
-        guard case .field(let column, _, let confidence) = change else { return self }
-        var copy = self
-        copy.change = .field(column: column, value: canonical, confidence: confidence)
-        return copy
+    /// The value proposed for ``column`` before PostgreSQL canonicalises it:
+    /// a Set's value, `false` for Delete; for Link the related record's id,
+    /// which only resolution knows (`nil` here).
+    public var proposedValue: String? {
+        switch change {
+        case .field(_, let value, _): value
+        case .link: nil
+        case .delete: RecordAspectValue.inactive
+        }
     }
 }

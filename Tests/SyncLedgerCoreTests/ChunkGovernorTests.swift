@@ -7,29 +7,44 @@ import Testing
 @Suite("ChunkGovernor")
 struct ChunkGovernorTests {
     let preparer = Fixtures.preparer()
-    let governor = ChunkGovernor(policies: Fixtures.policies, now: Fixtures.now)
-    let now = Fixtures.now
+    let governor = ChunkGovernor(policies: Fixtures.policies)
     let ann = Fixtures.ann
     let bob = Fixtures.bob
     let person = Fixtures.person
     let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
+    /// The item as the shell hands it over: resolved, with its canonical
+    /// value (a Link's related record id in lower case, `false` for Delete).
+    /// Whether it equals the loaded value is filled in by ``decide``.
     func resolved(_ item: InboundItem, target: UUID? = Fixtures.ann, related: UUID? = nil) throws -> ResolvedItem {
-        ResolvedItem(item: try preparer.prepared(item), targetID: target, relatedID: related)
+        let prepared = try preparer.prepared(item)
+        let value: String? =
+            if case .link = prepared.change { related.map { $0.uuidString.lowercased() } } else { prepared.proposedValue }
+        return ResolvedItem(item: prepared, targetID: target, value: value, equalsLoaded: false)
     }
 
     func key(_ aspect: String, _ target: UUID = Fixtures.ann, table: String = Fixtures.person) -> AspectKey {
         AspectKey(table: table, targetID: target, aspectKey: aspect)
     }
 
-    func owner(_ source: String, ledgerID: Int64?, daysAgo: Double = 1) -> ValueOwner {
-        ValueOwner(source: source, ledgerID: ledgerID, confirmedAt: now - daysAgo * Fixtures.day)
+    func owner(_ source: String, ledgerID: Int64?, stale: Bool = false) -> ValueOwner {
+        ValueOwner(source: source, ledgerID: ledgerID, isStale: stale)
     }
 
+    /// Decides, comparing each item with the loaded value as PostgreSQL
+    /// compares canonical text of these (text, date, boolean, uuid) columns.
     func decide(
         _ items: [ResolvedItem], creations: [RecordCreation] = [], states: [AspectKey: AspectState] = [:]
     ) -> ChunkDecision {
-        governor.decide(items: items, creations: creations, states: states)
+        let compared = items.map { resolved in
+            var resolved = resolved
+            if let target = resolved.targetID {
+                let key = AspectKey(table: resolved.item.table, targetID: target, aspectKey: resolved.item.aspectKey)
+                resolved.equalsLoaded = resolved.value == states[key]?.currentValue
+            }
+            return resolved
+        }
+        return governor.decide(items: compared, creations: creations, states: states)
     }
 
     // MARK: Items of one chunk see each other
@@ -56,8 +71,9 @@ struct ChunkGovernorTests {
         ])
         #expect(decision.outcomes.map(\.status) == [.applied, .skipped])
         let message = try #require(decision.outcomes[1].message)
-        #expect(message.contains("skipped: out of order; 'hr' already sent this field with a later source_timestamp"))
+        #expect(message.contains("skipped: out of order; 'hr' already sent a later source_timestamp"))
         #expect(message.contains((t0 + 10).formatted(.iso8601)))
+        #expect(message.hasSuffix("for this field"))
         #expect(decision.writes == [TargetWrite(table: person, targetID: ann, column: "given_name", value: "Ann")])
         #expect(decision.ledger.map(\.sourceTimestamp) == [t0 + 10])
     }
@@ -76,15 +92,39 @@ struct ChunkGovernorTests {
         #expect(decision.ledger.count == 1)
     }
 
-    @Test("a skipped item writes no ledger entry, so its timestamp does not count")
-    func skippedItemsDoNotRecordTheirTimestamp() throws {
+    /// An unchanged value produces no ledger entry, but it is still the
+    /// source's newest statement: an older one arriving after it is out of
+    /// order, whichever order the two are processed in.
+    @Test func anUnchangedStatementStillCountsAsTheSourcesNewest() throws {
         let decision = decide(
             [
                 try resolved(Fixtures.item(id: 1, value: "Ann", timestamp: t0 + 10)),
                 try resolved(Fixtures.item(id: 2, value: "Anne", timestamp: t0)),
             ],
             states: [key("given_name"): AspectState(currentValue: "Ann")])
-        #expect(decision.outcomes.map(\.status) == [.skipped, .applied])
+        #expect(decision.outcomes.map(\.status) == [.skipped, .skipped])
+        #expect(decision.outcomes[1].message?.contains("out of order") == true)
+        #expect(decision.marks == [
+            OrderMark(aspect: key("given_name"), source: "hr",
+                      marks: SourceOrderMarks(latestTimestamp: t0 + 10, latestTimestampPosition: SubmissionPosition(submit: 1, seq: 1),
+                                              latest: SubmissionPosition(submit: 1, seq: 1)))
+        ])
+    }
+
+    @Test func laterSubmissionsWinWithoutTimestamps() throws {
+        var older = Fixtures.item(id: 1, value: "Old")
+        older.position = SubmissionPosition(submit: 1, seq: 9)
+        var newer = Fixtures.item(id: 2, value: "New")
+        newer.position = SubmissionPosition(submit: 2, seq: 1)
+        let marksAfterNewer = SourceOrderMarks(latest: newer.position, latestWithoutTimestamp: newer.position)
+        // The newer job's value is already in; the older job's arrives late.
+        let late = decide(
+            [try resolved(older)],
+            states: [key("given_name"): AspectState(currentValue: "New", owner: owner("hr", ledgerID: 3), marks: ["hr": marksAfterNewer])])
+        #expect(late.outcomes.map(\.status) == [.skipped])
+        #expect(late.outcomes[0].message?.contains("a later submission (submission 2, seq 1)") == true)
+        #expect(late.writes.isEmpty)
+        #expect(late.marks.isEmpty)
     }
 
     @Test func itemWithoutTimestampKeepsTheLatest() throws {
@@ -96,7 +136,7 @@ struct ChunkGovernorTests {
         #expect(decision.outcomes.map(\.status) == [.applied, .applied, .skipped])
     }
 
-    @Test func heldValuesAreNotAppliedToTheState() throws {
+    @Test func heldValuesAreNotAppliedToTheStateAndDuplicatesFold() throws {
         let organisationKey = key("name", Fixtures.acme, table: Fixtures.organisation)
         let decision = decide(
             [
@@ -106,16 +146,32 @@ struct ChunkGovernorTests {
                 try resolved(
                     Fixtures.item(id: 2, table: Fixtures.organisation, field: "name", value: "Acme Ltd"),
                     target: Fixtures.acme),
+                try resolved(
+                    Fixtures.item(id: 3, table: Fixtures.organisation, field: "name", value: "Acme Limited"),
+                    target: Fixtures.acme),
             ],
             states: [organisationKey: AspectState(currentValue: "ACME")])
-        #expect(decision.outcomes.map(\.status) == [.held, .held])
+        #expect(decision.outcomes.map(\.status) == [.held, .skipped, .held])
+        #expect(decision.outcomes[1].message?.contains("held duplicate; item 1 of this chunk") == true)
         #expect(decision.writes.isEmpty)
         #expect(decision.ledger.map(\.previousValue) == ["ACME", "ACME"])
         #expect(decision.ledger.map(\.isApplied) == [false, false])
+        #expect(decision.confirmations.isEmpty)
+    }
+
+    @Test func aValueHeldInAnEarlierJobIsRefreshedNotRepeated() throws {
+        let organisationKey = key("name", Fixtures.acme, table: Fixtures.organisation)
+        let decision = decide(
+            [try resolved(Fixtures.item(id: 5, table: Fixtures.organisation, field: "name", value: "Acme Ltd"), target: Fixtures.acme)],
+            states: [organisationKey: AspectState(currentValue: "ACME", held: ["hr": [HeldEntry(ledgerID: 41, value: "Acme Ltd")]])])
+        #expect(decision.outcomes.map(\.status) == [.skipped])
+        #expect(decision.outcomes[0].message?.contains("ledger entry 41 from 'hr' already proposes this value") == true)
+        #expect(decision.ledger.isEmpty)
+        #expect(decision.confirmations == [41])
     }
 
     @Test func refreshedOwnerIsFreshForLaterItems() throws {
-        let stale = [key("given_name"): AspectState(currentValue: "Ann", owner: owner("hr", ledgerID: 7, daysAgo: 40))]
+        let stale = [key("given_name"): AspectState(currentValue: "Ann", owner: owner("hr", ledgerID: 7, stale: true))]
         let payroll = try resolved(Fixtures.item(id: 2, source: "payroll", value: "Anne"))
 
         let alone = decide([payroll], states: stale)
@@ -205,14 +261,14 @@ struct ChunkGovernorTests {
         #expect(
             decision.ledger == [
                 LedgerDraft(
-                    itemID: 1, table: person, targetID: ann, aspect: .field, aspectKey: "given_name", source: "hr",
+                    itemID: 1, jobID: 1, table: person, targetID: ann, aspect: .field, aspectKey: "given_name", source: "hr",
                     status: .certified, value: "Ann", previousValue: "Annie", isApplied: true, sourceTimestamp: t0),
                 LedgerDraft(
-                    itemID: 2, table: person, targetID: ann, aspect: .field, aspectKey: "birth_date", source: "hr",
+                    itemID: 2, jobID: 1, table: person, targetID: ann, aspect: .field, aspectKey: "birth_date", source: "hr",
                     status: .pending, value: "1980-02-29", previousValue: "1980-03-01", isApplied: true,
                     sourceTimestamp: nil),
                 LedgerDraft(
-                    itemID: 3, table: Fixtures.organisation, targetID: acme, aspect: .field, aspectKey: "name",
+                    itemID: 3, jobID: 1, table: Fixtures.organisation, targetID: acme, aspect: .field, aspectKey: "name",
                     source: "hr",
                     status: .pending, value: "Acme Ltd", previousValue: "ACME", isApplied: false, sourceTimestamp: nil),
             ])
@@ -265,8 +321,8 @@ struct ChunkGovernorTests {
                 try resolved(Fixtures.item(id: 15, field: "birth_date", value: "2000-01-01"), target: bob),
             ],
             creations: [
-                RecordCreation(table: person, targetID: ann, source: "hr"),
-                RecordCreation(table: person, targetID: bob, source: "hr"),
+                RecordCreation(table: person, targetID: ann, source: "hr", jobID: 1),
+                RecordCreation(table: person, targetID: bob, source: "hr", jobID: 1),
             ])
         #expect(decision.outcomes.map(\.itemID) == [11, 12, 13, 14, 15])
         #expect(decision.outcomes.map(\.ledgerIndex) == [2, nil, 3, nil, 4])
@@ -306,25 +362,25 @@ struct ChunkGovernorTests {
         let decision = decide(
             [],
             creations: [
-                RecordCreation(table: person, targetID: ann, source: "hr"),
-                RecordCreation(table: Fixtures.organisation, targetID: Fixtures.acme, source: "payroll"),
-                RecordCreation(table: "core.unpoliced", targetID: bob, source: "hr"),
+                RecordCreation(table: person, targetID: ann, source: "hr", jobID: 1),
+                RecordCreation(table: Fixtures.organisation, targetID: Fixtures.acme, source: "payroll", jobID: 1),
+                RecordCreation(table: "core.unpoliced", targetID: bob, source: "hr", jobID: 1),
             ])
         #expect(
             decision.ledger == [
                 // core.person's record policy auto-certifies.
                 LedgerDraft(
-                    itemID: nil, table: person, targetID: ann, aspect: .record, aspectKey: "record", source: "hr",
+                    itemID: nil, jobID: 1, table: person, targetID: ann, aspect: .record, aspectKey: "record", source: "hr",
                     status: .certified, value: "created", previousValue: nil, isApplied: true, sourceTimestamp: nil),
                 // core.organisation's does not.
                 LedgerDraft(
-                    itemID: nil, table: Fixtures.organisation, targetID: Fixtures.acme, aspect: .record,
+                    itemID: nil, jobID: 1, table: Fixtures.organisation, targetID: Fixtures.acme, aspect: .record,
                     aspectKey: "record",
                     source: "payroll", status: .pending, value: "created", previousValue: nil, isApplied: true,
                     sourceTimestamp: nil),
                 // Without a record policy: pending.
                 LedgerDraft(
-                    itemID: nil, table: "core.unpoliced", targetID: bob, aspect: .record, aspectKey: "record",
+                    itemID: nil, jobID: 1, table: "core.unpoliced", targetID: bob, aspect: .record, aspectKey: "record",
                     source: "hr",
                     status: .pending, value: "created", previousValue: nil, isApplied: true, sourceTimestamp: nil),
             ])
@@ -340,7 +396,7 @@ struct ChunkGovernorTests {
         #expect(decide([delete], states: states).outcomes.map(\.status) == [.applied])
 
         let afterCreation = decide(
-            [delete], creations: [RecordCreation(table: person, targetID: ann, source: "hr")], states: states)
+            [delete], creations: [RecordCreation(table: person, targetID: ann, source: "hr", jobID: 1)], states: states)
         #expect(afterCreation.outcomes.map(\.status) == [.held])
         #expect(afterCreation.outcomes.first?.message == HoldReason.outranked(owner: "hr").description)
         #expect(afterCreation.outcomes.first?.ledgerIndex == 1)
@@ -371,7 +427,7 @@ struct ChunkGovernorTests {
         #expect(
             decision.ledger == [
                 LedgerDraft(
-                    itemID: 3, table: person, targetID: ann, aspect: .record, aspectKey: "record", source: "hr",
+                    itemID: 3, jobID: 1, table: person, targetID: ann, aspect: .record, aspectKey: "record", source: "hr",
                     status: .certified, value: "deleted", previousValue: nil, isApplied: true, sourceTimestamp: t0)
             ])
         #expect(decision.outcomes.map(\.status) == [.applied])
@@ -414,7 +470,7 @@ struct ChunkGovernorTests {
         #expect(
             decision.ledger == [
                 LedgerDraft(
-                    itemID: 1, table: person, targetID: ann, aspect: .relationship, aspectKey: "employer_id",
+                    itemID: 1, jobID: 1, table: person, targetID: ann, aspect: .relationship, aspectKey: "employer_id",
                     source: "hr",
                     status: .certified, value: lowered, previousValue: nil, isApplied: true, sourceTimestamp: nil)
             ])

@@ -111,7 +111,7 @@ enum Fixtures {
         timestamp: Date? = nil, hint: UUID? = nil
     ) -> InboundItem {
         InboundItem(
-            itemID: id, seq: id, sourceSystem: source, targetTable: table, externalKey: key, operation: operation,
+            itemID: id, jobID: 1, position: SubmissionPosition(submit: 1, seq: id), sourceSystem: source, targetTable: table, externalKey: key, operation: operation,
             fieldName: field, newValue: value, sourceTimestamp: timestamp, targetIDHint: hint)
     }
 

@@ -6,53 +6,80 @@ import Testing
 /// The governance rules of SPEC §2 step 4, decided for one value.
 @Suite("Governor")
 struct GovernorTests {
-    static let now = Fixtures.now
-    static let day = Fixtures.day
-
     /// OnIngest, auto-certified, hr before payroll, stale after 30 days.
     static let policy = CommitPolicy(
         targetTable: Fixtures.person, fieldName: "given_name", commitMode: .onIngest,
         authoritativeSources: ["hr", "payroll"], autoCertify: true, staleAfterDays: 30)
 
-    static func owner(_ source: String, confirmedDaysAgo days: Double = 1, ledgerID: Int64? = 10) -> ValueOwner {
-        ValueOwner(source: source, ledgerID: ledgerID, confirmedAt: now - days * day)
+    static func owner(_ source: String, stale: Bool = false, ledgerID: Int64? = 10) -> ValueOwner {
+        ValueOwner(source: source, ledgerID: ledgerID, isStale: stale)
     }
 
+    /// A statement from payroll (submission 10, seq 5), compared with the
+    /// current value as PostgreSQL would compare canonical text.
     static func decide(
         value: String? = "Anne", confidence: Double = 1, source: String = "payroll", timestamp: Date? = nil,
+        position: SubmissionPosition = GovernorTests.here,
         state: AspectState = AspectState(currentValue: "Ann"), policy: CommitPolicy = GovernorTests.policy
     ) -> GovernanceDecision {
         Governor.decide(
-            value: value, confidence: confidence, source: source, sourceTimestamp: timestamp, state: state,
-            policy: policy,
-            now: now)
+            Statement(
+                value: value, equalsCurrent: value == state.currentValue, confidence: confidence, source: source,
+                timestamp: timestamp, position: position),
+            state: state, policy: policy)
     }
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+    static let here = SubmissionPosition(submit: 10, seq: 5)
+    static let before = SubmissionPosition(submit: 10, seq: 4)
+    static let after = SubmissionPosition(submit: 11, seq: 1)
+
+    static func marked(_ marks: SourceOrderMarks, for source: String = "payroll") -> AspectState {
+        AspectState(currentValue: "Ann", marks: [source: marks])
+    }
 
     // MARK: Out of order
 
     @Test func earlierTimestampThanTheLatestIsOutOfOrder() {
-        let state = AspectState(currentValue: "Ann", latestSourceTimestamp: Self.t0)
-        #expect(Self.decide(timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(latest: Self.t0))
+        let state = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.before, latest: Self.before))
+        #expect(Self.decide(timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(.timestamp(Self.t0)))
     }
 
-    @Test func equalTimestampIsNotOutOfOrder() {
-        let state = AspectState(currentValue: "Ann", latestSourceTimestamp: Self.t0)
-        #expect(Self.decide(timestamp: Self.t0, state: state) == .apply(certify: true))
+    @Test func equalTimestampFallsBackToTheSubmissionOrder() {
+        let earlier = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.before, latest: Self.before))
+        #expect(Self.decide(timestamp: Self.t0, state: earlier) == .apply(certify: true))
+        let later = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.after, latest: Self.after))
+        #expect(Self.decide(timestamp: Self.t0, state: later) == .skipOutOfOrder(.position(Self.after)))
     }
 
-    @Test func laterTimestampIsNotOutOfOrder() {
-        let state = AspectState(currentValue: "Ann", latestSourceTimestamp: Self.t0)
+    @Test func laterTimestampWinsOverALaterSubmission() {
+        // Both carry timestamps: the timestamp decides, not the submission.
+        let state = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.after, latest: Self.after))
         #expect(Self.decide(timestamp: Self.t0 + 1, state: state) == .apply(certify: true))
     }
 
-    @Test func itemWithoutTimestampIsNeverOutOfOrder() {
-        let state = AspectState(currentValue: "Ann", latestSourceTimestamp: Self.t0)
-        #expect(Self.decide(timestamp: nil, state: state) == .apply(certify: true))
+    @Test func withoutTimestampsTheLaterSubmissionWins() {
+        let state = Self.marked(SourceOrderMarks(latest: Self.after, latestWithoutTimestamp: Self.after))
+        #expect(Self.decide(timestamp: nil, state: state) == .skipOutOfOrder(.position(Self.after)))
+        let older = Self.marked(SourceOrderMarks(latest: Self.before, latestWithoutTimestamp: Self.before))
+        #expect(Self.decide(timestamp: nil, state: older) == .apply(certify: true))
     }
 
-    @Test func firstTimestampForTheAspectIsNotOutOfOrder() {
+    @Test func aStatementWithoutTimestampIsComparedByPositionWithTimedOnes() {
+        // A later timed statement is newer than an untimed one...
+        let timedLater = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.after, latest: Self.after))
+        #expect(Self.decide(timestamp: nil, state: timedLater) == .skipOutOfOrder(.position(Self.after)))
+        // ... and a later untimed statement is newer than a timed one, whatever its timestamp.
+        let untimedLater = Self.marked(SourceOrderMarks(latest: Self.after, latestWithoutTimestamp: Self.after))
+        #expect(Self.decide(timestamp: Self.t0 + 100, state: untimedLater) == .skipOutOfOrder(.position(Self.after)))
+    }
+
+    @Test func anotherSourcesStatementsDoNotCount() {
+        let state = Self.marked(SourceOrderMarks(latest: Self.after, latestWithoutTimestamp: Self.after), for: "hr")
+        #expect(Self.decide(source: "payroll", state: state) == .apply(certify: true))
+    }
+
+    @Test func firstStatementForTheAspectIsNotOutOfOrder() {
         #expect(Self.decide(timestamp: Self.t0, state: AspectState(currentValue: "Ann")) == .apply(certify: true))
     }
 
@@ -139,26 +166,8 @@ struct GovernorTests {
     }
 
     @Test func staleOwnerDoesNotHold() {
-        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr", confirmedDaysAgo: 31))
+        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr", stale: true))
         #expect(Self.decide(source: "payroll", state: state) == .apply(certify: true))
-    }
-
-    @Test func ownerExactlyStaleAfterDaysOldStillHolds() {
-        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr", confirmedDaysAgo: 30))
-        #expect(Self.decide(source: "payroll", state: state) == .hold(.outranked(owner: "hr")))
-    }
-
-    @Test func ownerOneSecondPastStaleAfterDaysNoLongerHolds() {
-        let owner = ValueOwner(source: "hr", ledgerID: 10, confirmedAt: Self.now - 30 * Self.day - 1)
-        let state = AspectState(currentValue: "Ann", owner: owner)
-        #expect(Self.decide(source: "payroll", state: state) == .apply(certify: true))
-    }
-
-    @Test func ownerNeverGoesStaleWithoutStaleAfterDays() {
-        var policy = Self.policy
-        policy.staleAfterDays = nil
-        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr", confirmedDaysAgo: 3650))
-        #expect(Self.decide(source: "payroll", state: state, policy: policy) == .hold(.outranked(owner: "hr")))
     }
 
     // MARK: Confidence
@@ -204,14 +213,16 @@ struct GovernorTests {
     // MARK: Precedence of the rules
 
     @Test func outOfOrderBeforeUnchanged() {
-        let state = AspectState(currentValue: "Ann", owner: Self.owner("payroll"), latestSourceTimestamp: Self.t0)
-        #expect(Self.decide(value: "Ann", timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(latest: Self.t0))
+        var state = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.before, latest: Self.before))
+        state.owner = Self.owner("payroll")
+        #expect(Self.decide(value: "Ann", timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(.timestamp(Self.t0)))
     }
 
     @Test func outOfOrderBeforeAuthority() {
-        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr"), latestSourceTimestamp: Self.t0)
+        var state = Self.marked(SourceOrderMarks(latestTimestamp: Self.t0, latestTimestampPosition: Self.before, latest: Self.before))
+        state.owner = Self.owner("hr")
         #expect(
-            Self.decide(source: "payroll", timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(latest: Self.t0))
+            Self.decide(source: "payroll", timestamp: Self.t0 - 1, state: state) == .skipOutOfOrder(.timestamp(Self.t0)))
     }
 
     @Test func unchangedBeforeAuthority() {
@@ -256,6 +267,43 @@ struct GovernorTests {
         policy.commitMode = .onCertify
         policy.minConfidence = 0.8
         #expect(Self.decide(confidence: 0.5, policy: policy) == .hold(.lowConfidence(confidence: 0.5, minimum: 0.8)))
+    }
+
+    // MARK: Held duplicates
+
+    @Test func aValueTheSameSourceAlreadyHoldsFoldsIntoThatEntry() {
+        let held = HeldEntry(ledgerID: 77, value: "Anne")
+        let state = AspectState(currentValue: "Ann", owner: Self.owner("hr"), held: ["payroll": [held]])
+        #expect(Self.decide(value: "Anne", source: "payroll", state: state) == .skipHeldDuplicate(held))
+    }
+
+    @Test func anotherValueOrAnotherSourcesHeldEntryDoesNotFold() {
+        let state = AspectState(
+            currentValue: "Ann", owner: Self.owner("hr"), held: ["payroll": [HeldEntry(ledgerID: 77, value: "Annie")]])
+        #expect(Self.decide(value: "Anne", source: "payroll", state: state) == .hold(.outranked(owner: "hr")))
+        let others = AspectState(currentValue: "Ann", held: ["crm": [HeldEntry(ledgerID: 78, value: "Anne")]])
+        #expect(Self.decide(value: "Anne", source: "payroll", state: others) == .apply(certify: true))
+    }
+
+    @Test func aHeldValueThatWouldNowApplyIsAppliedNotFolded() {
+        // The owner went stale: the re-sent value is no longer outranked.
+        let state = AspectState(
+            currentValue: "Ann", owner: Self.owner("hr", stale: true), held: ["payroll": [HeldEntry(ledgerID: 77, value: "Anne")]])
+        #expect(Self.decide(value: "Anne", source: "payroll", state: state) == .apply(certify: true))
+    }
+
+    @Test func unchangedBeforeHeldDuplicate() {
+        let state = AspectState(currentValue: "Anne", held: ["payroll": [HeldEntry(ledgerID: 77, value: "Anne")]])
+        #expect(Self.decide(value: "Anne", state: state) == .skipUnchanged(refreshOwner: false))
+    }
+
+    // MARK: Comparison on the column's type
+
+    @Test func equalityIsWhatTheDatabaseSaysNotTheText() {
+        // 1.0 and 1.00 differ as text but are equal numerics: the shell passes
+        // PostgreSQL's comparison, and governance trusts it.
+        let statement = Statement(value: "1.00", equalsCurrent: true, source: "payroll", position: Self.here)
+        #expect(Governor.decide(statement, state: AspectState(currentValue: "1.0"), policy: Self.policy) == .skipUnchanged(refreshOwner: false))
     }
 
     // MARK: Hold messages

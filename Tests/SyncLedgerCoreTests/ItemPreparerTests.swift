@@ -333,7 +333,8 @@ struct ItemPreparerSuccessTests {
             Fixtures.item(id: 7, key: "E-7", field: "birth_date", value: "1980-02-29", timestamp: timestamp, hint: hint)
         )
         #expect(prepared.itemID == 7)
-        #expect(prepared.seq == 7)
+        #expect(prepared.position == SubmissionPosition(submit: 1, seq: 7))
+        #expect(prepared.jobID == 1)
         #expect(prepared.source == "hr")
         #expect(prepared.table == Fixtures.person)
         #expect(prepared.externalKey == "E-7")
@@ -473,42 +474,21 @@ struct ItemPreparerNotNullLinkTests {
 struct PreparedItemTests {
     let preparer = Fixtures.preparer()
 
-    @Test func typedValuesNeedACastCheck() throws {
-        let prepared = try preparer.prepared(Fixtures.item(field: "birth_date", value: "29/02/1980"))
-        let check = try #require(prepared.valueNeedingCastCheck)
-        #expect(check.column.name == "birth_date")
-        #expect(check.column.sqlType == "date")
-        #expect(check.value == "29/02/1980")
+    @Test func theColumnIsTheFieldOrTheActiveColumn() throws {
+        #expect(try preparer.prepared(Fixtures.item(field: "birth_date", value: "x")).column == "birth_date")
+        #expect(try preparer.prepared(Fixtures.item(operation: "Link", field: "employer_id", value: "ORG-1")).column == "employer_id")
+        #expect(try preparer.prepared(Fixtures.item(operation: "Delete", field: nil)).column == "is_active")
     }
 
-    @Test func textNullAndNonFieldChangesNeedNoCastCheck() throws {
-        #expect(try preparer.prepared(Fixtures.item(field: "given_name", value: "Ann")).valueNeedingCastCheck == nil)
-        #expect(try preparer.prepared(Fixtures.item(field: "birth_date", value: nil)).valueNeedingCastCheck == nil)
-        #expect(
-            try preparer.prepared(Fixtures.item(operation: "Link", field: "employer_id", value: "ORG-1"))
-                .valueNeedingCastCheck == nil)
-        #expect(try preparer.prepared(Fixtures.item(operation: "Delete", field: nil)).valueNeedingCastCheck == nil)
-    }
-
-    @Test func canonicalValueReplacesTheValueAndKeepsTheConfidence() throws {
-        let prepared = try preparer.prepared(Fixtures.item(field: "birth_date", value: "Feb 29 1980"))
-        let canonical = prepared.withCanonicalValue("1980-02-29")
-        #expect(
-            canonical.change
-                == .field(column: Fixtures.personTable.columns["birth_date"]!, value: "1980-02-29", confidence: 1))
-        #expect(canonical.itemID == prepared.itemID)
-
-        let coded = try preparer.prepared(Fixtures.item(field: "marital_status", value: "D"))
-        #expect(
-            coded.withCanonicalValue("DIVORCED").change
-                == .field(column: Fixtures.personTable.columns["marital_status"]!, value: "DIVORCED", confidence: 0.5))
-    }
-
-    @Test func canonicalValueLeavesLinksAndDeletesAlone() throws {
-        let link = try preparer.prepared(Fixtures.item(operation: "Link", field: "employer_id", value: "ORG-1"))
-        #expect(link.withCanonicalValue("x") == link)
-        let delete = try preparer.prepared(Fixtures.item(operation: "Delete", field: nil))
-        #expect(delete.withCanonicalValue("x") == delete)
+    @Test func theProposedValueIsWhatPostgreSQLCanonicalises() throws {
+        // A Set proposes its (mapped) value, Delete proposes false for the
+        // active column; a Link's value is its related record, known only
+        // after resolution.
+        #expect(try preparer.prepared(Fixtures.item(field: "birth_date", value: "29/02/1980")).proposedValue == "29/02/1980")
+        #expect(try preparer.prepared(Fixtures.item(field: "marital_status", value: "D")).proposedValue == "divorced")
+        #expect(try preparer.prepared(Fixtures.item(field: "birth_date", value: nil)).proposedValue == nil)
+        #expect(try preparer.prepared(Fixtures.item(operation: "Delete", field: nil)).proposedValue == "false")
+        #expect(try preparer.prepared(Fixtures.item(operation: "Link", field: "employer_id", value: "ORG-1")).proposedValue == nil)
     }
 }
 

@@ -59,31 +59,52 @@ struct LedgerAppendOnlyTests {
         }
     }
 
-    @Test func updatesOutsideTheStewardFunctionsAreRefused() async throws {
+    /// Only code running as the ledger's owner (the SECURITY DEFINER steward
+    /// and worker functions) may change a ledger row; a role that holds UPDATE
+    /// on the table is refused, whatever it sets, and even the owner changes
+    /// only the columns that record what happened later, forward.
+    @Test func updatesByAnyoneButTheFunctionsOwnerAreRefused() async throws {
         try await Self.withLedger { db in
             let held = try await db.entryID("birth_date")
-            await expectRefusal("SL001", "integration.ledger is append-only: UPDATE is refused (ledger entry \(held))") {
-                try await db.client.query(
-                    "UPDATE integration.ledger SET ledger_status = 'Certified' WHERE ledger_id = \(held)", logger: db.logger)
-            }
-            // Even claiming to be a steward function, history columns never change ...
-            await expectRefusal("SL002", "UPDATE of value is refused") {
-                try await db.client.withTransaction(logger: db.logger) { conn in
-                    try await conn.query("SELECT set_config('integration.ledger_writer', 'steward', true)", logger: db.logger)
-                    try await conn.query("UPDATE integration.ledger SET value = 'x' WHERE ledger_id = \(held)", logger: db.logger)
+            let owned = try await db.entryID("given_name")
+            let name = "updater_\(UUID().uuidString.prefix(8).lowercased())"
+            try await db.exec(
+                """
+                CREATE ROLE \(name) LOGIN;
+                GRANT USAGE ON SCHEMA integration TO \(name);
+                GRANT SELECT, UPDATE ON integration.ledger TO \(name);
+                """)
+            var login = db.url
+            login.username = name
+            try await Database.withClient(login, maximumConnections: 1, logger: db.logger) { client in
+                for statement: PostgresQuery in [
+                    "UPDATE integration.ledger SET ledger_status = 'Certified' WHERE ledger_id = \(held)",
+                    "UPDATE integration.ledger SET confirmed_at = now() + interval '10 years' WHERE ledger_id = \(owned)",
+                ] {
+                    // The placeholder setting that once opened the guard opens nothing.
+                    await expectRefusal("SL001", "integration.ledger is append-only: UPDATE is refused") {
+                        try await client.withTransaction(logger: db.logger) { conn in
+                            try await conn.query("SELECT set_config('integration.ledger_writer', 'steward', true)", logger: db.logger)
+                            try await conn.query(statement, logger: db.logger)
+                        }
+                    }
                 }
+            }
+            try await db.exec("DROP OWNED BY \(name); DROP ROLE \(name)")
+
+            // The owner: history columns never change ...
+            await expectRefusal("SL002", "UPDATE of value is refused") {
+                try await db.client.query("UPDATE integration.ledger SET value = 'x' WHERE ledger_id = \(held)", logger: db.logger)
             }
             // ... and statuses move only forward.
             _ = try await db.stewardship.reject(held, as: "alice")
             await expectRefusal("SL003", "status transition Rejected → Pending is refused") {
-                try await db.client.withTransaction(logger: db.logger) { conn in
-                    try await conn.query("SELECT set_config('integration.ledger_writer', 'steward', true)", logger: db.logger)
-                    try await conn.query(
-                        "UPDATE integration.ledger SET ledger_status = 'Pending' WHERE ledger_id = \(held)", logger: db.logger)
-                }
+                try await db.client.query(
+                    "UPDATE integration.ledger SET ledger_status = 'Pending' WHERE ledger_id = \(held)", logger: db.logger)
             }
             #expect(try await db.entry(held) == ["Rejected", "false", nil])
             #expect(try await db.provenanceViolations().isEmpty)
+            #expect(try await db.int("SELECT count(*) FROM integration.verify_ledger()") == 0)
         }
     }
 }

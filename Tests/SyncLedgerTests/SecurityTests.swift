@@ -20,7 +20,7 @@ struct SecurityTests {
     /// member of `groups` and, with `source`, registered as that source
     /// system's `login_role`. The role is dropped afterwards.
     static func withLogin<T: Sendable>(
-        _ db: TestDatabase, _ prefix: String, in groups: [String], for source: String? = nil,
+        _ db: TestDatabase, _ prefix: String, in groups: [String], for source: String? = nil, as user: String? = nil,
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
     ) async throws -> T {
         let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
@@ -34,6 +34,10 @@ struct SecurityTests {
                 try await db.client.query(
                     "UPDATE integration.source_system SET login_role = \(name) WHERE source_system_key = \(source)", logger: db.logger)
             }
+            if let user {
+                try await db.client.query(
+                    "UPDATE integration.app_user SET login_role = \(name) WHERE user_name = \(user)", logger: db.logger)
+            }
             var login = db.url
             login.username = name
             login.password = password
@@ -43,6 +47,7 @@ struct SecurityTests {
         } catch {
             outcome = .failure(error)
         }
+        if user != nil { try await db.exec("UPDATE integration.app_user SET login_role = NULL WHERE login_role = '\(name)'") }
         try await db.exec("DROP ROLE \(name)")
         return try outcome.get()
     }
@@ -432,7 +437,7 @@ struct SecurityTests {
             try await db.runWorker()
             let held = Int64(try await db.int("SELECT ledger_id FROM integration.ledger WHERE aspect_key = 'birth_date'"))
 
-            try await Self.withLogin(db, "steward", in: ["syncledger_steward"]) { steward, _ async throws in
+            try await Self.withLogin(db, "steward", in: ["syncledger_steward"], as: "alice") { steward, _ async throws in
                 // Reads everything: every source's jobs, the review queue (with current values).
                 #expect(try await Self.ids(steward, "SELECT job_id FROM integration.sync_job") == [job])
                 #expect(try await Self.ids(steward, "SELECT item_id FROM integration.sync_item").count == 2)
@@ -511,12 +516,8 @@ struct SecurityTests {
     @Test func workerRoleRunsTheStandardScenarioEndToEnd() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
-            // The operator's part: the worker may read and write the registered target tables.
-            try await db.exec(
-                """
-                GRANT USAGE ON SCHEMA core TO syncledger_worker;
-                GRANT SELECT, INSERT, UPDATE ON core.person, core.organisation TO syncledger_worker
-                """)
+            // The worker needs no grant on the target tables: its functions
+            // write them as the owner of the integration schema.
 
             try await Self.withLogin(db, "worker", in: ["syncledger_worker"]) { worker, workerURL async throws in
                 try await Self.withLogin(db, "hr_loader", in: Self.upstream, for: "hr") { hr, _ async throws in
@@ -566,11 +567,22 @@ struct SecurityTests {
                             """) == [["Submitted", "C1", "given_name", "Augusta"]])
                 }
 
-                // The worker writes the ledger only by inserting and refreshing confirmations.
-                let certifying = await Self.refusal(
-                    worker,
-                    "UPDATE integration.ledger SET ledger_status = 'Certified' WHERE ledger_status = 'Pending'")
-                #expect(certifying?.isPermissionDenied == true, "\(String(describing: certifying))")
+                // The worker writes only through the functions: it can neither
+                // certify nor move a staleness clock nor insert an entry itself.
+                for statement: PostgresQuery in [
+                    "UPDATE integration.ledger SET ledger_status = 'Certified' WHERE ledger_status = 'Pending'",
+                    "UPDATE integration.ledger SET confirmed_at = now() + interval '10 years'",
+                    """
+                    INSERT INTO integration.ledger (target_table, target_id, ledger_aspect, aspect_key, source_system_key,
+                      ledger_status, certified_by, chain_seq, row_hash, chain_hash)
+                    VALUES ('core.person', gen_random_uuid(), 'Field', 'given_name', 'hr', 'Certified', 1, 1, '', '')
+                    """,
+                    "INSERT INTO integration.ledger_event (ledger_id, to_status, actor, chain_seq, row_hash, chain_hash) VALUES (1, 'Certified', 'alice', 1, '', '')",
+                    "UPDATE integration.sync_job SET lease_owner = 'me'",
+                ] {
+                    let refused = await Self.refusal(worker, statement)
+                    #expect(refused?.isPermissionDenied == true, "\(statement.sql): \(String(describing: refused))")
+                }
                 let certify = await Self.refusal(worker, "SELECT integration.certify(1, 'alice')")
                 #expect(certify?.isPermissionDenied == true, "\(String(describing: certify))")
                 let config = await Self.refusal(worker, "UPDATE integration.commit_policy SET auto_certify = true")

@@ -17,33 +17,45 @@ struct WorkerFleetTests {
             try await db.exec(Scenario.standard)
             let job = try await db.submit(items: (1...20).map { .set("F\($0)", "given_name", "Name \($0)") })
 
-            let slow = JobQueue(client: db.client, workerID: "slow", leaseSeconds: 60, logger: db.logger)
-            let claimed = try #require(try await slow.claim())
-            #expect(claimed.jobID == job)
+            let slow = JobStore(client: db.client, workerID: "slow", leaseSeconds: 60, logger: db.logger)
+            let claimed = try #require(try await slow.claim(maxJobs: 10, itemBudget: 1000))
+            #expect(claimed.jobIDs == [job])
 
             // The slow worker pauses past its lease; another worker rescues the job.
             try await db.exec("UPDATE integration.sync_job SET lease_expires_at = now() - interval '1 second' WHERE job_id = \(job)")
-            let rescuer = JobQueue(client: db.client, workerID: "rescuer", leaseSeconds: 60, logger: db.logger)
-            let rescued = try #require(try await rescuer.claim())
-            #expect(rescued.rescued && rescued.attempts == 2)
+            let rescuer = JobStore(client: db.client, workerID: "rescuer", leaseSeconds: 60, logger: db.logger)
+            let rescued = try #require(try await rescuer.claim(maxJobs: 10, itemBudget: 1000))
+            #expect(rescued.jobs.map(\.rescuedFrom) == ["slow"])
+            #expect(rescued.jobs.map(\.attempts) == [2])
+            #expect(rescued.token != claimed.token)
 
             // The slow worker wakes up and carries on: nothing it does commits.
             var settings = WorkerSettings(workerID: "slow")
             settings.chunkSize = 5
-            let stale = JobProcessor(client: db.client, queue: slow, job: claimed, settings: settings, logger: db.logger)
+            let configuration = ConfigurationCache(client: db.client, logger: db.logger)
+            let stale = ClaimProcessor(
+                client: db.client, store: slow, claim: claimed, settings: settings, configuration: configuration, logger: db.logger)
             await #expect(throws: LeaseLost.self) { _ = try await stale.run() }
             #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status <> 'Pending'") == 0)
             #expect(try await db.int("SELECT count(*) FROM integration.ledger") == 0)
             #expect(try await db.int("SELECT count(*) FROM core.person") == 0)
+            // Nor can it finish, release or retry the job the other claim holds.
+            #expect(try await slow.finish(claimed).isEmpty)
+            #expect(try await slow.release(claimed).isEmpty)
+            #expect(try await slow.retryOrFail(claimed, error: "x", maxAttempts: 1, backoff: .zero).isEmpty)
+            #expect(try await db.text("SELECT job_status || ' ' || lease_owner FROM integration.sync_job WHERE job_id = \(job)") == "Processing rescuer")
 
             // The rescuer finishes it, exactly once.
             settings.workerID = "rescuer"
-            let result = try await JobProcessor(client: db.client, queue: rescuer, job: rescued, settings: settings, logger: db.logger).run()
-            guard case .finished(.completed, let counts) = result else {
+            let result = try await ClaimProcessor(
+                client: db.client, store: rescuer, claim: rescued, settings: settings, configuration: configuration, logger: db.logger
+            ).run()
+            guard case .finished(let results) = result else {
                 Issue.record("unexpected result \(result)")
                 return
             }
-            #expect(counts.applied == 20)
+            #expect(results.map(\.status) == [.completed])
+            #expect(results.first?.counts.applied == 20)
             #expect(try await db.int("SELECT count(*) FROM integration.ledger WHERE sync_item_id IS NOT NULL") == 20)
             #expect(try await db.text("SELECT lease_owner FROM integration.sync_job WHERE job_id = \(job)") == nil)
         }
@@ -55,20 +67,18 @@ struct WorkerFleetTests {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
             let job = try await db.submit(items: (1...30).map { .set("R\($0)", "email", "r\($0)@example.org") })
-            // A worker that crashed after committing some chunks: simulate by
-            // processing with a tiny lease and a heartbeat-less claim, then expiring it.
-            let crashed = JobQueue(client: db.client, workerID: "crashed", leaseSeconds: 60, logger: db.logger)
-            let claimed = try #require(try await crashed.claim())
-            let snapshot = try await db.client.withConnection { try await ConfigurationSnapshot.load(source: "hr", on: $0, logger: db.logger) }
-            let chunk = ChunkTransaction(job: claimed, workerID: "crashed", snapshot: snapshot, logger: db.logger)
-            let preparer = ItemPreparerFactory.make(snapshot)
-            let firstTen = try await db.rows(
-                "SELECT item_id::text, seq::text, external_key, field_name, new_value FROM integration.sync_item WHERE job_id = \(job) ORDER BY seq LIMIT 10")
-            let entries: [ChunkTransaction.Entry] = firstTen.map { row in
-                let item = InboundItemFactory.make(row, source: "hr", table: "core.person")
-                return (item.itemID, preparer.prepare(item))
+            // A worker that crashed after committing one chunk: run one chunk
+            // under its claim, then let the lease expire.
+            let crashed = JobStore(client: db.client, workerID: "crashed", leaseSeconds: 60, logger: db.logger)
+            let claimed = try #require(try await crashed.claim(maxJobs: 1, itemBudget: 1000))
+            let snapshot = try await db.client.withConnection { try await ConfigurationSnapshot.load(on: $0, logger: db.logger) }
+            let chunk = ChunkTransaction(claim: claimed, snapshot: snapshot, logger: db.logger)
+            let preparer = ItemPreparer(catalog: snapshot.catalog, policies: snapshot.policies, valueMaps: snapshot.valueMaps)
+            let firstTen = try await crashed.pendingItems(of: claimed, after: ItemCursor(), limit: 10)
+            #expect(firstTen.count == 10)
+            _ = try await db.client.withConnection {
+                try await chunk.run(firstTen.map { ChunkEntry(item: $0, prepared: preparer.prepare($0)) }, on: $0)
             }
-            _ = try await db.client.withConnection { try await chunk.run(entries, on: $0) }
             try await db.exec("UPDATE integration.sync_job SET lease_expires_at = now() - interval '1 second' WHERE job_id = \(job)")
 
             try await db.runWorker(id: "survivor")
@@ -109,9 +119,9 @@ struct WorkerFleetTests {
             let applied = try await db.int("SELECT count(*) FROM integration.sync_item WHERE item_status = 'Applied'")
             #expect(applied > 0 && applied < 20000)
             // Claimable at once by another worker.
-            let next = JobQueue(client: db.client, workerID: "next", leaseSeconds: 60, logger: db.logger)
-            #expect(try await next.claim()?.attempts == 1)
-            #expect(worker.log.contains("released unfinished job on shutdown"))
+            let next = JobStore(client: db.client, workerID: "next", leaseSeconds: 60, logger: db.logger)
+            #expect(try await next.claim(maxJobs: 1, itemBudget: 10)?.jobs.first?.attempts == 1)
+            #expect(worker.log.contains("released unfinished jobs on shutdown"))
         }
     }
 
@@ -121,11 +131,12 @@ struct WorkerFleetTests {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
             let job = try await db.submit(items: [.set("X1", "given_name", "X")])
-            // Break every attempt with an error that is not about any one item.
+            // Break every attempt with an error that is not about any one item
+            // (a resource failure; a plain RAISE would fail the item alone).
             try await db.exec(
                 """
                 CREATE FUNCTION core.frozen() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE EXCEPTION 'core.person is frozen for maintenance'; END $$;
+                BEGIN RAISE EXCEPTION 'core.person is frozen for maintenance' USING ERRCODE = 'disk_full'; END $$;
                 CREATE TRIGGER frozen BEFORE INSERT ON core.person FOR EACH ROW EXECUTE FUNCTION core.frozen();
                 """)
             try await db.runWorker { settings in
@@ -175,20 +186,5 @@ struct WorkerFleetTests {
             var next = notifications.makeAsyncIterator()
             #expect(try await next.next()?.payload == "marker")
         }
-    }
-}
-
-/// Builders for driving the shell directly in tests.
-enum ItemPreparerFactory {
-    static func make(_ snapshot: ConfigurationSnapshot) -> SyncLedgerCore.ItemPreparer {
-        SyncLedgerCore.ItemPreparer(catalog: snapshot.catalog, policies: snapshot.policies, valueMaps: snapshot.valueMaps)
-    }
-}
-
-enum InboundItemFactory {
-    static func make(_ row: [String?], source: String, table: String) -> SyncLedgerCore.InboundItem {
-        SyncLedgerCore.InboundItem(
-            itemID: Int64(row[0]!)!, seq: Int64(row[1]!)!, sourceSystem: source, targetTable: table, externalKey: row[2],
-            fieldName: row[3], newValue: row[4])
     }
 }

@@ -19,7 +19,9 @@ public enum PostgresErrors {
         serverError(error)?.serverInfo?[.sqlState]
     }
 
-    /// The server's message, e.g. `invalid input syntax for type date: "x"`.
+    /// The server's message with its DETAIL, e.g. `duplicate key value
+    /// violates unique constraint "x" (Key (id)=(1) already exists.)`. For logs
+    /// and for people with access to the data, never for `process_message`.
     public static func message(_ error: any Error) -> String {
         if let server = serverError(error), let message = server.serverInfo?[.message] {
             if let detail = server.serverInfo?[.detail] { return "\(message) (\(detail))" }
@@ -39,17 +41,49 @@ public enum PostgresErrors {
         return String(describing: error)
     }
 
-    /// Deadlock or serialization failure: the chunk is retried as it is.
-    public static func isRetryableConflict(_ error: any Error) -> Bool {
-        guard let state = sqlState(error) else { return false }
-        return state == "40P01" || state == "40001"
+    /// What the database said about a row it refused, fit for
+    /// `process_message`, which upstreams read: the server's primary message
+    /// (which names the constraint or column, not other columns' values), the
+    /// constraint, column and table it names, and the SQLSTATE. Never the
+    /// DETAIL ("Failing row contains (...)") nor the CONTEXT.
+    public static func refusal(_ error: any Error) -> String {
+        guard let info = serverError(error)?.serverInfo else { return message(error) }
+        var text = info[.message] ?? "refused"
+        var about: [String] = []
+        if let constraint = info[.constraintName], !text.contains("\"\(constraint)\"") { about.append("constraint \(constraint)") }
+        if let column = info[.columnName], !text.contains("\"\(column)\"") { about.append("column \(column)") }
+        if let table = info[.tableName], !text.contains("\"\(table)\"") { about.append("table \(table)") }
+        if let state = info[.sqlState] { about.append("SQLSTATE \(state)") }
+        if !about.isEmpty { text += " (\(about.joined(separator: ", ")))" }
+        return text
     }
 
-    /// An error caused by the data of some item (classes 22 data exception,
-    /// 23 integrity constraint violation, 54 program limit exceeded, e.g. a key
-    /// too large for an index): the chunk is split to find the item.
-    public static func isDataError(_ error: any Error) -> Bool {
+    /// Deadlock, serialization failure or a lock timeout: the chunk is retried
+    /// as it is.
+    public static func isRetryableConflict(_ error: any Error) -> Bool {
         guard let state = sqlState(error) else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
+        return state == "40P01" || state == "40001" || state == "55P03"
+    }
+
+    /// The claim no longer holds a job of the chunk (`SL060`).
+    public static func isLeaseLost(_ error: any Error) -> Bool { sqlState(error) == "SL060" }
+
+    /// The configuration changed since the worker loaded it (`SL061`).
+    public static func isConfigurationChanged(_ error: any Error) -> Bool { sqlState(error) == "SL061" }
+
+    /// SQLSTATE classes that are about the connection, the server, the
+    /// session, privileges or syncledger itself, not about one row's data.
+    private static let notAboutARow: Set<String> = [
+        "08", "25", "26", "28", "2D", "3B", "3D", "3F", "40", "42", "53", "55", "57", "58", "F0", "XX", "SL",
+    ]
+
+    /// An error PostgreSQL raised for some item's row: a cast, a CHECK, a
+    /// foreign key, a unique index, a trigger's RAISE (P0001) or any other
+    /// SQLSTATE raised for the data, but not a connection, resource, privilege
+    /// or transaction failure. The chunk is split to find the item, which then
+    /// fails alone.
+    public static func isAboutARow(_ error: any Error) -> Bool {
+        guard let state = sqlState(error), state.count == 5 else { return false }
+        return !notAboutARow.contains(String(state.prefix(2)))
     }
 }

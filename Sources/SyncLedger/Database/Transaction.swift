@@ -43,19 +43,38 @@ extension PostgresConnection {
     }
 
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it
-    /// throws, except on a closed connection, where the server has already
-    /// rolled back (and postgres-nio's own `withTransaction` would wait forever
-    /// for its ROLLBACK). Errors from `body` come out as they are.
+    /// throws. Errors from `body` come out as they are.
+    ///
+    /// The connection never goes back to the pool inside a transaction: when
+    /// the task was cancelled (a sibling chunk failed, or shutdown) a query
+    /// may still be in flight and a ROLLBACK could not be awaited, so the
+    /// connection is closed instead, and the server rolls back. A closed
+    /// connection needs nothing (the server has already rolled back, and
+    /// postgres-nio's own `withTransaction` would wait forever for its
+    /// ROLLBACK there).
     func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await run("BEGIN", logger: logger)
         let value: T
         do {
             value = try await body(self)
         } catch {
-            if !isClosed { try? await run("ROLLBACK", logger: logger) }
+            if isClosed {
+                // nothing to undo here
+            } else if Task.isCancelled {
+                try? await close()
+            } else {
+                do { try await run("ROLLBACK", logger: logger) } catch { try? await close() }
+            }
             throw error
         }
-        try await run("COMMIT", logger: logger)
+        do {
+            try await run("COMMIT", logger: logger)
+        } catch {
+            // Whether the COMMIT happened is unknown to us only if the
+            // connection failed; either way this connection is not reused.
+            if !isClosed && Task.isCancelled { try? await close() }
+            throw error
+        }
         return value
     }
 }

@@ -203,7 +203,7 @@ public struct StewardQueries: Sendable {
                        (SELECT string_agg(j.source_system_key, ',' ORDER BY j.source_system_key)
                           FROM integration.sync_job j
                          WHERE j.direction = 'Outbound'
-                           AND j.job_key = 'outbound-' || pg_current_xact_id()::text) AS sent_to
+                           AND j.outbound_txid = pg_current_xact_id()) AS sent_to
                   FROM integration.ledger l
                   LEFT JOIN integration.app_user u ON u.user_id = l.certified_by
                   LEFT JOIN LATERAL (

@@ -2,17 +2,35 @@ import Logging
 import PostgresNIO
 import SyncLedgerCore
 
-/// Everything a job's items are prepared against: registered sources and
-/// tables with their real columns, commit policies, and the job's value maps.
-/// Loaded once per job (four small queries), so an administrator's change to
-/// the configuration takes effect from the next job on.
+/// Everything items are prepared against: registered sources and tables with
+/// their real columns, commit policies and value maps, at one configuration
+/// version (`integration.config_version`). The worker keeps one and reloads
+/// it only when the version moves: every chunk transaction checks it
+/// (`prepare_chunk` refuses with SL061), so nothing is ever written with a
+/// stale configuration.
 public struct ConfigurationSnapshot: Sendable {
+    public var version: Int64
     public var catalog: Catalog
     public var policies: PolicyBook
     public var valueMaps: ValueMapBook
 
-    /// Loads the snapshot; value maps only for `source`.
-    public static func load(source: String, on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
+    /// Loads the snapshot in one repeatable-read transaction, so the version
+    /// matches what is read.
+    public static func load(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
+        try await conn.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        do {
+            let snapshot = try await read(on: conn, logger: logger)
+            try await conn.run("COMMIT", logger: logger)
+            return snapshot
+        } catch {
+            if !conn.isClosed { try? await conn.run("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    private static func read(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
+        let version = try await conn.checkedQuery("SELECT version FROM integration.config_version", logger: logger)
+            .single(Int64.self) ?? Int64(0)
         var sources: [SourceSystem] = []
         for try await (key, active) in try await conn.checkedQuery(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
@@ -76,16 +94,16 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         var mappings: [ValueMapping] = []
-        for try await (codeList, code, canonical, confidence) in try await conn.checkedQuery(
+        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
             """
-            SELECT code_list, source_code, canonical_code_value, confidence::float8
-              FROM integration.value_map WHERE source_system_key = \(source)
+            SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
+              FROM integration.value_map
             """, logger: logger
-        ).decode((String, String, String, Double).self) {
+        ).decode((String, String, String, String, Double).self) {
             mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
         }
 
         return ConfigurationSnapshot(
-            catalog: Catalog(sources: sources, tables: tables), policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+            version: version, catalog: Catalog(sources: sources, tables: tables), policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
     }
 }

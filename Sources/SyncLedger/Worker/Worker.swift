@@ -7,8 +7,10 @@ import SyncLedgerCore
 /// `syncledger worker`: claims inbound jobs and processes them (SPEC §5).
 ///
 /// Structure (all structured concurrency, no unstructured tasks):
-/// - `concurrency` slots, each claiming and processing one job at a time;
-/// - a heartbeat extending the leases of the jobs the slots hold;
+/// - `concurrency` slots, each claiming and processing one claim at a time (a
+///   claim is up to ``WorkerSettings/batchJobs`` small jobs, or one large job,
+///   under one fencing token);
+/// - a heartbeat extending the leases of the claims the slots hold;
 /// - a LISTEN loop on its own connection that rings a ``Doorbell`` on every
 ///   notification, reconnecting with backoff; slots also poll, so nothing
 ///   depends on notifications arriving.
@@ -18,16 +20,17 @@ import SyncLedgerCore
 public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
-    /// The newest schema object this code relies on (migration 004).
-    static let requiredFunction = "integration.enqueue_outbound(bigint[])"
+    /// The newest schema object this code relies on.
+    static let requiredFunction = "integration.apply_chunk(bigint[],text[],uuid[],text[],text[],boolean[],bigint[],bigint[],text[],uuid[],text[],text[],text[],text[],text[],boolean[],text[],boolean[],boolean[],timestamp with time zone[],boolean[],bigint[],text[],uuid[],text[],text[],timestamp with time zone[],boolean[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],text[],text[],uuid[],boolean[],integer[])"
 
     private let client: PostgresClient
     private let url: DatabaseURL
     private let settings: WorkerSettings
     private let logger: Logger
     private let doorbell = Doorbell()
-    private let leases = LeaseRegistry()
-    private let queue: JobQueue
+    private let claims = ClaimRegistry()
+    private let store: JobStore
+    private let configuration: ConfigurationCache
 
     public init(client: PostgresClient, url: DatabaseURL, settings: WorkerSettings, logger: Logger) {
         self.client = client
@@ -36,7 +39,8 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "worker_id"] = "\(settings.workerID)"
         self.logger = logger
-        self.queue = JobQueue(client: client, workerID: settings.workerID, leaseSeconds: settings.leaseSeconds, logger: logger)
+        self.store = JobStore(client: client, workerID: settings.workerID, leaseSeconds: settings.leaseSeconds, logger: logger)
+        self.configuration = ConfigurationCache(client: client, logger: logger)
     }
 
     public func run() async throws {
@@ -45,8 +49,9 @@ public final class Worker: Service, Sendable {
         logger.info(
             "worker started",
             metadata: [
-                "concurrency": "\(settings.concurrency)", "lease_seconds": "\(settings.leaseSeconds)",
-                "poll_interval": "\(settings.pollInterval)", "exit_when_idle": "\(settings.exitWhenIdle)",
+                "concurrency": "\(settings.concurrency)", "batch_jobs": "\(settings.batchJobs)",
+                "lease_seconds": "\(settings.leaseSeconds)", "poll_interval": "\(settings.pollInterval)",
+                "exit_when_idle": "\(settings.exitWhenIdle)",
             ])
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.heartbeatLoop() }
@@ -70,11 +75,11 @@ public final class Worker: Service, Sendable {
             let generation = doorbell.generation
             do {
                 let start = ContinuousClock.now
-                let claimed = try await queue.claim()
+                let claimed = try await store.claim(maxJobs: settings.batchJobs, itemBudget: settings.itemBudget)
                 WorkerMetrics.claimDuration.record(duration: ContinuousClock.now - start)
                 failures = 0
-                if let job = claimed {
-                    await process(job)
+                if let claim = claimed {
+                    await process(claim)
                     continue
                 }
             } catch {
@@ -86,74 +91,108 @@ public final class Worker: Service, Sendable {
                 continue
             }
             if settings.exitWhenIdle { return }
-            try? await cancelWhenGracefulShutdown { await self.doorbell.wait(since: generation, timeout: self.settings.pollInterval) }
+            await cancelWhenGracefulShutdown { await self.doorbell.wait(since: generation, timeout: self.settings.pollInterval) }
         }
     }
 
-    private func process(_ job: ClaimedJob) async {
+    private func process(_ claim: Claim) async {
         var logger = self.logger
-        logger[metadataKey: "job_id"] = "\(job.jobID)"
-        logger[metadataKey: "source"] = "\(job.source)"
-        if job.rescued {
+        logger[metadataKey: "claim"] = "\(claim.token)"
+        logger[metadataKey: "job_id"] = "\(claim.jobs.count == 1 ? "\(claim.jobs[0].jobID)" : claim.jobIDs.map(String.init).joined(separator: ","))"
+        for job in claim.jobs where job.rescuedFrom != nil {
             WorkerMetrics.leaseRescues.increment()
-            logger.warning("rescued a job whose lease expired", metadata: ["attempts": "\(job.attempts)"])
+            logger.warning(
+                "rescued a job whose lease expired",
+                metadata: ["rescued_job": "\(job.jobID)", "from": "\(job.rescuedFrom ?? "")", "attempts": "\(job.attempts)"])
         }
-        leases.insert(job.jobID)
-        logger.trace("processing job")
-        defer {
-            leases.remove(job.jobID)
-            logger.trace("done with job")
+        claims.insert(claim.token)
+        defer { claims.remove(claim.token) }
+
+        var claim = claim
+        let exhausted = claim.jobs.filter { $0.attempts > settings.maxAttempts }
+        if !exhausted.isEmpty {
+            // Claimed again after their workers kept dying: stop trying them.
+            let part = Claim(token: claim.token, jobs: exhausted)
+            await settle(part, error: exhausted[0].lastError ?? "the job's workers stopped before finishing it", logger: logger)
+            claim.jobs.removeAll { $0.attempts > settings.maxAttempts }
+            if claim.jobs.isEmpty { return }
         }
 
-        if job.attempts > settings.maxAttempts {
-            // Claimed again after its workers kept dying: stop trying.
-            await settle(job, error: job.lastError ?? "the job's workers stopped before finishing it", logger: logger)
-            return
-        }
-        var processor = JobProcessor(client: client, queue: queue, job: job, settings: settings, logger: logger)
-        processor.progressed = { [leases] in leases.progressed(job.jobID) }
+        let token = claim.token
+        var processor = ClaimProcessor(
+            client: client, store: store, claim: claim, settings: settings, configuration: configuration, logger: logger)
+        processor.progressed = { [claims] in claims.progressed(token) }
         do {
             switch try await processor.run() {
-            case .finished(let status, let counts):
-                WorkerMetrics.job(status)
+            case .finished(let results):
+                var counts = ItemCounts()
+                for result in results {
+                    WorkerMetrics.job(result.status)
+                    counts.merge(result.counts)
+                    logger.debug(
+                        "job finished",
+                        metadata: [
+                            "finished_job": "\(result.jobID)", "status": "\(result.status.rawValue)", "items_total": "\(result.counts.total)",
+                            "items_applied": "\(result.counts.applied)", "items_held": "\(result.counts.held)",
+                            "items_skipped": "\(result.counts.skipped)", "items_failed": "\(result.counts.failed)",
+                        ])
+                }
                 logger.info(
-                    "job finished",
+                    results.count == 1 ? "job finished" : "jobs finished",
                     metadata: [
-                        "status": "\(status.rawValue)", "items_total": "\(counts.total)", "items_applied": "\(counts.applied)",
-                        "items_held": "\(counts.held)", "items_skipped": "\(counts.skipped)", "items_failed": "\(counts.failed)",
+                        "jobs": "\(results.count)", "status": "\(Self.summary(results))", "items_total": "\(counts.total)",
+                        "items_applied": "\(counts.applied)", "items_held": "\(counts.held)", "items_skipped": "\(counts.skipped)",
+                        "items_failed": "\(counts.failed)",
                     ])
             case .stopped:
-                try await queue.release(job.jobID)
-                logger.info("released unfinished job on shutdown")
+                let released = try await store.release(claim)
+                logger.info("released unfinished jobs on shutdown", metadata: ["released": "\(released)"])
             }
         } catch let lost as LeaseLost {
             WorkerMetrics.leasesLost.increment()
-            logger.warning("\(lost.description); abandoning it without writing")
+            let own = lost.detail.contains("now leased to \(settings.workerID))")
+            logger.warning(
+                own
+                    ? "lost the lease after it expired; another slot of this process has taken the job over; abandoning it without writing"
+                    : "lost the lease after it expired; another worker has taken the job over; abandoning it without writing",
+                metadata: ["detail": "\(lost.detail)"])
         } catch {
             if Task.isCancelled {
-                logger.warning("job interrupted past the shutdown grace period; its lease will expire and it will be rescued")
+                logger.warning("claim interrupted past the shutdown grace period; its leases will expire and it will be rescued")
                 return
             }
-            await settle(job, error: PostgresErrors.message(error), logger: logger)
+            configuration.invalidate()
+            await settle(claim, error: PostgresErrors.message(error), logger: logger)
         }
     }
 
-    /// Retries the job later with backoff, or fails it after `maxAttempts`.
-    /// The database may be down right now: keep trying for a while, and if it
-    /// stays down the lease simply expires and the job is rescued.
-    private func settle(_ job: ClaimedJob, error: String, logger: Logger) async {
-        logger.trace("settling job", metadata: ["error": "\(error)"])
+    private static func summary(_ results: [JobResult]) -> String {
+        Dictionary(grouping: results, by: \.status.rawValue).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }
+            .joined(separator: ", ")
+    }
+
+    /// Retries the claim's jobs later with backoff, or fails those out of
+    /// attempts. The database may be down right now: keep trying for a while,
+    /// and if it stays down the leases simply expire and the jobs are rescued.
+    private func settle(_ claim: Claim, error: String, logger: Logger) async {
+        logger.trace("settling claim", metadata: ["error": "\(error)"])
         WorkerMetrics.retries.increment()
-        let backoff = settings.backoff(afterAttempts: job.attempts)
+        let backoff = settings.backoff(afterAttempts: claim.jobs.map(\.attempts).max() ?? 1)
         for attempt in 0..<30 {
             do {
-                let status = try await queue.retryOrFail(job, error: error, maxAttempts: settings.maxAttempts, backoff: backoff)
-                if status == .failed {
-                    WorkerMetrics.job(.failed)
-                    logger.error("job failed for good", metadata: ["attempts": "\(job.attempts)", "error": "\(error)"])
-                } else {
-                    logger.warning(
-                        "job will be retried", metadata: ["attempts": "\(job.attempts)", "retry_in": "\(backoff)", "error": "\(error)"])
+                let results = try await store.retryOrFail(claim, error: error, maxAttempts: settings.maxAttempts, backoff: backoff)
+                for result in results {
+                    if result.status == .failed {
+                        WorkerMetrics.job(.failed)
+                        logger.error("job failed for good", metadata: ["failed_job": "\(result.jobID)", "error": "\(error)"])
+                    } else {
+                        logger.warning(
+                            "job will be retried",
+                            metadata: ["retried_job": "\(result.jobID)", "retry_in": "\(backoff)", "error": "\(error)"])
+                    }
+                }
+                if results.isEmpty {
+                    logger.warning("the claim no longer holds its jobs; another worker has taken them over", metadata: ["error": "\(error)"])
                 }
                 return
             } catch {
@@ -161,7 +200,7 @@ public final class Worker: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(200 * min(attempt + 1, 10)))
             }
         }
-        logger.error("could not record the job's error; its lease will expire and it will be rescued", metadata: ["error": "\(error)"])
+        logger.error("could not record the jobs' error; their leases will expire and they will be rescued", metadata: ["error": "\(error)"])
     }
 
     // MARK: - Background loops
@@ -170,17 +209,17 @@ public final class Worker: Service, Sendable {
         let interval = Duration.seconds(max(1, settings.leaseSeconds)) / 3
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            let (held, stalled) = leases.renewable(stallLimit: settings.stallLimit)
-            for jobID in stalled {
+            let (held, stalled) = claims.renewable(stallLimit: settings.stallLimit)
+            for token in stalled {
                 logger.error(
-                    "job made no progress for longer than the stall limit; no longer renewing its lease so another worker can rescue it",
-                    metadata: ["job_id": "\(jobID)", "stall_limit": "\(settings.stallLimit)"])
+                    "claim made no progress for longer than the stall limit; no longer renewing its leases so another worker can rescue its jobs",
+                    metadata: ["claim": "\(token)", "stall_limit": "\(settings.stallLimit)"])
             }
             guard !held.isEmpty, !Task.isCancelled else { continue }
             do {
-                let still = try await queue.heartbeat(held)
-                for lost in held where !still.contains(lost) && leases.all.contains(lost) {
-                    logger.warning("lease lost", metadata: ["job_id": "\(lost)"])
+                let still = try await store.heartbeat(held)
+                for lost in held where !still.contains(lost) && claims.all.contains(lost) {
+                    logger.warning("lease lost", metadata: ["claim": "\(lost)"])
                 }
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(PostgresErrors.message(error))"])

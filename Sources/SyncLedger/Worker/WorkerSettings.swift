@@ -5,7 +5,7 @@ import Foundation
 public struct WorkerSettings: Sendable {
     /// Written to `sync_job.lease_owner`; must differ between workers.
     public var workerID: String
-    /// Jobs processed at a time by this process.
+    /// Claims processed at a time by this process (each one or many jobs).
     public var concurrency: Int = 2
     /// Lease length; a heartbeat extends it every third of it.
     public var leaseSeconds: Int = 60
@@ -17,8 +17,12 @@ public struct WorkerSettings: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     /// Items per chunk transaction.
     public var chunkSize: Int = 500
-    /// Chunk transactions run at once inside one job (partitioned by record).
+    /// Chunk transactions run at once inside one claim (split by record).
     public var parallelChunks: Int = 2
+    /// Most jobs claimed together: small jobs share windows and chunk
+    /// transactions, as long as their items fit one window
+    /// (``chunkSize`` × ``parallelChunks``); a large job is claimed alone.
+    public var batchJobs: Int = 200
     /// Largest accepted item value, in bytes.
     public var maxValueBytes: Int = 64 * 1024
     /// Process what is there, then return.
@@ -38,6 +42,9 @@ public struct WorkerSettings: Sendable {
     public static var defaultWorkerID: String {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
+
+    /// Pending items one claim may take: one window.
+    public var itemBudget: Int { chunkSize * parallelChunks }
 
     /// The retry delay after `attempts` attempts.
     func backoff(afterAttempts attempts: Int) -> Duration {

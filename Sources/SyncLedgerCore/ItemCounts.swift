@@ -26,15 +26,3 @@ public struct ItemCounts: Sendable, Equatable {
         }
     }
 }
-
-/// How a job ends (SPEC §2, last paragraph).
-public enum JobOutcome {
-    /// The final status of a job whose items have all been processed:
-    /// `CompletedWithErrors` when any item failed (all of them included),
-    /// `Completed` otherwise (an empty job included). `nil` while items are
-    /// still pending.
-    public static func finalStatus(of counts: ItemCounts) -> JobStatus? {
-        guard counts.pending == 0 else { return nil }
-        return counts.failed > 0 ? .completedWithErrors : .completed
-    }
-}

@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncLedgerCore
+
+/// A job of a claim.
+public struct ClaimedJob: Sendable, Equatable {
+    public var jobID: Int64
+    public var source: String
+    public var entityType: String?
+    /// Including this claim.
+    public var attempts: Int
+    /// The job's place in submission order.
+    public var submitSeq: Int64
+    /// The lease owner it was rescued from after that lease expired, nil when
+    /// it was Submitted.
+    public var rescuedFrom: String?
+    public var lastError: String?
+}
+
+/// Jobs claimed together under one fencing token.
+public struct Claim: Sendable, Equatable {
+    /// Unique to this claim: every statement about its jobs checks it.
+    public var token: UUID
+    /// In submission order.
+    public var jobs: [ClaimedJob]
+
+    public var jobIDs: [Int64] { jobs.map(\.jobID) }
+}
+
+/// How a claimed job ended, as `integration.finish_jobs` or `retry_jobs` recorded it.
+public struct JobResult: Sendable, Equatable {
+    public var jobID: Int64
+    public var status: JobStatus
+    public var counts: ItemCounts
+}
+
+/// Where a claim's processing stands: after the item at (`jobIndex`, `seq`,
+/// `itemID`), `jobIndex` counting the claim's jobs from 1 (0: before all).
+struct ItemCursor: Sendable, Equatable {
+    var jobIndex: Int32 = 0
+    var seq: Int64 = .min
+    var itemID: Int64 = .min
+}
+
+/// The job lifecycle as the worker sees it: calls to the functions of
+/// `sql/006_jobs.sql`, which check the claim token in every statement.
+public struct JobStore: Sendable {
+    public var client: PostgresClient
+    public var workerID: String
+    public var leaseSeconds: Int
+    public var logger: Logger
+
+    public init(client: PostgresClient, workerID: String, leaseSeconds: Int, logger: Logger) {
+        self.client = client
+        self.workerID = workerID
+        self.leaseSeconds = leaseSeconds
+        self.logger = logger
+    }
+
+    /// Claims up to `maxJobs` ready jobs whose pending items add up to at most
+    /// `itemBudget` (at least one job), or nil when none is ready.
+    public func claim(maxJobs: Int, itemBudget: Int) async throws -> Claim? {
+        let token = UUID()
+        let rows = try await client.collect(
+            """
+            SELECT job_id, source_system_key, entity_type, attempts, submit_seq, rescued_from, last_error
+              FROM integration.claim_jobs(\(workerID), \(token), \(Int32(clamping: leaseSeconds)),
+                                          \(Int32(clamping: maxJobs)), \(Int32(clamping: itemBudget)))
+            """, as: (Int64, String, String?, Int32, Int64, String?, String?).self, logger: logger)
+        guard !rows.isEmpty else { return nil }
+        return Claim(
+            token: token,
+            jobs: rows.map {
+                ClaimedJob(
+                    jobID: $0.0, source: $0.1, entityType: $0.2, attempts: Int($0.3), submitSeq: $0.4, rescuedFrom: $0.5, lastError: $0.6)
+            })
+    }
+
+    /// Extends the leases of these claims; returns the tokens still holding a job.
+    public func heartbeat(_ tokens: [UUID]) async throws -> Set<UUID> {
+        guard !tokens.isEmpty else { return [] }
+        let rows = try await client.collect(
+            "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)))", as: [UUID].self, logger: logger)
+        return Set(rows.first ?? [])
+    }
+
+    /// The next window of the claim's pending items, in processing order.
+    func pendingItems(of claim: Claim, after cursor: ItemCursor, limit: Int) async throws -> [InboundItem] {
+        let rows = try await client.collect(
+            """
+            SELECT * FROM integration.pending_items(\(claim.jobIDs)::int8[], \(cursor.jobIndex), \(cursor.seq), \(cursor.itemID),
+                                                    \(Int32(clamping: limit)))
+            """,
+            as: ([Int32], [Int64], [Int64], [String], [Bool], [String], [Bool], [String], [String], [Bool], [String], [Bool],
+                 [Date], [Bool], [UUID], [Bool]).self,
+            logger: logger)
+        guard let (jobIndex, itemIDs, seqs, tables, tableNull, keys, keyNull, operations, fields, fieldNull, values, valueNull,
+                   timestamps, timestampNull, hints, hintNull) = rows.first
+        else { return [] }
+        return itemIDs.indices.map { n in
+            let job = claim.jobs[Int(jobIndex[n]) - 1]
+            return InboundItem(
+                itemID: itemIDs[n], jobID: job.jobID, position: SubmissionPosition(submit: job.submitSeq, seq: seqs[n]),
+                sourceSystem: job.source, targetTable: tableNull[n] ? nil : tables[n], externalKey: keyNull[n] ? nil : keys[n],
+                operation: operations[n], fieldName: fieldNull[n] ? nil : fields[n], newValue: valueNull[n] ? nil : values[n],
+                sourceTimestamp: timestampNull[n] ? nil : timestamps[n], targetIDHint: hintNull[n] ? nil : hints[n])
+        }
+    }
+
+    /// The cursor after the last item of `window`.
+    func cursor(after window: [InboundItem], in claim: Claim) -> ItemCursor {
+        guard let last = window.last, let index = claim.jobs.firstIndex(where: { $0.jobID == last.jobID }) else { return ItemCursor() }
+        return ItemCursor(jobIndex: Int32(index + 1), seq: last.seq, itemID: last.itemID)
+    }
+
+    /// Records the final status and true counts of every job of the claim that
+    /// has no pending item left. Jobs still holding pending items (added behind
+    /// the cursor) come back with status `processing`.
+    public func finish(_ claim: Claim) async throws -> [JobResult] {
+        let rows = try await client.collect(
+            """
+            SELECT job_id, job_status, total, applied, held, skipped, failed, pending
+              FROM integration.finish_jobs(\(claim.token), \(claim.jobIDs)::int8[])
+            """, as: (Int64, String, Int32, Int32, Int32, Int32, Int32, Int32).self, logger: logger)
+        return rows.map { row in
+            JobResult(
+                jobID: row.0, status: JobStatus(rawValue: row.1) ?? .processing,
+                counts: ItemCounts(
+                    applied: Int(row.3), held: Int(row.4), skipped: Int(row.5), failed: Int(row.6), pending: Int(row.7)))
+        }
+    }
+
+    /// Gives the claim's unfinished jobs back (graceful shutdown); returns them.
+    @discardableResult
+    public func release(_ claim: Claim) async throws -> [Int64] {
+        try await client.collect("SELECT integration.release_jobs(\(claim.token))", as: [Int64].self, logger: logger).first ?? []
+    }
+
+    /// After an error that is not about one item: each of the claim's jobs goes
+    /// back to Submitted with `backoff`, or ends Failed after `maxAttempts`.
+    public func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
+        let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
+        let rows = try await client.collect(
+            """
+            SELECT job_id, job_status, attempts
+              FROM integration.retry_jobs(\(claim.token), \(claim.jobIDs)::int8[], \(error), \(Int32(clamping: maxAttempts)), \(seconds))
+            """, as: (Int64, String, Int32).self, logger: logger)
+        return rows.map { JobResult(jobID: $0.0, status: JobStatus(rawValue: $0.1) ?? .submitted, counts: ItemCounts()) }
+    }
+}

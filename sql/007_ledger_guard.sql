@@ -1,0 +1,447 @@
+-- 007_ledger_guard.sql — what keeps the ledger honest (SPEC §3 "Who acts",
+-- §6): changes by identity, not by a setting; a hash chain that makes edits,
+-- deletions and reorderings detectable; and integrity checks an operator can
+-- schedule (integration.verify_ledger, `syncledger verify`).
+--
+--   SL001  the ledger is append-only (DELETE, TRUNCATE, an UPDATE by anyone
+--          but the functions' owner)
+--   SL002  an UPDATE of the ledger changes a column that is history
+--   SL003  an UPDATE of the ledger makes a status transition that is not allowed
+--
+-- What the triggers prevent, and what the chain detects
+--   The triggers refuse every change to the ledger and its events except
+--   status transitions made by code running as the owner of
+--   integration.ledger: the SECURITY DEFINER functions (certify, reject,
+--   revoke, and the worker's integration.apply_chunk). No setting that a
+--   session can set changes that. Roles other than the owner cannot get past
+--   them at all. A superuser (or the owner) can: switch triggers off
+--   (ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica),
+--   UPDATE or DELETE directly. The chain below does not stop that; it makes
+--   it visible to verify_ledger, which recomputes everything from the rows.
+--   A superuser who also recomputes the hashes of everything after an edit
+--   can hide it from a database-only check; against that, keep the digest
+--   `syncledger verify` prints (integration.ledger_anchor()) somewhere the
+--   database's superusers cannot write, and compare.
+--
+-- The chain: one per target record
+--   Every ledger row and every event belongs to one target record (the
+--   event through its entry). Each record's elements form a chain:
+--   chain_seq numbers them 1, 2, 3, ... in the order they were written;
+--   row_hash is the SHA-256 of the element's own content (its immutable
+--   columns, in a canonical text form independent of session settings); and
+--   each transaction that appends elements to a record seals them with one
+--   link, chain_hash = SHA-256(previous link || row_hash of each new element,
+--   in order), stored on each of them. The newest link and the chain's length
+--   are kept per record in integration.ledger_chain.
+--
+--   Why per record and not one global chain: every writer of a record's
+--   ledger (a worker chunk, certify, reject, revoke) already holds the
+--   record's target row lock (the lock order of 008_aspects.sql), so the
+--   record's chain head is stable while it is extended, and writers of
+--   different records never wait for each other. A global chain would make
+--   every writer in the fleet queue on one row.
+--
+--   A changed value, source, status history or timestamp changes row_hash; a
+--   deleted or moved element leaves a gap or a broken link in chain_seq order;
+--   deleting the newest elements shortens the chain below its recorded
+--   length. The entries' mutable state (status, certified by) is checked
+--   against their events, which are in the chain.
+
+-- ---------------------------------------------------------------------------
+-- Who acted: every event names the database role that caused it
+-- ---------------------------------------------------------------------------
+
+ALTER TABLE integration.ledger_event
+  ADD COLUMN acting_role name NOT NULL DEFAULT session_user,
+  ADD COLUMN apply_seq   bigint;
+COMMENT ON COLUMN integration.ledger_event.actor IS
+  'The app_user acted for (user_name), or policy / worker.';
+COMMENT ON COLUMN integration.ledger_event.acting_role IS
+  'The database login role (session_user) whose session caused the event.';
+COMMENT ON COLUMN integration.ledger_event.apply_seq IS
+  'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
+
+-- ---------------------------------------------------------------------------
+-- Append-only, by identity
+-- ---------------------------------------------------------------------------
+
+-- The owner of integration.ledger: the role whose SECURITY DEFINER functions
+-- are the only code allowed to change ledger rows.
+CREATE FUNCTION integration.ledger_owner() RETURNS name
+LANGUAGE sql STABLE AS $$
+  SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = 'integration.ledger'::regclass
+$$;
+
+-- A ledger row may change only in the columns that record what happened to
+-- it later, only along the status transitions of SPEC §3, and only from code
+-- running as the ledger's owner. The old integration.ledger_writer setting is
+-- gone: any session could set it.
+CREATE OR REPLACE FUNCTION integration.check_ledger_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  changed text;
+BEGIN
+  IF current_user IS DISTINCT FROM integration.ledger_owner() THEN
+    RAISE EXCEPTION 'integration.ledger is append-only: UPDATE is refused (ledger entry %)', OLD.ledger_id
+      USING ERRCODE = 'SL001',
+            HINT = 'Change ledger status with integration.certify, integration.reject or integration.revoke.';
+  END IF;
+
+  -- Compared generically, so that a column added later is protected by default.
+  SELECT string_agg(n.key, ', ' ORDER BY n.key) INTO changed
+    FROM jsonb_each(to_jsonb(NEW)) n
+    JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
+   WHERE n.value IS DISTINCT FROM o.value
+     AND n.key NOT IN ('ledger_status', 'is_applied', 'applied_at', 'apply_seq', 'confirmed_at',
+                       'certified_at', 'certified_by', 'notes');
+  IF changed IS NOT NULL THEN
+    RAISE EXCEPTION 'integration.ledger is append-only: UPDATE of % is refused (ledger entry %)', changed, OLD.ledger_id
+      USING ERRCODE = 'SL002',
+            DETAIL = 'Only ledger_status, is_applied, applied_at, apply_seq, confirmed_at, certified_at, certified_by and notes may change.';
+  END IF;
+
+  IF NEW.ledger_status IS DISTINCT FROM OLD.ledger_status
+     AND (OLD.ledger_status, NEW.ledger_status) NOT IN
+         (('Pending', 'Certified'), ('Pending', 'Rejected'), ('Certified', 'Revoked')) THEN
+    RAISE EXCEPTION 'integration.ledger: status transition % → % is refused (ledger entry %)',
+                    OLD.ledger_status, NEW.ledger_status, OLD.ledger_id
+      USING ERRCODE = 'SL003',
+            DETAIL = 'Allowed: Pending → Certified, Pending → Rejected, Certified → Revoked.';
+  END IF;
+
+  RETURN NEW;
+END
+$$;
+
+-- The UPDATE check fires under session_replication_role = replica too.
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_check_update;
+
+-- ---------------------------------------------------------------------------
+-- The hash chain
+-- ---------------------------------------------------------------------------
+
+ALTER TABLE integration.ledger
+  ADD COLUMN chain_seq  bigint,
+  ADD COLUMN row_hash   bytea,
+  ADD COLUMN chain_hash bytea;
+ALTER TABLE integration.ledger_event
+  ADD COLUMN chain_seq  bigint,
+  ADD COLUMN row_hash   bytea,
+  ADD COLUMN chain_hash bytea;
+COMMENT ON COLUMN integration.ledger.chain_seq IS 'Position in its target record''s chain (ledger rows and events together).';
+COMMENT ON COLUMN integration.ledger.row_hash IS 'SHA-256 of the entry''s immutable content (integration.entry_digest).';
+COMMENT ON COLUMN integration.ledger.chain_hash IS 'The link that sealed the entry: SHA-256(previous link || row_hash of each element it sealed).';
+
+-- Per target record: how long its chain is and its newest link.
+CREATE TABLE integration.ledger_chain (
+  target_table text   NOT NULL,
+  target_id    uuid   NOT NULL,
+  length       bigint NOT NULL,
+  head         bytea  NOT NULL,
+  PRIMARY KEY (target_table, target_id)
+);
+COMMENT ON TABLE integration.ledger_chain IS
+  'Head of each target record''s ledger chain: its length and newest link (see 007_ledger_guard.sql).';
+
+-- Timestamps enter digests as microseconds since the epoch: the same text
+-- whatever TimeZone or DateStyle the session has.
+CREATE FUNCTION integration.epoch_us(p_at timestamptz) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (extract(epoch FROM p_at) * 1000000)::bigint
+$$;
+
+-- The digest of a ledger entry: its immutable columns as a row literal (an
+-- unambiguous text form: NULL and '' differ, separators are quoted).
+CREATE FUNCTION integration.entry_digest(
+  p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text,
+  p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamptz, p_recorded_at timestamptz)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to(ROW(p_ledger_id, p_table, p_id, p_aspect, p_key, p_source, p_value, p_previous, p_item,
+                               p_job, integration.epoch_us(p_source_timestamp), integration.epoch_us(p_recorded_at))::text,
+                           'UTF8'))
+$$;
+
+-- The digest of an event.
+CREATE FUNCTION integration.event_digest(
+  p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
+  p_notes text, p_apply_seq bigint)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to(ROW(p_event_id, p_ledger_id, p_from, p_to, p_actor, p_role::text, integration.epoch_us(p_at),
+                               p_notes, p_apply_seq)::text,
+                           'UTF8'))
+$$;
+
+-- The link a record's chain starts from: binds the chain to its record, so a
+-- chain copied onto another record does not verify.
+CREATE FUNCTION integration.chain_genesis(p_table text, p_id uuid) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to('syncledger chain ' || p_table || ' ' || p_id::text, 'UTF8'))
+$$;
+
+-- chain_append(tables, ids, digests): appends elements (given in order, each
+-- with its record and row_hash) to their records' chains, one link per record,
+-- and returns each element's chain_seq and link. The caller holds the
+-- records' target row locks (so each head is stable) and inserts the
+-- elements with these values in the same transaction.
+CREATE FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[])
+RETURNS TABLE (ord integer, chain_seq bigint, chain_hash bytea)
+LANGUAGE sql AS $$
+  WITH e AS (
+    SELECT u.ord::integer AS ord, u.t, u.id, u.d
+      FROM unnest(p_tables, p_ids, p_digests) WITH ORDINALITY AS u(t, id, d, ord)
+  ), r AS (
+    SELECT e.t, e.id, count(*) AS n, string_agg(e.d, ''::bytea ORDER BY e.ord) AS ds
+      FROM e GROUP BY e.t, e.id
+  ), h AS (
+    SELECT r.t, r.id, r.n, coalesce(c.length, 0) AS len,
+           sha256(coalesce(c.head, integration.chain_genesis(r.t, r.id)) || r.ds) AS link
+      FROM r
+      LEFT JOIN integration.ledger_chain c ON c.target_table = r.t AND c.target_id = r.id
+  ), head AS (
+    INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
+    SELECT h.t, h.id, h.len + h.n, h.link FROM h
+    ON CONFLICT (target_table, target_id) DO UPDATE SET length = excluded.length, head = excluded.head
+  )
+  SELECT e.ord, h.len + row_number() OVER (PARTITION BY e.t, e.id ORDER BY e.ord), h.link
+    FROM e JOIN h ON h.t = e.t AND h.id = e.id
+   ORDER BY e.ord
+$$;
+
+-- record_events(...): inserts events (steward actions, restorations) with
+-- their digests, chained onto their entries' records. The caller holds the
+-- records' target row locks. acting_role is the session's login role.
+CREATE FUNCTION integration.record_events(
+  p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  ids bigint[];
+  at  timestamptz := now();
+BEGIN
+  SELECT array_agg(nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id'))) INTO ids
+    FROM generate_series(1, cardinality(p_ledger_ids));
+
+  WITH ev AS (
+    SELECT u.ord::integer AS ord, ids[u.ord] AS event_id, u.ledger_id, u.f, u.t, u.actor, u.notes, u.aseq,
+           l.target_table, l.target_id,
+           integration.event_digest(ids[u.ord], u.ledger_id, u.f, u.t, u.actor, session_user, at, u.notes, u.aseq) AS d
+      FROM unnest(p_ledger_ids, p_from, p_to, p_actors, p_notes, p_apply_seqs)
+           WITH ORDINALITY AS u(ledger_id, f, t, actor, notes, aseq, ord)
+      JOIN integration.ledger l ON l.ledger_id = u.ledger_id
+  ), chained AS (
+    SELECT c.* FROM integration.chain_append(
+      ARRAY(SELECT ev.target_table FROM ev ORDER BY ev.ord),
+      ARRAY(SELECT ev.target_id FROM ev ORDER BY ev.ord),
+      ARRAY(SELECT ev.d FROM ev ORDER BY ev.ord)) c
+  )
+  INSERT INTO integration.ledger_event
+    (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, apply_seq,
+     chain_seq, row_hash, chain_hash)
+  OVERRIDING SYSTEM VALUE
+  SELECT ev.event_id, ev.ledger_id, ev.f, ev.t, ev.actor, session_user, at, ev.notes, ev.aseq,
+         chained.chain_seq, ev.d, chained.chain_hash
+    FROM ev JOIN chained ON chained.ord = ev.ord
+   ORDER BY ev.ord;
+END
+$$;
+
+-- Seal what exists: each record's existing entries, then their events, in id
+-- order, as one link. The row checks are switched off for this one backfill
+-- and back on before the migration commits.
+ALTER TABLE integration.ledger DISABLE TRIGGER ledger_check_update;
+ALTER TABLE integration.ledger_event DISABLE TRIGGER ledger_event_refuse_update;
+
+WITH el AS (
+  SELECT l.target_table, l.target_id, 0 AS kind, l.ledger_id AS id,
+         integration.entry_digest(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
+                                  l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
+                                  l.source_timestamp, l.recorded_at) AS d
+    FROM integration.ledger l
+  UNION ALL
+  SELECT l.target_table, l.target_id, 1, e.event_id,
+         integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
+                                  e.occurred_at, e.notes, e.apply_seq)
+    FROM integration.ledger_event e JOIN integration.ledger l ON l.ledger_id = e.ledger_id
+), numbered AS (
+  SELECT el.*, row_number() OVER (PARTITION BY el.target_table, el.target_id ORDER BY el.kind, el.id) AS seq
+    FROM el
+), links AS (
+  SELECT n.target_table, n.target_id, count(*) AS len,
+         sha256(integration.chain_genesis(n.target_table, n.target_id) || string_agg(n.d, ''::bytea ORDER BY n.seq)) AS link
+    FROM numbered n GROUP BY n.target_table, n.target_id
+), heads AS (
+  INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+  SELECT target_table, target_id, len, link FROM links
+), rows AS (
+  UPDATE integration.ledger l SET chain_seq = n.seq, row_hash = n.d, chain_hash = k.link
+    FROM numbered n JOIN links k USING (target_table, target_id)
+   WHERE n.kind = 0 AND l.ledger_id = n.id
+)
+UPDATE integration.ledger_event e SET chain_seq = n.seq, row_hash = n.d, chain_hash = k.link
+  FROM numbered n JOIN links k USING (target_table, target_id)
+ WHERE n.kind = 1 AND e.event_id = n.id;
+
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_check_update;
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
+
+-- From now on every element is sealed when it is written.
+ALTER TABLE integration.ledger
+  ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN row_hash SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL;
+ALTER TABLE integration.ledger_event
+  ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN row_hash SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL;
+
+-- Only the owner's functions write the chain heads.
+REVOKE ALL ON integration.ledger_chain FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Verification
+-- ---------------------------------------------------------------------------
+
+-- verify_ledger(): recomputes every digest, link and head, and checks each
+-- entry's status against its events. One row per finding, in the order of
+-- the records' chains, each naming the entry (and event) concerned:
+--
+--   content  an entry's or event's columns no longer match its row_hash
+--   order    a gap, a repeat or a reordering in a record's chain positions
+--            (an element was deleted or moved)
+--   link     a link that does not recompute (hashes were rewritten or an
+--            element of the link was removed)
+--   absence  the newest elements of a record's chain are missing (shorter
+--            than its recorded length), an event's entry or an item's ledger
+--            entry does not exist
+--   state    an entry's status or certifier disagrees with its events
+--
+-- Empty on a healthy database. Reads everything: schedule it (`syncledger
+-- verify`), do not call it per request.
+CREATE FUNCTION integration.verify_ledger()
+RETURNS TABLE (finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  WITH el AS (
+    SELECT l.target_table AS t, l.target_id AS id, l.ledger_id AS lid, NULL::bigint AS eid, l.chain_seq AS seq,
+           l.row_hash, l.chain_hash,
+           integration.entry_digest(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
+                                    l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
+                                    l.source_timestamp, l.recorded_at) AS d
+      FROM integration.ledger l
+    UNION ALL
+    SELECT l.target_table, l.target_id, e.ledger_id, e.event_id, e.chain_seq, e.row_hash, e.chain_hash,
+           integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
+                                    e.occurred_at, e.notes, e.apply_seq)
+      FROM integration.ledger_event e JOIN integration.ledger l ON l.ledger_id = e.ledger_id
+  ), ordered AS (
+    SELECT el.*,
+           row_number() OVER w AS pos,
+           lag(el.chain_hash) OVER w AS prev_hash,
+           lead(el.chain_hash) OVER w AS next_hash
+      FROM el
+    WINDOW w AS (PARTITION BY el.t, el.id ORDER BY el.seq, el.eid NULLS FIRST, el.lid)
+  ), runs AS (
+    -- A link's elements: consecutive elements sharing one chain_hash.
+    SELECT o.*, sum(CASE WHEN o.prev_hash IS DISTINCT FROM o.chain_hash THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY o.t, o.id ORDER BY o.pos) AS run
+      FROM ordered o
+  ), links AS (
+    SELECT r.t, r.id, r.run, min(r.pos) AS first_pos, max(r.pos) AS last_pos, (array_agg(r.chain_hash))[1] AS stored,
+           string_agg(r.row_hash, ''::bytea ORDER BY r.pos) AS hashes
+      FROM runs r GROUP BY r.t, r.id, r.run
+  ), link_check AS (
+    SELECT k.*, sha256(coalesce(lag(k.stored) OVER (PARTITION BY k.t, k.id ORDER BY k.run),
+                                integration.chain_genesis(k.t, k.id)) || k.hashes) AS recomputed
+      FROM links k
+  ), last_event AS (
+    SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.to_status, e.actor
+      FROM integration.ledger_event e
+     ORDER BY e.ledger_id, e.chain_seq DESC, e.event_id DESC
+  ), last_certification AS (
+    SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.actor
+      FROM integration.ledger_event e
+     WHERE e.to_status = 'Certified' AND e.from_status = 'Pending'
+     ORDER BY e.ledger_id, e.chain_seq DESC, e.event_id DESC
+  ), findings AS (
+    SELECT 'content' AS finding, o.t, o.id, o.lid, o.eid, o.pos AS sort_pos,
+           CASE WHEN o.eid IS NULL
+                THEN format('ledger entry %s: its content does not match its row_hash (a column was changed)', o.lid)
+                ELSE format('event %s of ledger entry %s: its content does not match its row_hash (a column was changed)', o.eid, o.lid)
+           END AS detail
+      FROM ordered o WHERE o.row_hash IS DISTINCT FROM o.d
+    UNION ALL
+    SELECT 'order', o.t, o.id, o.lid, o.eid, o.pos,
+           format('%s: chain position %s where %s was expected (an element before it was deleted or moved)',
+                  CASE WHEN o.eid IS NULL THEN format('ledger entry %s', o.lid)
+                       ELSE format('event %s of ledger entry %s', o.eid, o.lid) END,
+                  o.seq, o.pos)
+      FROM ordered o WHERE o.seq IS DISTINCT FROM o.pos
+    UNION ALL
+    SELECT 'link', k.t, k.id, o.lid, o.eid, k.first_pos,
+           format('the link sealing chain positions %s..%s of %s %s does not recompute (starting at %s)',
+                  k.first_pos, k.last_pos, k.t, k.id,
+                  CASE WHEN o.eid IS NULL THEN format('ledger entry %s', o.lid)
+                       ELSE format('event %s of ledger entry %s', o.eid, o.lid) END)
+      FROM link_check k
+      JOIN ordered o ON o.t = k.t AND o.id = k.id AND o.pos = k.first_pos
+     WHERE k.recomputed IS DISTINCT FROM k.stored
+    UNION ALL
+    SELECT 'absence', c.target_table, c.target_id, last.lid, last.eid, coalesce(last.pos, 0) + 1,
+           format('%s %s: its chain has %s elements but %s were recorded, or its newest link differs: the newest were deleted',
+                  c.target_table, c.target_id, coalesce(last.pos, 0), c.length)
+      FROM integration.ledger_chain c
+      LEFT JOIN LATERAL (SELECT o.lid, o.eid, o.pos, o.chain_hash FROM ordered o
+                          WHERE o.t = c.target_table AND o.id = c.target_id
+                          ORDER BY o.pos DESC LIMIT 1) last ON true
+     WHERE coalesce(last.pos, 0) <> c.length OR last.chain_hash IS DISTINCT FROM c.head
+    UNION ALL
+    SELECT 'absence', NULL, NULL, e.ledger_id, e.event_id, 0,
+           format('event %s refers to ledger entry %s, which does not exist (it was deleted)', e.event_id, e.ledger_id)
+      FROM integration.ledger_event e
+     WHERE NOT EXISTS (SELECT FROM integration.ledger l WHERE l.ledger_id = e.ledger_id)
+    UNION ALL
+    SELECT 'absence', i.target_table, i.target_id, i.ledger_id, NULL, 0,
+           format('sync item %s refers to ledger entry %s, which does not exist (it was deleted)', i.item_id, i.ledger_id)
+      FROM integration.sync_item i
+     WHERE i.ledger_id IS NOT NULL AND NOT EXISTS (SELECT FROM integration.ledger l WHERE l.ledger_id = i.ledger_id)
+    UNION ALL
+    SELECT 'state', l.target_table, l.target_id, l.ledger_id, NULL, l.chain_seq,
+           format('ledger entry %s is %s, but its events say %s', l.ledger_id, l.ledger_status,
+                  coalesce(le.to_status, 'Pending'))
+      FROM integration.ledger l
+      LEFT JOIN last_event le ON le.ledger_id = l.ledger_id
+     WHERE l.ledger_status IS DISTINCT FROM coalesce(le.to_status, 'Pending')
+    UNION ALL
+    SELECT 'state', l.target_table, l.target_id, l.ledger_id, NULL, l.chain_seq,
+           format('ledger entry %s names %s as its certifier, but its events say %s', l.ledger_id,
+                  coalesce(u.user_name, 'nobody'), coalesce(lc.actor, 'nobody'))
+      FROM integration.ledger l
+      LEFT JOIN integration.app_user u ON u.user_id = l.certified_by
+      LEFT JOIN last_certification lc ON lc.ledger_id = l.ledger_id
+     WHERE l.ledger_status IN ('Certified', 'Revoked')
+       AND u.user_name IS DISTINCT FROM (CASE WHEN lc.actor IN ('policy', 'worker') THEN NULL ELSE lc.actor END)
+  )
+  SELECT f.finding, f.t, f.id, f.lid, f.eid, f.detail
+    FROM findings f
+   ORDER BY f.t NULLS FIRST, f.id, f.sort_pos, f.finding
+$$;
+
+-- ledger_anchor(): one digest over every record's chain head. Record it
+-- outside the database (`syncledger verify` prints it); a later anchor that
+-- no longer covers the earlier heads' history means history was rewritten.
+CREATE FUNCTION integration.ledger_anchor()
+RETURNS TABLE (records bigint, elements bigint, anchor text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  SELECT count(*), coalesce(sum(c.length), 0),
+         encode(sha256(coalesce(string_agg(convert_to(c.target_table || ' ' || c.target_id::text || ' ' || c.length::text, 'UTF8')
+                                           || c.head, ''::bytea ORDER BY c.target_table, c.target_id), ''::bytea)), 'hex')
+    FROM integration.ledger_chain c
+$$;
+
+REVOKE EXECUTE ON FUNCTION
+  integration.chain_append(text[], uuid[], bytea[]),
+  integration.record_events(bigint[], text[], text[], text[], text[], bigint[]),
+  integration.verify_ledger(),
+  integration.ledger_anchor()
+FROM PUBLIC;
