@@ -113,8 +113,11 @@ BEGIN
 END
 $$;
 
--- The UPDATE check fires under session_replication_role = replica too.
-ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_check_update;
+-- The UPDATE check stays an ordinary trigger (the DELETE and TRUNCATE
+-- refusals fire ALWAYS): a logical replica of the ledger must apply the
+-- legitimate status updates it receives, and its apply worker runs with
+-- session_replication_role = replica. A superuser can use that mode to update
+-- ledger rows unchecked; the chain below makes such an update visible.
 
 -- ---------------------------------------------------------------------------
 -- The hash chain
@@ -283,7 +286,7 @@ UPDATE integration.ledger_event e SET chain_seq = n.seq, row_hash = n.d, chain_h
   FROM numbered n JOIN links k USING (target_table, target_id)
  WHERE n.kind = 1 AND e.event_id = n.id;
 
-ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_check_update;
+ALTER TABLE integration.ledger ENABLE TRIGGER ledger_check_update;
 ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
 
 -- From now on every element is sealed when it is written.

@@ -996,11 +996,15 @@ DECLARE
   pair record;
   t    record;
 BEGIN
-  -- Fields and relationships: every column any entry of the table governs.
+  -- Fields and relationships: every column a policy governs or an entry names.
   FOR pair IN
-    SELECT DISTINCT l.target_table AS tbl, l.aspect_key AS col
+    SELECT l.target_table AS tbl, l.aspect_key AS col
       FROM integration.ledger l
      WHERE l.ledger_aspect IN ('Field', 'Relationship')
+    UNION
+    SELECT p.target_table, p.field_name
+      FROM integration.commit_policy p
+     WHERE p.field_name IS NOT NULL
      ORDER BY 1, 2
   LOOP
     BEGIN

@@ -55,3 +55,11 @@ TO syncledger_steward, syncledger_admin;
 -- Submitting a job takes the next submission number (sync_job.submit_seq's
 -- default, and the Draft → Submitted trigger, run as the upstream).
 GRANT USAGE ON SEQUENCE integration.job_submit_seq TO syncledger_upstream;
+
+-- Administrators act for other users (a service relaying a web form): they
+-- call the steward functions too, which record both names (SPEC §3).
+GRANT EXECUTE ON FUNCTION
+  integration.certify(bigint, text, text, boolean),
+  integration.reject(bigint, text, text),
+  integration.revoke(bigint, text, text)
+TO syncledger_admin;

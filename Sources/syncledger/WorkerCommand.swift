@@ -15,7 +15,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Jobs processed at a time by this process (env: SYNCLEDGER_CONCURRENCY, default 2).")
+    @Option(help: "Claims processed at a time by this process (env: SYNCLEDGER_CONCURRENCY, default 2).")
     var concurrency: Int?
 
     @Option(help: "Lease length in seconds; a heartbeat renews it (env: SYNCLEDGER_LEASE_SECONDS, default 60).")
@@ -42,8 +42,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Items per chunk transaction (env: SYNCLEDGER_CHUNK_SIZE, default 500).")
     var chunkSize: Int?
 
-    @Option(help: "Chunk transactions at once inside one job (env: SYNCLEDGER_PARALLEL_CHUNKS, default 2).")
+    @Option(help: "Chunk transactions at once inside one claim (env: SYNCLEDGER_PARALLEL_CHUNKS, default 2).")
     var parallelChunks: Int?
+
+    @Option(help: "Most small jobs claimed and processed together (env: SYNCLEDGER_BATCH_JOBS, default 200).")
+    var batchJobs: Int?
 
     @Option(help: "Largest accepted value in bytes (env: SYNCLEDGER_MAX_VALUE_BYTES, default 65536).")
     var maxValueBytes: Int?
@@ -67,6 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
         settings.chunkSize = try Environment.positiveInt(chunkSize, option: "chunk-size", variable: "SYNCLEDGER_CHUNK_SIZE", fallback: 500)
         settings.parallelChunks = try Environment.positiveInt(
             parallelChunks, option: "parallel-chunks", variable: "SYNCLEDGER_PARALLEL_CHUNKS", fallback: 2)
+        settings.batchJobs = try Environment.positiveInt(batchJobs, option: "batch-jobs", variable: "SYNCLEDGER_BATCH_JOBS", fallback: 200)
         settings.maxValueBytes = try Environment.positiveInt(
             maxValueBytes, option: "max-value-bytes", variable: "SYNCLEDGER_MAX_VALUE_BYTES", fallback: 65536)
         settings.exitWhenIdle = exitWhenIdle

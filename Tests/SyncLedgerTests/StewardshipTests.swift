@@ -343,7 +343,7 @@ struct StewardshipTests {
                 let history = try await steward.history(.record(table: "core.person", id: person))
                 #expect(history.current.values("current_value").contains("Ada"))
 
-                // No --as: the database role is the steward.
+                // No --as: the app_user named like the login role acts.
                 let result = try await steward.certify(held)
                 #expect(result.actor == role)
                 #expect(result.entry.value("certified_by") == role)
@@ -406,9 +406,9 @@ struct StewardshipTests {
 
             await expectRefusal("SL010", "ledger entry 999999 not found") { _ = try await steward.certify(999_999, as: "alice") }
             await expectRefusal("SL020", "unknown user \"nobody\"") { _ = try await steward.reject(held, as: "nobody") }
-            // Without --as, the database role acts: the test cluster's role is no app_user.
-            let role = try await db.text("SELECT current_user::text") ?? "?"
-            await expectRefusal("SL020", "unknown user \"\(role)\"") { _ = try await steward.certify(held) }
+            // Without --as, the session's own app_user acts: the test cluster's login role is none.
+            let role = try await db.text("SELECT session_user::text") ?? "?"
+            await expectRefusal("SL020", "session role \"\(role)\" is not an app_user") { _ = try await steward.certify(held) }
             await expectRefusal("SL021", "user \"dave\" is inactive") { _ = try await steward.certify(held, as: "dave") }
             await expectRefusal("SL022", "user \"carol\" is not a steward") { _ = try await steward.certify(held, as: "carol") }
             await expectRefusal("SL011", "is Pending; only Certified entries can be revoked") {

@@ -53,7 +53,7 @@ public struct Demo: Sendable {
                 SELECT l.ledger_id::text AS ledger, l.target_table || '.' || l.aspect_key AS field, i.external_key,
                        l.source_system_key AS source, l.value AS proposed, l.previous_value AS current, i.process_message AS why
                   FROM integration.ledger l JOIN integration.sync_item i ON i.item_id = l.sync_item_id
-                 WHERE l.ledger_status = 'Pending' AND NOT l.is_applied ORDER BY l.ledger_id
+                 WHERE l.ledger_status = 'Pending' AND NOT l.is_applied ORDER BY l.source_system_key, i.external_key, l.aspect_key
                 """
             }
 

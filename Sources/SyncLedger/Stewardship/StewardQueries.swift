@@ -151,14 +151,16 @@ public struct StewardQueries: Sendable {
 
     /// `integration.certify`: Pending → Certified, applying a held value
     /// unless the target changed since it was recorded (SL030, unless
-    /// `force`). `steward` nil means the database role (`current_user`).
+    /// `force`). `steward` nil means the app_user mapped to the session's
+    /// login role; another user's name is refused (SL023) unless the login is
+    /// a member of syncledger_admin.
     public func certify(_ ledgerID: Int64, as steward: String? = nil, notes: String? = nil, force: Bool = false) async throws
         -> ActionResult
     {
         try await perform(.certify, ledgerID) { conn in
             try await conn.query(
                 """
-                SELECT r.ledger_id FROM integration.certify(\(ledgerID), coalesce(\(steward), current_user::text), \(notes), \(force)) r
+                SELECT r.ledger_id FROM integration.certify(\(ledgerID), \(steward), \(notes), \(force)) r
                 """, logger: logger)
         }
     }
@@ -169,7 +171,7 @@ public struct StewardQueries: Sendable {
     public func reject(_ ledgerID: Int64, as steward: String? = nil, notes: String? = nil) async throws -> ActionResult {
         try await perform(.reject, ledgerID) { conn in
             try await conn.query(
-                "SELECT r.ledger_id FROM integration.reject(\(ledgerID), coalesce(\(steward), current_user::text), \(notes)) r",
+                "SELECT r.ledger_id FROM integration.reject(\(ledgerID), \(steward), \(notes)) r",
                 logger: logger)
         }
     }
@@ -180,7 +182,7 @@ public struct StewardQueries: Sendable {
     public func revoke(_ ledgerID: Int64, as steward: String? = nil, notes: String? = nil) async throws -> ActionResult {
         try await perform(.revoke, ledgerID) { conn in
             try await conn.query(
-                "SELECT r.ledger_id FROM integration.revoke(\(ledgerID), coalesce(\(steward), current_user::text), \(notes)) r",
+                "SELECT r.ledger_id FROM integration.revoke(\(ledgerID), \(steward), \(notes)) r",
                 logger: logger)
         }
     }

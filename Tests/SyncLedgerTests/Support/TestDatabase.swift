@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import SyncLedger
 import SyncLedgerCore
+import Testing
 
 /// One test's database: a running client and helpers to set up scenarios,
 /// submit jobs as an upstream would (plain SQL), run the worker and read back.
@@ -17,7 +18,13 @@ struct TestDatabase: Sendable {
     ) async throws -> T {
         let url = try await TestCluster.shared.freshDatabase(label: label)
         return try await Database.withClient(url, maximumConnections: 12, logger: TestCluster.logger) { client in
-            try await body(TestDatabase(url: url, client: client))
+            do {
+                return try await body(TestDatabase(url: url, client: client))
+            } catch let error as PSQLError {
+                // The server's message, not postgres-nio's redacted description.
+                Issue.record("database error: \(String(reflecting: error))")
+                throw error
+            }
         }
     }
 
@@ -139,10 +146,16 @@ struct TestDatabase: Sendable {
             """)
     }
 
-    /// The provenance invariant (issue 3): every non-null governed field holds
-    /// the value of its latest applied, non-rejected, non-revoked ledger entry.
+    /// The provenance invariant: every governed value holds the value of the
+    /// entry that owns its aspect, and none is non-null without one.
     func provenanceViolations() async throws -> [[String?]] {
         try await rows(
             "SELECT target_table, target_id::text, aspect_key, current_value, expected_value FROM integration.provenance_violations()")
+    }
+
+    /// What `integration.verify_ledger()` finds: "finding ledger_id detail".
+    func chainFindings() async throws -> [String] {
+        try await rows("SELECT finding || ' ' || coalesce(ledger_id::text, '-') || ' ' || detail FROM integration.verify_ledger()")
+            .map { $0[0] ?? "" }
     }
 }
