@@ -5,6 +5,12 @@
 -- Earlier versions of these statements lived in the worker's Swift code and
 -- in 003/004; from here on the worker only calls these functions.
 --
+-- Every function below reads and writes the jobs and items it names through
+-- indexes, and says so (enable_seqscan = off): the job and item tables grow
+-- faster than their statistics, and a plan that scans them would cost more
+-- with every job ever submitted. JIT is off with it: the penalty cost of a
+-- refused scan would otherwise make PostgreSQL compile small statements.
+--
 -- Claims and fencing tokens
 --   A worker claims up to N ready jobs in one statement and stamps them with
 --   a claim token (a uuid it generates per claim). Every later statement about
@@ -107,6 +113,7 @@ RETURNS TABLE (job_id bigint, source_system_key text, entity_type text, attempts
                rescued_from text, last_error text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
 BEGIN
   IF p_token IS NULL OR p_worker IS NULL OR btrim(p_worker) = '' THEN
@@ -160,6 +167,7 @@ CREATE FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[])
 RETURNS bigint[]
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   SELECT coalesce(array_agg(f.job_id ORDER BY f.job_id), '{}')
     FROM (SELECT j.job_id FROM integration.sync_job j
@@ -174,6 +182,7 @@ CREATE FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer)
 RETURNS uuid[]
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   WITH renewed AS (
     UPDATE integration.sync_job j
@@ -194,6 +203,7 @@ RETURNS TABLE (job_id bigint, job_status text, total integer, applied integer, h
                failed integer, pending integer)
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   WITH c AS (SELECT * FROM integration.job_item_counts(p_jobs)),
   done AS (
@@ -230,6 +240,7 @@ CREATE FUNCTION integration.release_jobs(p_token uuid)
 RETURNS bigint[]
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   WITH released AS (
     UPDATE integration.sync_job j
@@ -255,6 +266,7 @@ CREATE FUNCTION integration.retry_jobs(
 RETURNS TABLE (job_id bigint, job_status text, attempts integer)
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   WITH c AS (SELECT * FROM integration.job_item_counts(p_jobs))
   UPDATE integration.sync_job j
@@ -297,6 +309,7 @@ RETURNS TABLE (job_index integer[], item_id bigint[], seq bigint[], target_table
                target_id uuid[], hint_null boolean[])
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
   WITH w AS (
     SELECT q.ord::integer AS job_index, x.*
@@ -307,7 +320,10 @@ AS $$
                   i.operation, i.field_name, i.new_value, i.source_timestamp, i.target_id
              FROM integration.sync_item i
             WHERE i.job_id = q.job_id AND i.item_status = 'Pending'
-              AND (q.ord > p_after_job OR (i.seq, i.item_id) > (p_after_seq, p_after_item))
+              -- The cursor as an index condition: the scan starts after it
+              -- rather than skipping every item processed before.
+              AND (i.seq, i.item_id) > (CASE WHEN q.ord = p_after_job THEN p_after_seq ELSE -9223372036854775808 END,
+                                        CASE WHEN q.ord = p_after_job THEN p_after_item ELSE -9223372036854775808 END)
             ORDER BY i.seq, i.item_id
             LIMIT p_limit) x
      WHERE q.ord >= p_after_job
@@ -348,6 +364,7 @@ CREATE OR REPLACE FUNCTION integration.requeue_failed(p_job_id bigint)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
   job      integration.sync_job;

@@ -148,8 +148,10 @@ COMMENT ON TABLE integration.ledger_chain IS
 
 -- Timestamps enter digests as microseconds since the epoch: the same text
 -- whatever TimeZone or DateStyle the session has.
+-- STABLE, not IMMUTABLE, like extract() itself: so that PostgreSQL inlines
+-- it (and the digests below) into the statements that call them.
 CREATE FUNCTION integration.epoch_us(p_at timestamptz) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT (extract(epoch FROM p_at) * 1000000)::bigint
 $$;
 
@@ -159,7 +161,7 @@ CREATE FUNCTION integration.entry_digest(
   p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text,
   p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamptz, p_recorded_at timestamptz)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT sha256(convert_to(ROW(p_ledger_id, p_table, p_id, p_aspect, p_key, p_source, p_value, p_previous, p_item,
                                p_job, integration.epoch_us(p_source_timestamp), integration.epoch_us(p_recorded_at))::text,
                            'UTF8'))
@@ -170,7 +172,7 @@ CREATE FUNCTION integration.event_digest(
   p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
   p_notes text, p_apply_seq bigint)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT sha256(convert_to(ROW(p_event_id, p_ledger_id, p_from, p_to, p_actor, p_role::text, integration.epoch_us(p_at),
                                p_notes, p_apply_seq)::text,
                            'UTF8'))
@@ -198,10 +200,13 @@ LANGUAGE sql AS $$
     SELECT e.t, e.id, count(*) AS n, string_agg(e.d, ''::bytea ORDER BY e.ord) AS ds
       FROM e GROUP BY e.t, e.id
   ), h AS (
+    -- One index probe per record (LATERAL ... LIMIT 1 is never turned into a
+    -- scan of every chain, however stale the table's statistics).
     SELECT r.t, r.id, r.n, coalesce(c.length, 0) AS len,
            sha256(coalesce(c.head, integration.chain_genesis(r.t, r.id)) || r.ds) AS link
       FROM r
-      LEFT JOIN integration.ledger_chain c ON c.target_table = r.t AND c.target_id = r.id
+      LEFT JOIN LATERAL (SELECT c.length, c.head FROM integration.ledger_chain c
+                          WHERE c.target_table = r.t AND c.target_id = r.id LIMIT 1) c ON true
   ), head AS (
     INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
     SELECT h.t, h.id, h.len + h.n, h.link FROM h
@@ -223,7 +228,7 @@ DECLARE
   ids bigint[];
   at  timestamptz := now();
 BEGIN
-  SELECT array_agg(nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id'))) INTO ids
+  SELECT array_agg(nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id')::regclass)) INTO ids
     FROM generate_series(1, cardinality(p_ledger_ids));
 
   WITH ev AS (
@@ -355,6 +360,9 @@ AS $$
     SELECT k.*, sha256(coalesce(lag(k.stored) OVER (PARTITION BY k.t, k.id ORDER BY k.run),
                                 integration.chain_genesis(k.t, k.id)) || k.hashes) AS recomputed
       FROM links k
+  ), last AS (
+    SELECT DISTINCT ON (o.t, o.id) o.t, o.id, o.lid, o.eid, o.pos, o.chain_hash
+      FROM ordered o ORDER BY o.t, o.id, o.pos DESC
   ), last_event AS (
     SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.to_status, e.actor
       FROM integration.ledger_event e
@@ -388,14 +396,15 @@ AS $$
       JOIN ordered o ON o.t = k.t AND o.id = k.id AND o.pos = k.first_pos
      WHERE k.recomputed IS DISTINCT FROM k.stored
     UNION ALL
-    SELECT 'absence', c.target_table, c.target_id, last.lid, last.eid, coalesce(last.pos, 0) + 1,
-           format('%s %s: its chain has %s elements but %s were recorded, or its newest link differs: the newest were deleted',
-                  c.target_table, c.target_id, coalesce(last.pos, 0), c.length)
+    SELECT 'absence', coalesce(c.target_table, last.t), coalesce(c.target_id, last.id), last.lid, last.eid,
+           coalesce(last.pos, 0) + 1,
+           CASE WHEN c.target_table IS NULL
+                THEN format('%s %s: its chain has %s elements but no recorded head', last.t, last.id, last.pos)
+                ELSE format('%s %s: its chain has %s elements but %s were recorded, or its newest link differs: the newest were deleted',
+                            c.target_table, c.target_id, coalesce(last.pos, 0), c.length) END
       FROM integration.ledger_chain c
-      LEFT JOIN LATERAL (SELECT o.lid, o.eid, o.pos, o.chain_hash FROM ordered o
-                          WHERE o.t = c.target_table AND o.id = c.target_id
-                          ORDER BY o.pos DESC LIMIT 1) last ON true
-     WHERE coalesce(last.pos, 0) <> c.length OR last.chain_hash IS DISTINCT FROM c.head
+      FULL JOIN last ON last.t = c.target_table AND last.id = c.target_id
+     WHERE c.target_table IS NULL OR coalesce(last.pos, 0) <> c.length OR last.chain_hash IS DISTINCT FROM c.head
     UNION ALL
     SELECT 'absence', NULL, NULL, e.ledger_id, e.event_id, 0,
            format('event %s refers to ledger entry %s, which does not exist (it was deleted)', e.event_id, e.ledger_id)

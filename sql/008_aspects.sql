@@ -2,7 +2,7 @@
 -- writer (the worker's chunks, certify, reject, revoke), the views and the
 -- provenance check (SPEC §2 "Ownership, order and canonical values"):
 --
---   ownership     integration.aspect_owner: the applied, non-rejected,
+--   ownership     integration.owner_entry: the applied, non-rejected,
 --                 non-revoked entry of an aspect with the highest apply_seq.
 --   apply order   apply_seq, taken from integration.apply_seq while the writer
 --                 holds the target row's lock (never now(): the transaction's
@@ -64,6 +64,18 @@ CREATE INDEX ledger_held ON integration.ledger (target_table, target_id, aspect_
 ALTER TABLE integration.ledger DROP CONSTRAINT ledger_sync_item_id_fkey;
 ALTER TABLE integration.ledger DROP CONSTRAINT ledger_job_id_fkey;
 ALTER TABLE integration.sync_item DROP CONSTRAINT sync_item_ledger_fk;
+
+-- The crosswalk: a record carries one identifier per source, kept by a
+-- unique index led by the record id, (target_id, target_table, source). It
+-- serves the lookups by record (outbound fan-out, history) that
+-- identifier_by_record served, and it is no candidate for a lookup by
+-- external key: with statistics that still describe a small table, the
+-- planner took an index with a (source, table) or (table, ..., source) prefix
+-- for key lookups and read every identifier of the source each time.
+ALTER TABLE integration.identifier DROP CONSTRAINT identifier_one_per_source_and_record;
+DROP INDEX integration.identifier_by_record;
+ALTER TABLE integration.identifier
+  ADD CONSTRAINT identifier_one_per_source_and_record UNIQUE (target_id, target_table, source_system_key);
 
 -- ---------------------------------------------------------------------------
 -- Source order
@@ -157,32 +169,54 @@ DROP VIEW integration.stale_values;
 DROP VIEW integration.review_queue;
 DROP VIEW integration.aspect_owner;
 
--- The entry that owns each aspect's current value. Every "owner" below (and
--- the worker's authority rule, through prepare_chunk) is this view.
--- stale_clock is the staleness clock: when the owning source last confirmed
--- the value (confirmed_at, which applying sets), else when it was applied.
+-- owner_entry(table, id, aspect_key): the entry that owns an aspect's current
+-- value: the applied, non-rejected, non-revoked entry with the highest
+-- apply_seq. This is the one definition of ownership: the view below, the
+-- worker's state (prepare_chunk), the steward functions and the provenance
+-- check all ask it. An index walk of ledger_by_aspect, whatever the history.
+CREATE FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text)
+RETURNS SETOF integration.ledger
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT l.* FROM integration.ledger l
+   WHERE l.target_table = p_table AND l.target_id = p_id AND l.aspect_key = p_aspect_key
+     AND l.is_applied AND l.ledger_status IN ('Pending', 'Certified')
+   ORDER BY l.apply_seq DESC
+   LIMIT 1
+$$;
+
+-- stale_clock(entry): the staleness clock of a value: when its source last
+-- confirmed it (confirmed_at, which applying sets), else when it was applied.
+CREATE FUNCTION integration.stale_clock(l integration.ledger)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(l.confirmed_at, l.applied_at, l.recorded_at)
+$$;
+
+-- Every aspect with its owner. A filter on the first three columns finds the
+-- aspect through the index and asks owner_entry once.
 CREATE VIEW integration.aspect_owner AS
-SELECT DISTINCT ON (l.target_table, l.target_id, l.aspect_key)
-       l.*, coalesce(l.confirmed_at, l.applied_at, l.recorded_at) AS stale_clock
-  FROM integration.ledger l
- WHERE l.is_applied AND l.ledger_status IN ('Pending', 'Certified')
- ORDER BY l.target_table, l.target_id, l.aspect_key, l.apply_seq DESC;
+SELECT a.target_table, a.target_id, a.aspect_key,
+       o.ledger_id, o.ledger_aspect, o.source_system_key, o.ledger_status, o.value, o.previous_value, o.is_applied,
+       o.applied_at, o.apply_seq, o.sync_item_id, o.job_id, o.source_timestamp, o.recorded_at, o.confirmed_at,
+       o.certified_at, o.certified_by, o.notes, integration.stale_clock(o) AS stale_clock
+  FROM (SELECT DISTINCT l.target_table, l.target_id, l.aspect_key FROM integration.ledger l) a
+ CROSS JOIN LATERAL integration.owner_entry(a.target_table, a.target_id, a.aspect_key) o;
 COMMENT ON VIEW integration.aspect_owner IS
-  'Per (target_table, target_id, aspect_key): the applied, non-rejected, non-revoked ledger entry with the highest apply_seq, and its staleness clock.';
+  'Per (target_table, target_id, aspect_key): the owning ledger entry (integration.owner_entry) and its staleness clock.';
 
 -- Whether a value last confirmed at p_clock is stale at p_at under a policy
 -- of p_days (NULL: never). Exactly p_days old is not yet stale.
 CREATE FUNCTION integration.is_stale(p_clock timestamptz, p_days integer, p_at timestamptz)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT p_days IS NOT NULL AND p_clock < p_at - make_interval(days => p_days)
 $$;
 
 -- The policy that governs an aspect: the field's, or the record-level one
 -- for the Record aspect.
 CREATE FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text)
-RETURNS integration.commit_policy
-LANGUAGE sql STABLE AS $$
+RETURNS SETOF integration.commit_policy
+LANGUAGE sql STABLE ROWS 1 AS $$
   SELECT p.* FROM integration.commit_policy p
    WHERE p.target_table = p_table
      AND p.field_name IS NOT DISTINCT FROM (CASE WHEN p_aspect = 'Record' THEN NULL ELSE p_aspect_key END)
@@ -482,6 +516,16 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
 SET bytea_output = 'hex'
+-- The chunk functions touch only the rows they name, through indexes (every
+-- lookup is a LATERAL ... LIMIT 1 or = ANY on a unique key). The crosswalk,
+-- the ledger and its chain grow while a run goes on, faster than their
+-- statistics follow: a planner that still believes a table is small would
+-- read all of it for every lookup, a cost that grows with history. So never a
+-- sequential scan, and never JIT compilation (which the penalty cost of a
+-- refused scan would trigger, at a hundred milliseconds a statement). The
+-- plans are cached (generic) after the first calls: planning every statement
+-- of every chunk would cost a quarter of the chunk.
+SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
   zero      constant uuid := '00000000-0000-0000-0000-000000000000';
@@ -572,8 +616,8 @@ BEGIN
          coalesce(array_agg(x.identifier_id) FILTER (WHERE x.identifier_id IS NOT NULL), '{}')
     INTO key_target, key_found, ident_ids
     FROM unnest(k_source, k_table, k_key) WITH ORDINALITY AS k(s, t, e, n)
-    LEFT JOIN integration.identifier x
-      ON x.source_system_key = k.s AND x.target_table = k.t AND x.external_key = k.e;
+    LEFT JOIN LATERAL (SELECT x.target_id, x.identifier_id FROM integration.identifier x
+                        WHERE x.source_system_key = k.s AND x.target_table = k.t AND x.external_key = k.e LIMIT 1) x ON true;
   IF cardinality(ident_ids) > 0 THEN
     UPDATE integration.identifier x SET last_seen_at = at
       FROM (SELECT y.identifier_id FROM integration.identifier y
@@ -637,8 +681,9 @@ BEGIN
              array_agg(k.f OR x.target_id IS NOT NULL ORDER BY k.n)
         INTO key_target, key_found
         FROM unnest(k_source, k_table, k_key, key_target, key_found) WITH ORDINALITY AS k(s, t, e, kt, f, n)
-        LEFT JOIN integration.identifier x
-          ON NOT k.f AND x.source_system_key = k.s AND x.target_table = k.t AND x.external_key = k.e;
+        LEFT JOIN LATERAL (SELECT x.target_id FROM integration.identifier x
+                            WHERE NOT k.f AND x.source_system_key = k.s AND x.target_table = k.t AND x.external_key = k.e
+                            LIMIT 1) x ON true;
     END IF;
   END IF;
 
@@ -726,11 +771,12 @@ BEGIN
          WITH ORDINALITY AS it(t, id, f, s, v, vn, aspect, akey, n)
     LEFT JOIN unnest(cur_n, cur_v, cur_vn) AS cu(n, v, vn) ON cu.n = it.n
     LEFT JOIN unnest(same_n, same_v) AS sm(n, same) ON sm.n = it.n
-    LEFT JOIN LATERAL (SELECT ao.ledger_id, ao.source_system_key, ao.stale_clock FROM integration.aspect_owner ao
-                        WHERE it.f AND ao.target_table = it.t AND ao.target_id = it.id AND ao.aspect_key = it.akey) o ON true
+    LEFT JOIN LATERAL (SELECT e.ledger_id, e.source_system_key, integration.stale_clock(e) AS stale_clock
+                         FROM integration.owner_entry(it.t, it.id, it.akey) e WHERE it.f) o ON true
     LEFT JOIN LATERAL integration.aspect_policy(it.t, it.aspect, it.akey) p ON true
-    LEFT JOIN integration.source_order so
-      ON it.f AND so.target_table = it.t AND so.target_id = it.id AND so.aspect_key = it.akey AND so.source_system_key = it.s;
+    LEFT JOIN LATERAL (SELECT so.* FROM integration.source_order so
+                        WHERE it.f AND so.target_table = it.t AND so.target_id = it.id AND so.aspect_key = it.akey
+                          AND so.source_system_key = it.s LIMIT 1) so ON true;
 
   -- 7. The item's source's held (pending, unapplied) entries for the aspect.
   SELECT coalesce(array_agg(it.n::integer ORDER BY it.n, l.ledger_id), '{}'),
@@ -739,9 +785,10 @@ BEGIN
          coalesce(array_agg(l.value IS NULL ORDER BY it.n, l.ledger_id), '{}')
     INTO held_item, held_ledger, held_value, held_value_null
     FROM unnest(it_t, it_id, it_found, it_s, i_aspect_key) WITH ORDINALITY AS it(t, id, f, s, akey, n)
-    JOIN integration.ledger l
-      ON it.f AND l.target_table = it.t AND l.target_id = it.id AND l.aspect_key = it.akey AND l.source_system_key = it.s
-     AND l.ledger_status = 'Pending' AND NOT l.is_applied;
+    CROSS JOIN LATERAL (SELECT l.ledger_id, l.value FROM integration.ledger l
+                         WHERE it.f AND l.target_table = it.t AND l.target_id = it.id AND l.aspect_key = it.akey
+                           AND l.source_system_key = it.s AND l.ledger_status = 'Pending' AND NOT l.is_applied
+                        OFFSET 0) l;
 
   RETURN NEXT;
 END
@@ -808,6 +855,16 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
 SET bytea_output = 'hex'
+-- The chunk functions touch only the rows they name, through indexes (every
+-- lookup is a LATERAL ... LIMIT 1 or = ANY on a unique key). The crosswalk,
+-- the ledger and its chain grow while a run goes on, faster than their
+-- statistics follow: a planner that still believes a table is small would
+-- read all of it for every lookup, a cost that grows with history. So never a
+-- sequential scan, and never JIT compilation (which the penalty cost of a
+-- refused scan would trigger, at a hundred milliseconds a statement). The
+-- plans are cached (generic) after the first calls: planning every statement
+-- of every chunk would cost a quarter of the chunk.
+SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
   nd        integer := coalesce(cardinality(d_item), 0);
@@ -820,6 +877,8 @@ DECLARE
   bad       text;
   lids      bigint[];
   updated   integer;
+  ledger_seq regclass := pg_get_serial_sequence('integration.ledger', 'ledger_id')::regclass;
+  event_seq  regclass := pg_get_serial_sequence('integration.ledger_event', 'event_id')::regclass;
 BEGIN
   -- Certified at ingest only where the policy says so (never in a steward's name).
   SELECT string_agg(DISTINCT format('%s.%s', d.t, d.k), ', ') INTO bad
@@ -849,22 +908,22 @@ BEGIN
                    '                  FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::boolean[]) AS u(t, id, c, v, n)'
                    '                 WHERE u.t = $6) w'
                    '         GROUP BY w.id) v'
-                   ' WHERE t.%5$I = v.id',
+                   ' WHERE t.%5$I = v.id AND t.%5$I = ANY ($7)',
                    tgt.rel_schema, tgt.rel_name, sets, aggs, tgt.id_col)
-      USING w_table, w_id, w_column, w_value, w_null, tbl;
+      USING w_table, w_id, w_column, w_value, w_null, tbl,
+            ARRAY(SELECT DISTINCT u.id FROM unnest(w_table, w_id) AS u(t, id) WHERE u.t = tbl);
   END LOOP;
 
   -- 2. Ledger entries and policy events: ids, apply order, digests, chain.
   IF nd > 0 THEN
     WITH d AS MATERIALIZED (
-      SELECT u.n, nextval(pg_get_serial_sequence('integration.ledger', 'ledger_id')) AS ledger_id,
+      SELECT u.n, nextval(ledger_seq) AS ledger_id,
              u.t, u.id, u.aspect, u.akey, u.source, u.status,
              CASE WHEN u.vn THEN NULL ELSE u.v END AS value,
              CASE WHEN u.pn THEN NULL ELSE u.p END AS prev,
              u.applied, CASE WHEN u.applied THEN nextval('integration.apply_seq') END AS aseq,
              nullif(u.item, 0) AS item, u.job, CASE WHEN u.tsn THEN NULL ELSE u.ts END AS ts,
-             CASE WHEN u.status = 'Certified'
-                  THEN nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id')) END AS event_id
+             CASE WHEN u.status = 'Certified' THEN nextval(event_seq) END AS event_id
         FROM unnest(d_item, d_job, d_table, d_id, d_aspect, d_key, d_source, d_status, d_value, d_value_null, d_prev,
                     d_prev_null, d_applied, d_ts, d_ts_null)
              WITH ORDINALITY AS u(item, job, t, id, aspect, akey, source, status, v, vn, p, pn, applied, ts, tsn, n)
@@ -946,11 +1005,14 @@ BEGIN
          applied_at      = CASE WHEN r.status = 'Applied' THEN at END,
          ledger_id       = CASE WHEN r.e > 0 THEN lids[r.e] END
     FROM unnest(r_item, r_status, r_message, r_target, r_target_null, r_entry) AS r(id, status, msg, tid, tn, e)
-   WHERE i.item_id = r.id AND i.item_status = 'Pending' AND i.job_id = ANY (p_jobs);
+   WHERE i.item_id = r.id AND i.item_id = ANY (r_item) AND i.item_status = 'Pending' AND i.job_id = ANY (p_jobs);
   GET DIAGNOSTICS updated = ROW_COUNT;
 
-  -- 6. Outbound: applied field and relationship values go to their subscribers.
-  IF nd > 0 AND EXISTS (SELECT FROM unnest(d_applied, d_aspect) AS u(a, k) WHERE u.a AND u.k <> 'Record') THEN
+  -- 6. Outbound: applied field and relationship values go to their
+  --    subscribers (if the table has any).
+  IF nd > 0 AND EXISTS (SELECT FROM unnest(d_applied, d_aspect, d_table) AS u(a, k, t)
+                         WHERE u.a AND u.k <> 'Record'
+                           AND EXISTS (SELECT FROM integration.subscription s WHERE s.target_table = u.t)) THEN
     PERFORM integration.enqueue_outbound(ARRAY(SELECT u.id FROM unnest(lids, d_applied, d_aspect) AS u(id, a, k)
                                                 WHERE u.a AND u.k <> 'Record'));
   END IF;
@@ -1075,5 +1137,7 @@ REVOKE EXECUTE ON FUNCTION
   integration.target_holds(text, uuid, text, text, text),
   integration.canonical_values(regclass, name, text[], text[]),
   integration.aspect_policy(text, text, text),
-  integration.is_stale(timestamptz, integer, timestamptz)
+  integration.is_stale(timestamptz, integer, timestamptz),
+  integration.owner_entry(text, uuid, text),
+  integration.stale_clock(integration.ledger)
 FROM PUBLIC;

@@ -97,32 +97,30 @@ BEGIN
 END
 $$;
 
--- unapply(entry, value, origin): undo an applied entry by writing value back,
--- but only if the entry still owns its aspect and the target still holds the
--- entry's value (on the column's type). Otherwise the target is left alone:
--- somebody changed it since, and that change wins. Writes that happen are sent
--- outbound; origin is the system the restored value came from (never echoed
--- to), NULL when it came from none. Returns whether it wrote, and a note.
-CREATE OR REPLACE FUNCTION integration.unapply(
+-- unapply(entry, owner, value, origin): undo an applied entry by writing
+-- value back, but only if the entry owned its aspect when the action began
+-- (owner: integration.owner_entry's answer then) and the target still holds
+-- the entry's value (on the column's type). Otherwise the target is left
+-- alone: somebody changed it since, and that change wins. Writes that happen
+-- are sent outbound; origin is the system the restored value came from
+-- (never echoed to), NULL when it came from none. Returns whether it wrote,
+-- and a note.
+DROP FUNCTION integration.unapply(integration.ledger, text, text);
+CREATE FUNCTION integration.unapply(
   e             integration.ledger,
+  p_owner       bigint,
   p_value       text,
   p_origin      text,
   OUT restored  boolean,
   OUT note      text)
 LANGUAGE plpgsql AS $$
 DECLARE
-  owner_id bigint;
-  target   text := format('%s.%s of %s', e.target_table, e.aspect_key, e.target_id);
+  target text := format('%s.%s of %s', e.target_table, e.aspect_key, e.target_id);
 BEGIN
   restored := false;
-
-  SELECT o.ledger_id INTO owner_id
-    FROM integration.aspect_owner o
-   WHERE o.target_table = e.target_table AND o.target_id = e.target_id AND o.aspect_key = e.aspect_key;
-
-  IF owner_id IS DISTINCT FROM e.ledger_id THEN
+  IF p_owner IS DISTINCT FROM e.ledger_id THEN
     note := format('target left alone: %s is owned by ledger entry %s, not by this entry',
-                   target, coalesce(owner_id::text, 'none'));
+                   target, coalesce(p_owner::text, 'none'));
   ELSIF e.ledger_aspect = 'Record' AND e.value IS DISTINCT FROM 'deleted' THEN
     note := format('target left alone: the creation of record %s in %s is not undone', e.target_id, e.target_table);
   ELSIF integration.write_target(e.target_table, e.target_id, e.ledger_aspect, e.aspect_key, p_value, e.value, true) THEN
@@ -256,19 +254,20 @@ RETURNS integration.ledger
 LANGUAGE plpgsql AS $$
 DECLARE
   e       integration.ledger := integration.entry_for_action(p_ledger_id, 'Pending', 'rejected');
+  owner   bigint;
   prior   integration.ledger;
   restore text;
   undone  text;
 BEGIN
+  SELECT o.ledger_id INTO owner FROM integration.owner_entry(e.target_table, e.target_id, e.aspect_key) o;
+  UPDATE integration.ledger l SET ledger_status = 'Rejected'
+   WHERE l.ledger_id = e.ledger_id
+  RETURNING * INTO e;
+
   IF e.is_applied THEN
-    -- The entry that owns the aspect once this one is gone: if the value we
-    -- restore is its value, it came from its source and is not echoed there.
-    SELECT * INTO prior
-      FROM integration.ledger o
-     WHERE o.target_table = e.target_table AND o.target_id = e.target_id AND o.aspect_key = e.aspect_key
-       AND o.is_applied AND o.ledger_status IN ('Pending', 'Certified') AND o.ledger_id <> e.ledger_id
-     ORDER BY o.apply_seq DESC
-     LIMIT 1;
+    -- The entry that owns the aspect now this one is rejected: if the value
+    -- we restore is its value, it came from its source and is not echoed there.
+    SELECT * INTO prior FROM integration.owner_entry(e.target_table, e.target_id, e.aspect_key);
     -- Without a remaining owner: previous_value, unless it was written by the
     -- entry applied just before this one and that entry has been rejected or
     -- revoked since (then nothing legitimate held the field: NULL).
@@ -284,12 +283,8 @@ BEGIN
                       AND last_before.value IS NOT DISTINCT FROM e.previous_value) THEN NULL
       ELSE e.previous_value
     END;
-    SELECT u.note INTO undone FROM integration.unapply(e, restore, prior.source_system_key) u;
+    SELECT u.note INTO undone FROM integration.unapply(e, owner, restore, prior.source_system_key) u;
   END IF;
-
-  UPDATE integration.ledger l SET ledger_status = 'Rejected'
-   WHERE l.ledger_id = e.ledger_id
-  RETURNING * INTO e;
 
   WITH item AS (
     UPDATE integration.sync_item i
@@ -350,10 +345,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
   e        integration.ledger := integration.entry_for_action(p_ledger_id, 'Certified', 'revoked');
   earlier  integration.ledger;
+  owner    bigint;
   restored boolean;
   undone   text;
   aseq     bigint;
 BEGIN
+  SELECT o.ledger_id INTO owner FROM integration.owner_entry(e.target_table, e.target_id, e.aspect_key) o;
   SELECT * INTO earlier
     FROM integration.ledger o
    WHERE o.target_table = e.target_table AND o.target_id = e.target_id AND o.aspect_key = e.aspect_key
@@ -364,7 +361,7 @@ BEGIN
      FOR UPDATE;
 
   SELECT u.restored, u.note INTO restored, undone
-    FROM integration.unapply(e, earlier.value, earlier.source_system_key) u;
+    FROM integration.unapply(e, owner, earlier.value, earlier.source_system_key) u;
 
   IF restored AND earlier.ledger_id IS NOT NULL THEN
     -- Its value was written again: it owns the aspect again, even if

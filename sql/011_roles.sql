@@ -49,7 +49,9 @@ GRANT EXECUTE ON FUNCTION
   integration.target_holds(text, uuid, text, text, text),
   integration.current_value(text, uuid, text),
   integration.is_stale(timestamptz, integer, timestamptz),
-  integration.aspect_policy(text, text, text)
+  integration.aspect_policy(text, text, text),
+  integration.owner_entry(text, uuid, text),
+  integration.stale_clock(integration.ledger)
 TO syncledger_steward, syncledger_admin;
 
 -- Submitting a job takes the next submission number (sync_job.submit_seq's

@@ -5,10 +5,19 @@ import SyncLedger
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the worker against a hand-written set-based SQL reference, pickup latency, and scaling.",
+        abstract: "Measure small and large jobs against plain-SQL references, with history, pickup latency, CPU and memory.",
         discussion: """
             Run it as `swift run -c release syncledger bench`. Without DATABASE_URL it starts a throwaway PostgreSQL \
             cluster; with DATABASE_URL it (re)creates a database named syncledger_bench on that server.
+
+            Prints, in one run: small jobs/s (one-item jobs) next to a plain PostgreSQL queue draining no-op jobs; \
+            large jobs' items/s next to a lean hand-written set-based SQL pipeline doing the same work, with their \
+            ratio and checks (identical target rows, a ledger that verifies); the same after --history ledger entries \
+            were preloaded; pickup latency; the worker's and PostgreSQL's CPU seconds; peak RSS.
+
+            Examples:
+              swift run -c release syncledger bench
+              swift run -c release syncledger bench --history 10000000 --big-job 1000000
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -18,12 +27,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Jobs the worker processes at once.") var concurrency = 2
     @Option(help: "Items per chunk transaction.") var chunkSize = 500
     @Option(help: "Chunk transactions at once inside a job.") var parallelChunks = 2
+    @Option(help: "Most small jobs a worker claims together.") var batchJobs = 200
+    @Option(help: "One-item jobs in the small-jobs run (0 = skip).") var smallJobs = 5000
+    @Option(help: "Ledger entries preloaded for the history run (0 = skip).") var history = 1_000_000
+    @Option(help: "Items of one big job, to watch memory (0 = skip).") var bigJob = 0
     @Option(help: "Jobs measured for pickup latency (0 = skip).") var latencySamples = 50
     @Flag(help: "Skip the SQL reference.") var skipReference = false
-    @Flag(help: "Skip the 1/2/4-concurrent-jobs scaling runs.") var skipScaling = false
+    @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
 
     func validate() throws {
-        for (name, value) in [("jobs", jobs), ("records", records), ("fields", fields), ("concurrency", concurrency), ("chunk-size", chunkSize), ("parallel-chunks", parallelChunks)] where value < 1 {
+        for (name, value) in [("jobs", jobs), ("records", records), ("fields", fields), ("concurrency", concurrency), ("chunk-size", chunkSize), ("parallel-chunks", parallelChunks), ("batch-jobs", batchJobs)] where value < 1 {
             throw ValidationError("--\(name) must be at least 1")
         }
     }
@@ -37,9 +50,13 @@ struct BenchCommand: AsyncParsableCommand {
         options.concurrency = concurrency
         options.chunkSize = chunkSize
         options.parallelChunks = parallelChunks
+        options.batchJobs = batchJobs
+        options.smallJobs = max(0, smallJobs)
+        options.history = max(0, history)
+        options.bigJob = max(0, bigJob)
         options.latencySamples = latencySamples
         options.reference = !skipReference
-        options.scaling = !skipScaling
+        options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)
         let given = try connection.url()
         try await Database.withDefaultDatabase(given, logger: logger) { url in

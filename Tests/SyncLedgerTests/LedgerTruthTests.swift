@@ -291,7 +291,8 @@ struct LedgerTruthTests {
             }
             // The bad item's result is not written either (its chunk rolled
             // back); the job's counts say what is.
-            #expect(try await db.job(job) == .init(status: "Failed", total: 2, applied: 0, held: 0, skipped: 0, failed: 0))
+            let state = try await db.rows("SELECT job_status, attempts::text, last_error, run_after::text FROM integration.sync_job WHERE job_id = \(job)")
+            #expect(try await db.job(job) == .init(status: "Failed", total: 2, applied: 0, held: 0, skipped: 0, failed: 0), "\(state)")
             #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status = 'Pending'") == 2)
         }
     }

@@ -4,14 +4,14 @@ import PostgresNIO
 extension PostgresRowSequence {
     /// Every row decoded, reading the result to its end. Never leave a result
     /// half-read: the next query on the same connection could stall behind it.
-    func collect<each Column: PostgresDecodable>(_ columns: (repeat each Column).Type) async throws -> [(repeat each Column)] {
+    func collect<each Column: PostgresDecodable & Sendable>(_ columns: (repeat each Column).Type) async throws -> [(repeat each Column)] {
         var rows: [(repeat each Column)] = []
         for try await row in decode((repeat each Column).self) { rows.append(row) }
         return rows
     }
 
     /// The first row decoded (after reading the whole result), or nil.
-    func single<each Column: PostgresDecodable>(_ columns: (repeat each Column).Type) async throws -> (repeat each Column)? {
+    func single<each Column: PostgresDecodable & Sendable>(_ columns: (repeat each Column).Type) async throws -> (repeat each Column)? {
         try await collect((repeat each Column).self).first
     }
 }
