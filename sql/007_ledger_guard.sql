@@ -192,29 +192,36 @@ $$;
 -- elements with these values in the same transaction.
 CREATE FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[])
 RETURNS TABLE (ord integer, chain_seq bigint, chain_hash bytea)
-LANGUAGE sql AS $$
-  WITH e AS (
-    SELECT u.ord::integer AS ord, u.t, u.id, u.d
-      FROM unnest(p_tables, p_ids, p_digests) WITH ORDINALITY AS u(t, id, d, ord)
+LANGUAGE plpgsql
+SET enable_seqscan = off SET jit = off
+AS $$
+BEGIN
+  -- PL/pgSQL rather than SQL, for its cached plan: a SQL function is planned
+  -- again on every call, and it is called for every chunk.
+  RETURN QUERY
+  WITH e AS MATERIALIZED (
+    SELECT u.n::integer AS n, u.t, u.id, u.d
+      FROM unnest(p_tables, p_ids, p_digests) WITH ORDINALITY AS u(t, id, d, n)
   ), r AS (
-    SELECT e.t, e.id, count(*) AS n, string_agg(e.d, ''::bytea ORDER BY e.ord) AS ds
+    SELECT e.t, e.id, count(*) AS cnt, string_agg(e.d, ''::bytea ORDER BY e.n) AS ds
       FROM e GROUP BY e.t, e.id
-  ), h AS (
+  ), h AS MATERIALIZED (
     -- One index probe per record (LATERAL ... LIMIT 1 is never turned into a
     -- scan of every chain, however stale the table's statistics).
-    SELECT r.t, r.id, r.n, coalesce(c.length, 0) AS len,
+    SELECT r.t, r.id, r.cnt, coalesce(c.length, 0) AS len,
            sha256(coalesce(c.head, integration.chain_genesis(r.t, r.id)) || r.ds) AS link
       FROM r
       LEFT JOIN LATERAL (SELECT c.length, c.head FROM integration.ledger_chain c
                           WHERE c.target_table = r.t AND c.target_id = r.id LIMIT 1) c ON true
   ), head AS (
     INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
-    SELECT h.t, h.id, h.len + h.n, h.link FROM h
+    SELECT h.t, h.id, h.len + h.cnt, h.link FROM h
     ON CONFLICT (target_table, target_id) DO UPDATE SET length = excluded.length, head = excluded.head
   )
-  SELECT e.ord, h.len + row_number() OVER (PARTITION BY e.t, e.id ORDER BY e.ord), h.link
+  SELECT e.n, h.len + row_number() OVER (PARTITION BY e.t, e.id ORDER BY e.n), h.link
     FROM e JOIN h ON h.t = e.t AND h.id = e.id
-   ORDER BY e.ord
+   ORDER BY e.n;
+END
 $$;
 
 -- record_events(...): inserts events (steward actions, restorations) with

@@ -525,7 +525,7 @@ SET bytea_output = 'hex'
 -- refused scan would trigger, at a hundred milliseconds a statement). The
 -- plans are cached (generic) after the first calls: planning every statement
 -- of every chunk would cost a quarter of the chunk.
-SET enable_seqscan = off SET jit = off
+SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
   zero      constant uuid := '00000000-0000-0000-0000-000000000000';
@@ -551,6 +551,7 @@ DECLARE
   it_t      text[];
   it_id     uuid[];
   it_found  boolean[];
+  it_new    boolean[];
   it_s      text[];
   it_v      text[];
   it_vn     boolean[];
@@ -691,14 +692,15 @@ BEGIN
   SELECT coalesce(array_agg(k.t ORDER BY i.n), '{}'),
          coalesce(array_agg(k.id ORDER BY i.n), '{}'),
          coalesce(array_agg(k.f ORDER BY i.n), '{}'),
+         coalesce(array_agg(k.c ORDER BY i.n), '{}'),
          coalesce(array_agg(k.s ORDER BY i.n), '{}'),
          coalesce(array_agg(CASE WHEN i.rel > 0 THEN CASE WHEN rk.f THEN rk.id::text ELSE '' END
                                  WHEN cn.n IS NOT NULL AND cn.err IS NULL THEN cn.v ELSE i.v END ORDER BY i.n), '{}'),
          coalesce(array_agg(CASE WHEN i.rel > 0 THEN NOT coalesce(rk.f, false) ELSE i.vn END ORDER BY i.n), '{}'),
          coalesce(array_agg(coalesce(cn.err, '') ORDER BY i.n), '{}')
-    INTO it_t, it_id, it_found, it_s, it_v, it_vn, item_error
+    INTO it_t, it_id, it_found, it_new, it_s, it_v, it_vn, item_error
     FROM unnest(i_key, i_related, i_value, i_value_null) WITH ORDINALITY AS i(key, rel, v, vn, n)
-    JOIN unnest(k_table, key_target, key_found, k_source) WITH ORDINALITY AS k(t, id, f, s, n) ON k.n = i.key
+    JOIN unnest(k_table, key_target, key_found, key_created, k_source) WITH ORDINALITY AS k(t, id, f, c, s, n) ON k.n = i.key
     LEFT JOIN unnest(key_target, key_found) WITH ORDINALITY AS rk(id, f, n) ON rk.n = i.rel
     LEFT JOIN unnest(can_n, can_v, can_err) AS cn(n, v, err) ON cn.n = i.n;
 
@@ -747,36 +749,55 @@ BEGIN
   END LOOP;
 
   -- 6. Per item: canonical value, current value, owner (stale under the
-  --    aspect's policy?), and the source's order marks.
-  SELECT coalesce(array_agg(it.v ORDER BY it.n), '{}'),
-         coalesce(array_agg(it.vn ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(cu.v, '') ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(cu.vn, true) ORDER BY it.n), '{}'),
-         coalesce(array_agg(CASE WHEN it.vn THEN coalesce(cu.vn, true) ELSE coalesce(sm.same, false) END ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(o.ledger_id, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(o.source_system_key, '') ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(integration.is_stale(o.stale_clock, p.stale_after_days, at), false) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.ts_max, 'epoch') ORDER BY it.n), '{}'),
-         coalesce(array_agg(so.ts_max IS NULL ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.ts_submit, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.ts_seq, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.any_submit, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.any_seq, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.nots_submit, 0) ORDER BY it.n), '{}'),
-         coalesce(array_agg(coalesce(so.nots_seq, 0) ORDER BY it.n), '{}')
+  --    aspect's policy?), and the source's order marks. A record created by
+  --    this chunk has none of these: its items look nothing up.
+  SELECT coalesce(array_agg(x.c0), '{}'),
+         coalesce(array_agg(x.c1), '{}'),
+         coalesce(array_agg(x.c2), '{}'),
+         coalesce(array_agg(x.c3), '{}'),
+         coalesce(array_agg(x.c4), '{}'),
+         coalesce(array_agg(x.c5), '{}'),
+         coalesce(array_agg(x.c6), '{}'),
+         coalesce(array_agg(x.c7), '{}'),
+         coalesce(array_agg(x.c8), '{}'),
+         coalesce(array_agg(x.c9), '{}'),
+         coalesce(array_agg(x.c10), '{}'),
+         coalesce(array_agg(x.c11), '{}'),
+         coalesce(array_agg(x.c12), '{}'),
+         coalesce(array_agg(x.c13), '{}'),
+         coalesce(array_agg(x.c14), '{}'),
+         coalesce(array_agg(x.c15), '{}')
     INTO item_value, item_value_null, item_current, item_current_null, item_same,
          item_owner, item_owner_source, item_owner_stale, item_ts_max, item_ts_null, item_ts_submit, item_ts_seq,
          item_any_submit, item_any_seq, item_nots_submit, item_nots_seq
-    FROM unnest(it_t, it_id, it_found, it_s, it_v, it_vn, i_aspect, i_aspect_key)
-         WITH ORDINALITY AS it(t, id, f, s, v, vn, aspect, akey, n)
-    LEFT JOIN unnest(cur_n, cur_v, cur_vn) AS cu(n, v, vn) ON cu.n = it.n
-    LEFT JOIN unnest(same_n, same_v) AS sm(n, same) ON sm.n = it.n
-    LEFT JOIN LATERAL (SELECT e.ledger_id, e.source_system_key, integration.stale_clock(e) AS stale_clock
-                         FROM integration.owner_entry(it.t, it.id, it.akey) e WHERE it.f) o ON true
-    LEFT JOIN LATERAL integration.aspect_policy(it.t, it.aspect, it.akey) p ON true
-    LEFT JOIN LATERAL (SELECT so.* FROM integration.source_order so
-                        WHERE it.f AND so.target_table = it.t AND so.target_id = it.id AND so.aspect_key = it.akey
-                          AND so.source_system_key = it.s LIMIT 1) so ON true;
+    FROM (
+      SELECT it.v AS c0,
+             it.vn AS c1,
+             coalesce(cu.v, '') AS c2,
+             coalesce(cu.vn, true) AS c3,
+             CASE WHEN it.vn THEN coalesce(cu.vn, true) ELSE coalesce(sm.same, false) END AS c4,
+             coalesce(o.ledger_id, 0) AS c5,
+             coalesce(o.source_system_key, '') AS c6,
+             coalesce(integration.is_stale(o.stale_clock, p.stale_after_days, at), false) AS c7,
+             coalesce(so.ts_max, 'epoch') AS c8,
+             so.ts_max IS NULL AS c9,
+             coalesce(so.ts_submit, 0) AS c10,
+             coalesce(so.ts_seq, 0) AS c11,
+             coalesce(so.any_submit, 0) AS c12,
+             coalesce(so.any_seq, 0) AS c13,
+             coalesce(so.nots_submit, 0) AS c14,
+             coalesce(so.nots_seq, 0) AS c15
+      FROM unnest(it_t, it_id, it_found, it_new, it_s, it_v, it_vn, i_aspect, i_aspect_key)
+           WITH ORDINALITY AS it(t, id, f, c, s, v, vn, aspect, akey, n)
+      LEFT JOIN unnest(cur_n, cur_v, cur_vn) AS cu(n, v, vn) ON cu.n = it.n
+      LEFT JOIN unnest(same_n, same_v) AS sm(n, same) ON sm.n = it.n
+      LEFT JOIN LATERAL (SELECT e.ledger_id, e.source_system_key, integration.stale_clock(e) AS stale_clock
+                           FROM integration.owner_entry(it.t, it.id, it.akey) e WHERE it.f AND NOT it.c) o ON true
+      LEFT JOIN LATERAL integration.aspect_policy(it.t, it.aspect, it.akey) p ON true
+      LEFT JOIN LATERAL (SELECT so.* FROM integration.source_order so
+                          WHERE it.f AND NOT it.c AND so.target_table = it.t AND so.target_id = it.id AND so.aspect_key = it.akey
+                            AND so.source_system_key = it.s LIMIT 1) so ON true
+       ORDER BY it.n) x;
 
   -- 7. The item's source's held (pending, unapplied) entries for the aspect.
   SELECT coalesce(array_agg(it.n::integer ORDER BY it.n, l.ledger_id), '{}'),
@@ -784,9 +805,9 @@ BEGIN
          coalesce(array_agg(coalesce(l.value, '') ORDER BY it.n, l.ledger_id), '{}'),
          coalesce(array_agg(l.value IS NULL ORDER BY it.n, l.ledger_id), '{}')
     INTO held_item, held_ledger, held_value, held_value_null
-    FROM unnest(it_t, it_id, it_found, it_s, i_aspect_key) WITH ORDINALITY AS it(t, id, f, s, akey, n)
+    FROM unnest(it_t, it_id, it_found, it_new, it_s, i_aspect_key) WITH ORDINALITY AS it(t, id, f, c, s, akey, n)
     CROSS JOIN LATERAL (SELECT l.ledger_id, l.value FROM integration.ledger l
-                         WHERE it.f AND l.target_table = it.t AND l.target_id = it.id AND l.aspect_key = it.akey
+                         WHERE it.f AND NOT it.c AND l.target_table = it.t AND l.target_id = it.id AND l.aspect_key = it.akey
                            AND l.source_system_key = it.s AND l.ledger_status = 'Pending' AND NOT l.is_applied
                         OFFSET 0) l;
 
@@ -864,7 +885,7 @@ SET bytea_output = 'hex'
 -- refused scan would trigger, at a hundred milliseconds a statement). The
 -- plans are cached (generic) after the first calls: planning every statement
 -- of every chunk would cost a quarter of the chunk.
-SET enable_seqscan = off SET jit = off
+SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
   nd        integer := coalesce(cardinality(d_item), 0);

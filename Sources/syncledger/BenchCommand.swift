@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Records per job.") var records = 1000
     @Option(help: "Fields per record (1-5); items = jobs × records × fields.") var fields = 5
     @Option(help: "Jobs the worker processes at once.") var concurrency = 2
-    @Option(help: "Items per chunk transaction.") var chunkSize = 500
+    @Option(help: "Items per chunk transaction.") var chunkSize = WorkerSettings().chunkSize
     @Option(help: "Chunk transactions at once inside a job.") var parallelChunks = 2
     @Option(help: "Most small jobs a worker claims together.") var batchJobs = 200
     @Option(help: "One-item jobs in the small-jobs run (0 = skip).") var smallJobs = 5000

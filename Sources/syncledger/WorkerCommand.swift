@@ -39,7 +39,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Time in-flight chunks get to commit after SIGTERM (env: SYNCLEDGER_SHUTDOWN_GRACE_SECONDS, default 30).")
     var shutdownGraceSeconds: Int?
 
-    @Option(help: "Items per chunk transaction (env: SYNCLEDGER_CHUNK_SIZE, default 500).")
+    @Option(help: "Items per chunk transaction (env: SYNCLEDGER_CHUNK_SIZE, default 1000).")
     var chunkSize: Int?
 
     @Option(help: "Chunk transactions at once inside one claim (env: SYNCLEDGER_PARALLEL_CHUNKS, default 2).")
@@ -67,7 +67,7 @@ struct WorkerCommand: AsyncParsableCommand {
         settings.shutdownGrace = .seconds(
             try Environment.positiveInt(
                 shutdownGraceSeconds, option: "shutdown-grace-seconds", variable: "SYNCLEDGER_SHUTDOWN_GRACE_SECONDS", fallback: 30))
-        settings.chunkSize = try Environment.positiveInt(chunkSize, option: "chunk-size", variable: "SYNCLEDGER_CHUNK_SIZE", fallback: 500)
+        settings.chunkSize = try Environment.positiveInt(chunkSize, option: "chunk-size", variable: "SYNCLEDGER_CHUNK_SIZE", fallback: WorkerSettings().chunkSize)
         settings.parallelChunks = try Environment.positiveInt(
             parallelChunks, option: "parallel-chunks", variable: "SYNCLEDGER_PARALLEL_CHUNKS", fallback: 2)
         settings.batchJobs = try Environment.positiveInt(batchJobs, option: "batch-jobs", variable: "SYNCLEDGER_BATCH_JOBS", fallback: 200)

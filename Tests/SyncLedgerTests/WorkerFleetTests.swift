@@ -166,25 +166,26 @@ struct WorkerFleetTests {
             let configuration = try db.url.connectionConfiguration()
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: db.logger)
             defer { Task { try? await connection.close() } }
-            let notifications = try await connection.listen(Worker.channel)
-            try await db.submit(items: (1...50).map { .set("N\($0)", "given_name", "N") })  // one job, 50 items
-            try await db.exec(
-                """
-                INSERT INTO integration.sync_job (source_system_key, entity_type, job_status, job_key) VALUES ('hr', 'core.person', 'Draft', 'd1');
-                INSERT INTO integration.sync_item (job_id, external_key, field_name, new_value)
-                  SELECT job_id, 'D' || g, 'given_name', 'D' FROM integration.sync_job, generate_series(1, 10) g WHERE job_key = 'd1';
-                UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_key = 'd1';
-                """)
-            var received: [String] = []
-            for try await notification in notifications {
-                received.append(notification.payload)
-                if received.count == 2 { break }
+            try await connection.listen(on: Worker.channel) { notifications in
+                try await db.submit(items: (1...50).map { .set("N\($0)", "given_name", "N") })  // one job, 50 items
+                try await db.exec(
+                    """
+                    INSERT INTO integration.sync_job (source_system_key, entity_type, job_status, job_key) VALUES ('hr', 'core.person', 'Draft', 'd1');
+                    INSERT INTO integration.sync_item (job_id, external_key, field_name, new_value)
+                      SELECT job_id, 'D' || g, 'given_name', 'D' FROM integration.sync_job, generate_series(1, 10) g WHERE job_key = 'd1';
+                    UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_key = 'd1';
+                    """)
+                var received: [String] = []
+                for try await notification in notifications {
+                    received.append(notification.payload)
+                    if received.count == 2 { break }
+                }
+                #expect(received.count == 2)
+                // Nothing more arrives for the items.
+                try await db.exec("NOTIFY syncledger_job_submitted, 'marker'")
+                var next = notifications.makeAsyncIterator()
+                #expect(try await next.next()?.payload == "marker")
             }
-            #expect(received.count == 2)
-            // Nothing more arrives for the items.
-            try await db.exec("NOTIFY syncledger_job_submitted, 'marker'")
-            var next = notifications.makeAsyncIterator()
-            #expect(try await next.next()?.payload == "marker")
         }
     }
 }

@@ -16,7 +16,7 @@ public struct WorkerSettings: Sendable {
     /// Time allowed to in-flight chunks after SIGTERM/SIGINT.
     public var shutdownGrace: Duration = .seconds(30)
     /// Items per chunk transaction.
-    public var chunkSize: Int = 500
+    public var chunkSize: Int = 1000
     /// Chunk transactions run at once inside one claim (split by record).
     public var parallelChunks: Int = 2
     /// Most jobs claimed together: small jobs share windows and chunk
