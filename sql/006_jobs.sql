@@ -205,6 +205,13 @@ LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
 AS $$
+  -- First wait for any chunk transaction still fenced on these jobs (it holds
+  -- FOR KEY SHARE; FOR UPDATE waits for it): the statement below, with a
+  -- snapshot of its own, then counts what that chunk wrote.
+  SELECT FROM integration.sync_job j
+   WHERE j.job_id = ANY (p_jobs) AND j.claim_token = p_token
+   ORDER BY j.job_id
+     FOR UPDATE;
   WITH c AS (SELECT * FROM integration.job_item_counts(p_jobs)),
   done AS (
     UPDATE integration.sync_job j
@@ -242,6 +249,13 @@ LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
 AS $$
+  -- First wait for any chunk transaction still fenced on these jobs (it holds
+  -- FOR KEY SHARE; FOR UPDATE waits for it): the statement below, with a
+  -- snapshot of its own, then sees the claim as that chunk left it.
+  SELECT FROM integration.sync_job j
+   WHERE j.claim_token = p_token
+   ORDER BY j.job_id
+     FOR UPDATE;
   WITH released AS (
     UPDATE integration.sync_job j
        SET job_status = 'Submitted', lease_owner = NULL, claim_token = NULL, lease_expires_at = NULL,
@@ -250,6 +264,29 @@ AS $$
     RETURNING j.job_id
   )
   SELECT coalesce(array_agg(r.job_id ORDER BY r.job_id), '{}') FROM released r
+$$;
+
+-- expire_leases_of(worker): a worker that starts again under the same
+-- (stable) worker id ends the leases its previous run left behind: that run
+-- is gone (systemd runs one process per unit), so its jobs are rescued at
+-- once instead of a lease length later. The attempt it was in counts. Were
+-- two processes ever given the same id by mistake, the other one loses its
+-- claims at its next statement (fencing) and writes nothing more. Returns the
+-- jobs whose leases ended.
+CREATE FUNCTION integration.expire_leases_of(p_worker text)
+RETURNS bigint[]
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET jit = off
+AS $$
+  WITH expired AS (
+    UPDATE integration.sync_job j
+       SET lease_expires_at = now()
+     WHERE j.direction = 'Inbound' AND j.job_status = 'Processing' AND j.lease_owner = p_worker
+       AND j.lease_expires_at > now()
+    RETURNING j.job_id
+  )
+  SELECT coalesce(array_agg(e.job_id ORDER BY e.job_id), '{}') FROM expired e
 $$;
 
 -- retry_jobs(token, jobs, error, max_attempts, backoff): after an error that
@@ -268,6 +305,13 @@ LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
 AS $$
+  -- First wait for any chunk transaction still fenced on these jobs (it holds
+  -- FOR KEY SHARE; FOR UPDATE waits for it): the statement below, with a
+  -- snapshot of its own, then counts what that chunk wrote.
+  SELECT FROM integration.sync_job j
+   WHERE j.job_id = ANY (p_jobs) AND j.claim_token = p_token
+   ORDER BY j.job_id
+     FOR UPDATE;
   WITH c AS (SELECT * FROM integration.job_item_counts(p_jobs))
   UPDATE integration.sync_job j
      SET job_status       = CASE WHEN j.attempts >= p_max_attempts THEN 'Failed' ELSE 'Submitted' END,

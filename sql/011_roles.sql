@@ -29,6 +29,7 @@ GRANT EXECUTE ON FUNCTION
   integration.heartbeat(uuid[], integer),
   integration.finish_jobs(uuid, bigint[]),
   integration.release_jobs(uuid),
+  integration.expire_leases_of(text),
   integration.retry_jobs(uuid, bigint[], text, integer, double precision),
   integration.pending_items(bigint[], integer, bigint, bigint, integer),
   integration.prepare_chunk(uuid, bigint[], bigint, text[], text[], text[], uuid[], boolean[], integer[], boolean[],

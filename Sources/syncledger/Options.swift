@@ -56,6 +56,18 @@ enum Environment {
     }
 }
 
+extension Environment {
+    /// A yes/no setting: `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0`; nil when unset.
+    static func bool(_ variable: String, option: String) throws -> Bool? {
+        guard let text = string(variable) else { return nil }
+        switch text.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0": return false
+        default: throw ValidationError("\(variable) must be on or off (--\(option)), got '\(text)'")
+        }
+    }
+}
+
 /// Logging for the commands: stderr, level from `SYNCLEDGER_LOG_LEVEL`.
 enum Logs {
     static func bootstrap(defaultLevel: Logger.Level = .info) -> Logger {

@@ -51,6 +51,27 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted value in bytes (env: SYNCLEDGER_MAX_VALUE_BYTES, default 65536).")
     var maxValueBytes: Int?
 
+    @Option(help: "Longest statement, on the server and (plus 5 s) on the client (env: SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS, default 60).")
+    var statementTimeoutSeconds: Int?
+
+    @Option(help: "Longest wait for a row lock (env: SYNCLEDGER_LOCK_TIMEOUT_SECONDS, default 20).")
+    var lockTimeoutSeconds: Int?
+
+    @Option(help: "The server ends a session idle inside a transaction this long, e.g. a frozen worker's (env: SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, default 15).")
+    var idleInTransactionTimeoutSeconds: Int?
+
+    @Option(help: "TCP keep-alive idle time; probes every half of it, 3 of them (env: SYNCLEDGER_TCP_KEEPALIVE_SECONDS, default 10).")
+    var tcpKeepaliveSeconds: Int?
+
+    @Option(help: "No answer from the database this long: reconnect; as long again: exit non-zero (env: SYNCLEDGER_WATCHDOG_SECONDS, default 120).")
+    var watchdogSeconds: Int?
+
+    @Flag(help: "Do not LISTEN for submitted jobs; poll only (env: SYNCLEDGER_LISTEN=off).")
+    var noListen = false
+
+    @Flag(help: "Connect through a transaction pooler such as PgBouncer in transaction mode: no session settings at connect, no LISTEN (env: SYNCLEDGER_TRANSACTION_POOLER=on).")
+    var transactionPooler = false
+
     @Flag(help: "Process what is there, then exit 0.")
     var exitWhenIdle = false
 
@@ -74,6 +95,30 @@ struct WorkerCommand: AsyncParsableCommand {
         settings.maxValueBytes = try Environment.positiveInt(
             maxValueBytes, option: "max-value-bytes", variable: "SYNCLEDGER_MAX_VALUE_BYTES", fallback: 65536)
         settings.exitWhenIdle = exitWhenIdle
+        settings.session.statementTimeout = .seconds(
+            try Environment.positiveInt(
+                statementTimeoutSeconds, option: "statement-timeout-seconds", variable: "SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS", fallback: 60))
+        settings.session.lockTimeout = .seconds(
+            try Environment.positiveInt(lockTimeoutSeconds, option: "lock-timeout-seconds", variable: "SYNCLEDGER_LOCK_TIMEOUT_SECONDS", fallback: 20))
+        settings.session.idleInTransactionTimeout = .seconds(
+            try Environment.positiveInt(
+                idleInTransactionTimeoutSeconds, option: "idle-in-transaction-timeout-seconds",
+                variable: "SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", fallback: 15))
+        let keepalive = try Environment.positiveInt(
+            tcpKeepaliveSeconds, option: "tcp-keepalive-seconds", variable: "SYNCLEDGER_TCP_KEEPALIVE_SECONDS", fallback: 10)
+        settings.session.keepalivesIdle = .seconds(keepalive)
+        settings.session.keepalivesInterval = .seconds(max(1, keepalive / 2))
+        settings.session.connectionCheckInterval = .seconds(max(1, keepalive / 2))
+        settings.watchdog = .seconds(
+            try Environment.positiveInt(watchdogSeconds, option: "watchdog-seconds", variable: "SYNCLEDGER_WATCHDOG_SECONDS", fallback: 120))
+        let listenSetting = try Environment.bool("SYNCLEDGER_LISTEN", option: "no-listen") ?? true
+        settings.listen = !noListen && listenSetting
+        let poolerSetting = try Environment.bool("SYNCLEDGER_TRANSACTION_POOLER", option: "transaction-pooler") ?? false
+        settings.transactionPooler = transactionPooler || poolerSetting
+        guard settings.watchdog > settings.chunkQueryDeadline else {
+            throw ValidationError(
+                "--watchdog-seconds must be longer than --statement-timeout-seconds plus 5 s (\(settings.chunkQueryDeadline)), got \(settings.watchdog)")
+        }
         guard settings.leaseSeconds >= 3 else { throw ValidationError("--lease-seconds must be at least 3 (the heartbeat runs every third)") }
         guard settings.chunkSize <= 10_000 else { throw ValidationError("--chunk-size must be at most 10000") }
         guard !settings.workerID.isEmpty else { throw ValidationError("--worker-id must not be empty") }
@@ -97,14 +142,10 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = try settings()
         let url = try connection.requiredURL()
 
-        var configuration = try url.clientConfiguration(maximumConnections: settings.concurrency * settings.parallelChunks + 2)
-        configuration.options.additionalStartupParameters = [("application_name", "syncledger worker \(settings.workerID)")]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let worker = Worker(client: client, url: url, settings: settings, logger: logger)
+        let worker = Worker(url: url, settings: settings, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: client),
-            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if let port = try metricsPortSetting() {
             let registry = PrometheusCollectorRegistry()

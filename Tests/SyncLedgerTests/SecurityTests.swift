@@ -104,7 +104,7 @@ struct SecurityTests {
         var settings = WorkerSettings(workerID: id)
         settings.exitWhenIdle = true
         settings.chunkSize = 50
-        let worker = Worker(client: client, url: url, settings: settings, logger: TestCluster.logger)
+        let worker = Worker(url: url, settings: settings, logger: TestCluster.logger)
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await worker.run()

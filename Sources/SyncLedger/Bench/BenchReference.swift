@@ -200,12 +200,12 @@ enum BenchReference {
         let start = ContinuousClock.now
         try await client.withConnection { conn in
             while true {
-                let taken = try await conn.checkedQuery(
+                let taken = try await conn.checkedRows(
                     """
                     WITH batch AS (SELECT id FROM bench.queue ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)
                     DELETE FROM bench.queue q USING batch WHERE q.id = batch.id RETURNING q.id
                     """, logger: logger
-                ).collect(Int64.self)
+                ).decoded(Int64.self)
                 if taken.isEmpty { break }
             }
         }

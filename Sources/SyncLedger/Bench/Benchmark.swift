@@ -184,7 +184,7 @@ public struct Benchmark: Sendable {
         try await client.run(
             "UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_status = 'Draft' AND source_system_key = \(source)",
             logger: logger)
-        try await Worker(client: client, url: url, settings: settings, logger: logger).run()
+        try await Worker(url: url, settings: settings, logger: logger).run()
     }
 
     private func expectFinished(_ client: PostgresClient, source: String, jobs: Int) async throws {
@@ -213,7 +213,7 @@ public struct Benchmark: Sendable {
         var settings = WorkerSettings(workerID: "bench-latency")
         settings.pollInterval = .seconds(10)
         settings.concurrency = 1
-        let worker = Worker(client: client, url: url, settings: settings, logger: logger)
+        let worker = Worker(url: url, settings: settings, logger: logger)
         return try await withThrowingTaskGroup(of: (Double, Double)?.self) { group in
             group.addTask {
                 try await worker.run()

@@ -19,8 +19,7 @@ public enum Database {
         _ url: DatabaseURL, applicationName: String = "syncledger", maximumConnections: Int = 20, logger: Logger,
         _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        var configuration = try url.clientConfiguration(maximumConnections: maximumConnections)
-        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        let configuration = try url.clientConfiguration(maximumConnections: maximumConnections, applicationName: applicationName)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {

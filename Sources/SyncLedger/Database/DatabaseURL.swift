@@ -77,8 +77,18 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         "postgres://\(username)@\(host):\(port)/\(database ?? "")?sslmode=\(sslMode.rawValue)"
     }
 
-    /// A `PostgresClient` configuration for this URL.
-    public func clientConfiguration(maximumConnections: Int = 20) throws -> PostgresClient.Configuration {
+    /// A `PostgresClient` configuration for this URL, its connections named
+    /// `applicationName` (in `pg_stat_activity`) and bounded by `session`.
+    ///
+    /// The pool's own keep-alive (a `SELECT 1` on idle connections) is off: on
+    /// a half-open connection it waits forever, and the connection it waits on
+    /// is never handed out nor replaced, so a network partition slowly takes
+    /// the whole pool. Idle connections are closed after a minute instead, and
+    /// a connection that died idle fails its next query within its
+    /// ``QueryDeadline``.
+    public func clientConfiguration(
+        maximumConnections: Int = 20, applicationName: String = "syncledger", session: SessionSettings? = nil
+    ) throws -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let unixSocketPath {
             configuration = .init(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
@@ -87,21 +97,33 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.keepAliveBehavior = nil
+        configuration.options.additionalStartupParameters =
+            (session ?? SessionSettings.unbounded).startupParameters(applicationName: applicationName)
         return configuration
     }
 
-    /// A single-connection configuration (for LISTEN).
-    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    /// A single-connection configuration (for LISTEN, and checks), named and
+    /// bounded like ``clientConfiguration(maximumConnections:applicationName:session:)``.
+    public func connectionConfiguration(
+        applicationName: String = "syncledger", session: SessionSettings? = nil
+    ) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
         if let unixSocketPath {
-            return .init(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
+            configuration = .init(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            switch sslMode {
+            case .disable, .allow: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+            case .require, .verifyCA, .verifyFull: tls = .require(try NIOSSLContext(configuration: tlsConfiguration()))
+            }
+            configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
         }
-        let tls: PostgresConnection.Configuration.TLS
-        switch sslMode {
-        case .disable, .allow: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
-        case .require, .verifyCA, .verifyFull: tls = .require(try NIOSSLContext(configuration: tlsConfiguration()))
-        }
-        return .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters =
+            (session ?? SessionSettings.unbounded).startupParameters(applicationName: applicationName)
+        return configuration
     }
 
     private func clientTLS() throws -> PostgresClient.Configuration.TLS {

@@ -2,24 +2,26 @@ import Logging
 import PostgresNIO
 
 extension PostgresRowSequence {
-    /// Every row decoded, reading the result to its end. Never leave a result
-    /// half-read: the next query on the same connection could stall behind it.
-    func collect<each Column: PostgresDecodable & Sendable>(_ columns: (repeat each Column).Type) async throws -> [(repeat each Column)] {
-        var rows: [(repeat each Column)] = []
-        for try await row in decode((repeat each Column).self) { rows.append(row) }
-        return rows
-    }
-
-    /// The first row decoded (after reading the whole result), or nil.
+    /// The first row decoded, after reading the whole result (never leave a
+    /// result half-read: the next query on the connection would stall behind it).
     func single<each Column: PostgresDecodable & Sendable>(_ columns: (repeat each Column).Type) async throws -> (repeat each Column)? {
-        try await collect((repeat each Column).self).first
+        var first: (repeat each Column)?
+        for try await row in decode((repeat each Column).self) where first == nil { first = row }
+        return first
+    }
+}
+
+extension Array where Element == PostgresRow {
+    /// Every row decoded.
+    func decoded<each Column: PostgresDecodable & Sendable>(_ columns: (repeat each Column).Type) throws -> [(repeat each Column)] {
+        try map { try $0.decode((repeat each Column).self) }
     }
 }
 
 extension PostgresConnection {
     /// Runs a statement and reads its result to the end, whatever it returns.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
-        for try await _ in try await self.checkedQuery(query, logger: logger) {}
+        _ = try await checkedRows(query, logger: logger)
     }
 }
 
@@ -30,12 +32,12 @@ extension PostgresClient {
     }
 
     /// Runs a query on a pooled connection and decodes every row, guarding
-    /// against a connection that closes under the query (see `checkedQuery`).
+    /// against a connection that closes under the query (see `checkedRows`).
     func collect<each Column: PostgresDecodable & Sendable>(
         _ query: PostgresQuery, as columns: (repeat each Column).Type, logger: Logger
     ) async throws -> [(repeat each Column)] {
         try await withConnection { conn in
-            try await conn.checkedQuery(query, logger: logger).collect((repeat each Column).self)
+            try await conn.checkedRows(query, logger: logger).decoded((repeat each Column).self)
         }
     }
 }

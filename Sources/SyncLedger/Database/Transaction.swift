@@ -9,36 +9,55 @@ public struct ConnectionClosed: Error, CustomStringConvertible {
 }
 
 extension PostgresConnection {
-    /// `query`, failing with ``ConnectionClosed`` when the connection closes
-    /// before the query is answered.
+    /// `query`, its whole result read, failing with ``ConnectionClosed`` when
+    /// the connection closes before that, and with ``QueryTimedOut`` (closing
+    /// the connection) when ``QueryDeadline/limit`` passes first.
     ///
-    /// postgres-nio 1.33.2 writes a query to its channel with no write promise:
-    /// when the channel has just closed (a server restart kills the backend
-    /// between two statements of a chunk) the query is dropped and its result
-    /// promise is never completed, so `query` would wait forever and hold the
-    /// job's lease alive through the heartbeat. Racing the connection's close
-    /// future bounds that wait. The racing task is the one unstructured task in
-    /// syncledger, and exists only for this: when postgres-nio drops the query
-    /// it stays suspended (a few hundred bytes) until the process exits.
-    func checkedQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+    /// - postgres-nio 1.33.2 writes a query to its channel with no write
+    ///   promise: when the channel has just closed (a server restart kills the
+    ///   backend between two statements of a chunk) the query is dropped and its
+    ///   result promise is never completed, so `query` would wait forever and
+    ///   hold the job's lease alive through the heartbeat. Racing the
+    ///   connection's close future bounds that wait.
+    /// - A connection whose peer is gone without a word (a network partition,
+    ///   a half-open TCP connection) answers nothing and closes never; the
+    ///   deadline closes it.
+    /// - Reading the result to its end here, at once, keeps postgres-nio's row
+    ///   stream out of its back-pressure states, in which a connection closing
+    ///   with rows still buffered trips a precondition (see deploy/README.md,
+    ///   "PostgreSQL restarts").
+    /// - A query still unanswered when the task is cancelled closes the
+    ///   connection: it must not go back to the pool with a statement in flight.
+    ///
+    /// The racing task is the one unstructured task in syncledger, and exists
+    /// only for this: when postgres-nio drops the query it stays suspended (a
+    /// few hundred bytes) until the process exits.
+    func checkedRows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         guard !isClosed else { throw ConnectionClosed() }
-        let outcome = QueryRace()
+        let race = QueryRace()
+        let limit = QueryDeadline.limit
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresRowSequence, any Error>) in
-                outcome.start(continuation: continuation) {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PostgresRow], any Error>) in
+                race.start(continuation: continuation) {
                     Task {
                         do {
-                            let rows = try await self.query(query, logger: logger)
-                            outcome.finish(.success(rows))
+                            let rows = try await self.query(query, logger: logger).collect()
+                            race.finish(.success(rows))
                         } catch {
-                            outcome.finish(.failure(error))
+                            race.finish(.failure(error))
                         }
                     }
                 }
-                self.closeFuture.whenComplete { _ in outcome.finish(.failure(ConnectionClosed())) }
+                self.closeFuture.whenComplete { _ in race.finish(.failure(ConnectionClosed())) }
+                if let limit {
+                    let timer = self.eventLoop.scheduleTask(in: .nanoseconds(limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+                        if race.finish(.failure(QueryTimedOut(limit: limit))) { let _: EventLoopFuture<Void> = self.close() }
+                    }
+                    race.whenFinished { timer.cancel() }
+                }
             }
         } onCancel: {
-            outcome.cancel()
+            if race.cancel() { let _: EventLoopFuture<Void> = self.close() }
         }
     }
 
@@ -79,17 +98,20 @@ extension PostgresConnection {
     }
 }
 
-/// The first of "answered", "connection closed" and "cancelled" wins.
+/// The first of "answered", "connection closed", "deadline passed" and
+/// "cancelled" wins.
 private final class QueryRace: Sendable {
     private struct State {
-        var continuation: CheckedContinuation<PostgresRowSequence, any Error>?
+        var continuation: CheckedContinuation<[PostgresRow], any Error>?
         var task: Task<Void, Never>?
         var cancelled = false
+        var finished = false
+        var onFinish: [@Sendable () -> Void] = []
     }
 
     private let state = Mutex(State())
 
-    func start(continuation: CheckedContinuation<PostgresRowSequence, any Error>, _ makeTask: () -> Task<Void, Never>) {
+    func start(continuation: CheckedContinuation<[PostgresRow], any Error>, _ makeTask: () -> Task<Void, Never>) {
         let cancelled = state.withLock { state in
             state.continuation = continuation
             return state.cancelled
@@ -102,20 +124,38 @@ private final class QueryRace: Sendable {
         state.withLock { $0.task = task }
     }
 
-    func finish(_ result: sending Result<PostgresRowSequence, any Error>) {
-        let continuation = state.withLock { state in
-            defer { state.continuation = nil }
-            return state.continuation
+    /// Runs `action` once the race is decided (at once if it is).
+    func whenFinished(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state in
+            if state.finished { return true }
+            state.onFinish.append(action)
+            return false
         }
-        continuation?.resume(with: result)
+        if now { action() }
     }
 
-    func cancel() {
+    /// Settles the race with `result` unless it is settled; true if this call settled it.
+    @discardableResult
+    func finish(_ result: sending Result<[PostgresRow], any Error>) -> Bool {
+        let (continuation, actions, won) = state.withLock { state -> (CheckedContinuation<[PostgresRow], any Error>?, [@Sendable () -> Void], Bool) in
+            guard !state.finished, let continuation = state.continuation else { return (nil, [], false) }
+            state.finished = true
+            state.continuation = nil
+            defer { state.onFinish = [] }
+            return (continuation, state.onFinish, true)
+        }
+        continuation?.resume(with: result)
+        for action in actions { action() }
+        return won
+    }
+
+    /// Cancels the query; true if it was still unanswered.
+    func cancel() -> Bool {
         let task = state.withLock { state in
             state.cancelled = true
             return state.task
         }
         task?.cancel()
-        finish(.failure(CancellationError()))
+        return finish(.failure(CancellationError()))
     }
 }

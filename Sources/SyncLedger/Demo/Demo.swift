@@ -23,7 +23,7 @@ public struct Demo: Sendable {
 
             var settings = WorkerSettings(workerID: "demo-worker")
             settings.exitWhenIdle = true
-            let worker = Worker(client: client, url: url, settings: settings, logger: logger)
+            let worker = Worker(url: url, settings: settings, logger: logger)
 
             try await Database.runScript(DemoScenario.hrJob, on: client, logger: logger)
             print("HR submitted job hr-2026-11-24-001 (15 items) with plain SQL; running the worker until idle…")

@@ -20,4 +20,5 @@ enum WorkerMetrics {
     static let retries = Counter(label: "syncledger_job_retries_total")
     static let chunkRetries = Counter(label: "syncledger_chunk_retries_total")
     static let reconnects = Counter(label: "syncledger_listener_reconnects_total")
+    static let watchdogRestarts = Counter(label: "syncledger_watchdog_reconnects_total")
 }

@@ -245,9 +245,9 @@ struct ChunkTransaction: Sendable {
                   $7::uuid[], $8::bool[], $9::int4[], $10::bool[], $11::int4[], $12::text[], $13::text[], $14::text[],
                   $15::text[], $16::bool[])
                 """, binds: binds)
-        let rows: PostgresRowSequence
+        let rows: [PostgresRow]
         do {
-            rows = try await conn.checkedQuery(query, logger: logger)
+            rows = try await conn.checkedRows(query, logger: logger)
         } catch where PostgresErrors.isLeaseLost(error) {
             throw LeaseLost(token: claim.token, detail: PostgresErrors.message(error))
         } catch where PostgresErrors.isConfigurationChanged(error) {
@@ -255,7 +255,7 @@ struct ChunkTransaction: Sendable {
         }
         var state: PreparedState?
         do {
-            for try await row in rows {
+            for row in rows {
                 let c = row.makeRandomAccess()
                 let heldItem = try c[21].decode([Int32].self)
                 let heldLedger = try c[22].decode([Int64].self)
@@ -369,9 +369,9 @@ struct ChunkTransaction: Sendable {
             "text[]", "uuid[]", "text[]", "text[]", "timestamptz[]", "bool[]", "int8[]", "int8[]", "int8[]", "int8[]", "int8[]", "int8[]",
             "int8[]", "text[]", "text[]", "uuid[]", "bool[]", "int4[]",
         ].enumerated().map { "$\($0.offset + 1)::\($0.element)" }.joined(separator: ", ")
-        let rows = try await conn.checkedQuery(
+        let rows = try await conn.checkedRows(
             PostgresQuery(unsafeSQL: "SELECT integration.apply_chunk(\(placeholders))", binds: binds), logger: logger)
-        return Int(try await rows.single(Int32.self) ?? Int32(0))
+        return Int(try rows.decoded(Int32.self).first ?? Int32(0))
     }
 }
 

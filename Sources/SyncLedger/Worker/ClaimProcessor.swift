@@ -91,7 +91,9 @@ struct ClaimProcessor {
         do {
             return try await withConflictRetry {
                 let start = ContinuousClock.now
-                let counts = try await client.withConnection { conn in try await chunk.run(entries, on: conn) }
+                let counts = try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
+                    try await client.withConnection { conn in try await chunk.run(entries, on: conn) }
+                }
                 WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start)
                 progressed()
                 return counts
@@ -102,8 +104,10 @@ struct ClaimProcessor {
                     "the database refused an item",
                     metadata: ["item_id": "\(entries[0].item.itemID)", "error": "\(PostgresErrors.message(error))"])
                 let message = ItemFailure.rejectedByDatabase(PostgresErrors.refusal(error)).description
-                try await client.withConnection { conn in
-                    try await chunk.fail(itemID: entries[0].item.itemID, jobID: entries[0].item.jobID, message: message, on: conn)
+                try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
+                    try await client.withConnection { conn in
+                        try await chunk.fail(itemID: entries[0].item.itemID, jobID: entries[0].item.jobID, message: message, on: conn)
+                    }
                 }
                 progressed()
                 return ItemCounts(failed: 1)

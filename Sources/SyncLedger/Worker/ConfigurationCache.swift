@@ -8,11 +8,13 @@ import Synchronization
 /// load it (a few small queries); the newest version wins.
 final class ConfigurationCache: Sendable {
     private let client: PostgresClient
+    private let deadline: Duration
     private let logger: Logger
     private let snapshot = Mutex<ConfigurationSnapshot?>(nil)
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, deadline: Duration = WorkerSettings().shortQueryDeadline, logger: Logger) {
         self.client = client
+        self.deadline = deadline
         self.logger = logger
     }
 
@@ -26,7 +28,9 @@ final class ConfigurationCache: Sendable {
     /// the cached one if another slot already reloaded, else a fresh load.
     func reload(after stale: Int64? = nil) async throws -> ConfigurationSnapshot {
         if let stale, let cached = snapshot.withLock({ $0 }), cached.version > stale { return cached }
-        let loaded = try await client.withConnection { try await ConfigurationSnapshot.load(on: $0, logger: logger) }
+        let loaded = try await QueryDeadline.$limit.withValue(deadline) {
+            try await client.withConnection { try await ConfigurationSnapshot.load(on: $0, logger: logger) }
+        }
         return snapshot.withLock { current in
             if let newer = current, newer.version > loaded.version { return newer }
             current = loaded

@@ -29,18 +29,18 @@ public struct ConfigurationSnapshot: Sendable {
     }
 
     private static func read(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
-        let version = try await conn.checkedQuery("SELECT version FROM integration.config_version", logger: logger)
-            .single(Int64.self) ?? Int64(0)
+        let version = try await conn.checkedRows("SELECT version FROM integration.config_version", logger: logger)
+            .decoded(Int64.self).first ?? Int64(0)
         var sources: [SourceSystem] = []
-        for try await (key, active) in try await conn.checkedQuery(
+        for (key, active) in try await conn.checkedRows(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
-        ).decode((String, Bool).self) {
+        ).decoded((String, Bool).self) {
             sources.append(SourceSystem(key: key, isActive: active))
         }
 
         // Registered tables with their columns, straight from pg_catalog. A
         // registered table that does not exist comes back with exists = false.
-        let tableRows = try await conn.checkedQuery(
+        let tableRows = try await conn.checkedRows(
             """
             SELECT t.target_table, t.id_column, t.active_column, t.is_active, c.oid IS NOT NULL,
                    coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
@@ -64,8 +64,8 @@ public struct ConfigurationSnapshot: Sendable {
              GROUP BY t.target_table, t.id_column, t.active_column, t.is_active, c.oid
             """, logger: logger)
         var tables: [TargetTable] = []
-        for try await (name, idColumn, activeColumn, active, exists, names, types, notNulls, generated, references)
-            in tableRows.decode((String, String, String?, Bool, Bool, [String], [String], [Bool], [Bool], [String]).self)
+        for (name, idColumn, activeColumn, active, exists, names, types, notNulls, generated, references)
+            in try tableRows.decoded((String, String, String?, Bool, Bool, [String], [String], [Bool], [Bool], [String]).self)
         {
             var columns: [Column] = []
             for index in names.indices {
@@ -79,13 +79,13 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         var policies: [CommitPolicy] = []
-        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
+        for (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedRows(
             """
             SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
                    code_list, min_confidence::float8
               FROM integration.commit_policy
             """, logger: logger
-        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
+        ).decoded((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
             policies.append(
                 CommitPolicy(
                     targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
@@ -94,12 +94,12 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         var mappings: [ValueMapping] = []
-        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
+        for (source, codeList, code, canonical, confidence) in try await conn.checkedRows(
             """
             SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
               FROM integration.value_map
             """, logger: logger
-        ).decode((String, String, String, String, Double).self) {
+        ).decoded((String, String, String, String, Double).self) {
             mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
         }
 

@@ -49,25 +49,43 @@ public struct JobStore: Sendable {
     public var client: PostgresClient
     public var workerID: String
     public var leaseSeconds: Int
+    /// Every statement's ``QueryDeadline``.
+    public var deadline: Duration
     public var logger: Logger
 
-    public init(client: PostgresClient, workerID: String, leaseSeconds: Int, logger: Logger) {
+    public init(client: PostgresClient, workerID: String, leaseSeconds: Int, deadline: Duration = WorkerSettings().shortQueryDeadline, logger: Logger) {
         self.client = client
         self.workerID = workerID
         self.leaseSeconds = leaseSeconds
+        self.deadline = deadline
         self.logger = logger
+    }
+
+    /// `query`'s rows, within ``deadline``.
+    private func collect<each Column: PostgresDecodable & Sendable>(
+        _ query: PostgresQuery, as columns: (repeat each Column).Type
+    ) async throws -> [(repeat each Column)] {
+        try await QueryDeadline.$limit.withValue(deadline) {
+            try await client.collect(query, as: (repeat each Column).self, logger: logger)
+        }
+    }
+
+    /// Ends the leases a previous run under this worker id left behind
+    /// (`integration.expire_leases_of`); returns those jobs.
+    func expireLeftoverLeases() async throws -> [Int64] {
+        try await collect("SELECT integration.expire_leases_of(\(workerID))", as: [Int64].self).first ?? []
     }
 
     /// Claims up to `maxJobs` ready jobs whose pending items add up to at most
     /// `itemBudget` (at least one job), or nil when none is ready.
     public func claim(maxJobs: Int, itemBudget: Int) async throws -> Claim? {
         let token = UUID()
-        let rows = try await client.collect(
+        let rows = try await collect(
             """
             SELECT job_id, source_system_key, entity_type, attempts, submit_seq, rescued_from, last_error
               FROM integration.claim_jobs(\(workerID), \(token), \(Int32(clamping: leaseSeconds)),
                                           \(Int32(clamping: maxJobs)), \(Int32(clamping: itemBudget)))
-            """, as: (Int64, String, String?, Int32, Int64, String?, String?).self, logger: logger)
+            """, as: (Int64, String, String?, Int32, Int64, String?, String?).self)
         guard !rows.isEmpty else { return nil }
         return Claim(
             token: token,
@@ -80,21 +98,20 @@ public struct JobStore: Sendable {
     /// Extends the leases of these claims; returns the tokens still holding a job.
     public func heartbeat(_ tokens: [UUID]) async throws -> Set<UUID> {
         guard !tokens.isEmpty else { return [] }
-        let rows = try await client.collect(
-            "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)))", as: [UUID].self, logger: logger)
+        let rows = try await collect(
+            "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)))", as: [UUID].self)
         return Set(rows.first ?? [])
     }
 
     /// The next window of the claim's pending items, in processing order.
     func pendingItems(of claim: Claim, after cursor: ItemCursor, limit: Int) async throws -> [InboundItem] {
-        let rows = try await client.collect(
+        let rows = try await collect(
             """
             SELECT * FROM integration.pending_items(\(claim.jobIDs)::int8[], \(cursor.jobIndex), \(cursor.seq), \(cursor.itemID),
                                                     \(Int32(clamping: limit)))
             """,
             as: ([Int32], [Int64], [Int64], [String], [Bool], [String], [Bool], [String], [String], [Bool], [String], [Bool],
-                 [Date], [Bool], [UUID], [Bool]).self,
-            logger: logger)
+                 [Date], [Bool], [UUID], [Bool]).self)
         guard let (jobIndex, itemIDs, seqs, tables, tableNull, keys, keyNull, operations, fields, fieldNull, values, valueNull,
                    timestamps, timestampNull, hints, hintNull) = rows.first
         else { return [] }
@@ -118,11 +135,11 @@ public struct JobStore: Sendable {
     /// has no pending item left. Jobs still holding pending items (added behind
     /// the cursor) come back with status `processing`.
     public func finish(_ claim: Claim) async throws -> [JobResult] {
-        let rows = try await client.collect(
+        let rows = try await collect(
             """
             SELECT job_id, job_status, total, applied, held, skipped, failed, pending
               FROM integration.finish_jobs(\(claim.token), \(claim.jobIDs)::int8[])
-            """, as: (Int64, String, Int32, Int32, Int32, Int32, Int32, Int32).self, logger: logger)
+            """, as: (Int64, String, Int32, Int32, Int32, Int32, Int32, Int32).self)
         return rows.map { row in
             JobResult(
                 jobID: row.0, status: JobStatus(rawValue: row.1) ?? .processing,
@@ -134,18 +151,18 @@ public struct JobStore: Sendable {
     /// Gives the claim's unfinished jobs back (graceful shutdown); returns them.
     @discardableResult
     public func release(_ claim: Claim) async throws -> [Int64] {
-        try await client.collect("SELECT integration.release_jobs(\(claim.token))", as: [Int64].self, logger: logger).first ?? []
+        try await collect("SELECT integration.release_jobs(\(claim.token))", as: [Int64].self).first ?? []
     }
 
     /// After an error that is not about one item: each of the claim's jobs goes
     /// back to Submitted with `backoff`, or ends Failed after `maxAttempts`.
     public func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
         let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
-        let rows = try await client.collect(
+        let rows = try await collect(
             """
             SELECT job_id, job_status, attempts
               FROM integration.retry_jobs(\(claim.token), \(claim.jobIDs)::int8[], \(error), \(Int32(clamping: maxAttempts)), \(seconds))
-            """, as: (Int64, String, Int32).self, logger: logger)
+            """, as: (Int64, String, Int32).self)
         return rows.map { JobResult(jobID: $0.0, status: JobStatus(rawValue: $0.1) ?? .submitted, counts: ItemCounts()) }
     }
 }

@@ -6,14 +6,20 @@ import SyncLedgerCore
 
 /// `syncledger worker`: claims inbound jobs and processes them (SPEC §5).
 ///
-/// Structure (all structured concurrency, no unstructured tasks):
-/// - `concurrency` slots, each claiming and processing one claim at a time (a
-///   claim is up to ``WorkerSettings/batchJobs`` small jobs, or one large job,
-///   under one fencing token);
-/// - a heartbeat extending the leases of the claims the slots hold;
-/// - a LISTEN loop on its own connection that rings a ``Doorbell`` on every
-///   notification, reconnecting with backoff; slots also poll, so nothing
-///   depends on notifications arriving.
+/// The worker owns its connections. It runs a ``WorkerEngine`` (slots,
+/// heartbeat, listener) on a connection pool of its own, and watches it:
+///
+/// - every query is bounded (``SessionSettings`` on the server,
+///   ``QueryDeadline`` on the client), so a dead connection fails within
+///   seconds and a frozen worker's locks go;
+/// - the watchdog: when no slot has had an answer from the database for
+///   ``WorkerSettings/watchdog``, the engine and its pool are dropped and
+///   started again on new connections; when that does not help either,
+///   ``run()`` throws, the process exits non-zero and systemd restarts it;
+/// - on start it ends the leases a previous run under the same worker id
+///   left behind (that run is gone), so those jobs are rescued at once;
+/// - when stopped past the shutdown grace period, it ends its own server
+///   sessions, so none waits on a lock for a process that is gone.
 ///
 /// On graceful shutdown the slots stop claiming, finish the window in flight,
 /// release unfinished jobs, and `run()` returns.
@@ -21,261 +27,133 @@ public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
     /// The newest schema object this code relies on.
-    static let requiredFunction = "integration.apply_chunk(bigint[],text[],uuid[],text[],text[],boolean[],bigint[],bigint[],text[],uuid[],text[],text[],text[],text[],text[],boolean[],text[],boolean[],boolean[],timestamp with time zone[],boolean[],bigint[],text[],uuid[],text[],text[],timestamp with time zone[],boolean[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],text[],text[],uuid[],boolean[],integer[])"
+    static let requiredFunction = "integration.expire_leases_of(text)"
 
-    private let client: PostgresClient
     private let url: DatabaseURL
     private let settings: WorkerSettings
     private let logger: Logger
-    private let doorbell = Doorbell()
-    private let claims = ClaimRegistry()
-    private let store: JobStore
-    private let configuration: ConfigurationCache
+    /// Read by `/readyz`.
+    public let health = WorkerHealth()
 
-    public init(client: PostgresClient, url: DatabaseURL, settings: WorkerSettings, logger: Logger) {
-        self.client = client
+    public init(url: DatabaseURL, settings: WorkerSettings, logger: Logger) {
         self.url = url
         self.settings = settings
         var logger = logger
         logger[metadataKey: "worker_id"] = "\(settings.workerID)"
         self.logger = logger
-        self.store = JobStore(client: client, workerID: settings.workerID, leaseSeconds: settings.leaseSeconds, logger: logger)
-        self.configuration = ConfigurationCache(client: client, logger: logger)
     }
 
     public func run() async throws {
-        await waitForSchema()
-        SystemdNotifier.notify("READY=1\nSTATUS=processing jobs")
         logger.info(
-            "worker started",
+            "worker starting",
             metadata: [
                 "concurrency": "\(settings.concurrency)", "batch_jobs": "\(settings.batchJobs)",
                 "lease_seconds": "\(settings.leaseSeconds)", "poll_interval": "\(settings.pollInterval)",
-                "exit_when_idle": "\(settings.exitWhenIdle)",
+                "statement_timeout": "\(settings.session.statementTimeout)", "watchdog": "\(settings.watchdog)",
+                "listen": "\(settings.listen)", "exit_when_idle": "\(settings.exitWhenIdle)",
             ])
-        await withTaskGroup(of: Void.self) { background in
-            background.addTask { await self.heartbeatLoop() }
-            if !settings.exitWhenIdle { background.addTask { await self.listenLoop() } }
-            await withTaskGroup(of: Void.self) { slots in
-                for slot in 0..<settings.concurrency {
-                    slots.addTask { await self.slotLoop(slot) }
-                }
+        if !settings.listen { health.listener(.off) }
+        var fruitlessRestarts = 0
+        var generation = 0
+        defer { SystemdNotifier.notify("STOPPING=1") }
+        while true {
+            let end = try await runEngine(generation: generation)
+            if Task.isCancelled {
+                await endOwnSessions()
+                logger.warning("stopped past the shutdown grace period; unfinished claims will be rescued when their leases expire")
+                return
             }
-            background.cancelAll()
+            guard case .stalled(let silence, let answered) = end else { break }
+            fruitlessRestarts = answered ? 1 : fruitlessRestarts + 1
+            if fruitlessRestarts > 1 {
+                let reason = "no answer from the database for \(silence) even after reconnecting"
+                health.stalled(reason)
+                logger.critical("watchdog: \(reason); exiting so that the service manager restarts the worker")
+                throw WatchdogExpired(silence: silence)
+            }
+            logger.error(
+                "watchdog: no answer from the database for \(silence); dropping every connection and reconnecting",
+                metadata: ["watchdog": "\(settings.watchdog)"])
+            WorkerMetrics.watchdogRestarts.increment()
+            generation += 1
         }
-        SystemdNotifier.notify("STOPPING=1")
         logger.info("worker stopped")
     }
 
-    // MARK: - Slots
+    /// One engine on one connection pool, until it stops or stalls.
+    private func runEngine(generation: Int) async throws -> WorkerEngine.End {
+        let configuration = try url.clientConfiguration(
+            maximumConnections: settings.concurrency * settings.parallelChunks + 2, applicationName: settings.applicationName,
+            session: settings.session)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return await withTaskGroup(of: WorkerEngine.End?.self) { group in
+            group.addTask {
+                // The pool must outlive graceful shutdown (the slots release
+                // their jobs through it) and stop only when this group cancels
+                // it; PostgresClient.run() stops at graceful shutdown, which
+                // it would see through the task-locals of this service's task.
+                // A detached task does not inherit them.
+                let pool = Task.detached { await client.run() }
+                await withTaskCancellationHandler { await pool.value } onCancel: { pool.cancel() }
+                return nil
+            }
+            group.addTask {
+                let engine = WorkerEngine(client: client, url: self.url, settings: self.settings, health: self.health, logger: self.logger)
+                if generation == 0 {
+                    guard await engine.prepare() else { return .stopped }
+                    SystemdNotifier.notify("READY=1\nSTATUS=processing jobs")
+                    self.logger.info("worker started")
+                }
+                self.health.started()
+                return await engine.run()
+            }
+            var end: WorkerEngine.End = .stopped
+            for await finished in group {
+                if let finished {
+                    end = finished
+                    group.cancelAll()  // the pool: close its connections
+                }
+            }
+            return end
+        }
+    }
 
-    private func slotLoop(_ slot: Int) async {
-        var failures = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let generation = doorbell.generation
+    /// Terminates the server sessions this worker still has (by application
+    /// name), after a stop forced past the grace period: a session blocked on
+    /// a lock would otherwise wait on for a process that is gone. Not behind
+    /// a transaction pooler, whose server sessions are shared.
+    private func endOwnSessions() async {
+        guard !settings.transactionPooler else { return }
+        let url = self.url
+        let name = SessionSettings.serverName(settings.applicationName)
+        let logger = self.logger
+        // A new task: this one is cancelled, and the connection must still be made.
+        let ended = await Task {
             do {
-                let start = ContinuousClock.now
-                let claimed = try await store.claim(maxJobs: settings.batchJobs, itemBudget: settings.itemBudget)
-                WorkerMetrics.claimDuration.record(duration: ContinuousClock.now - start)
-                failures = 0
-                if let claim = claimed {
-                    await process(claim)
-                    continue
+                let connection = try await PostgresConnection.connect(
+                    configuration: try url.connectionConfiguration(applicationName: "\(name) (stopping)"), id: 0, logger: logger)
+                defer { Task { try? await connection.close() } }
+                return try await QueryDeadline.$limit.withValue(.seconds(5)) {
+                    try await connection.checkedRows(
+                        """
+                        SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                         WHERE application_name = \(name) AND pid <> pg_backend_pid()
+                        """, logger: logger
+                    ).decoded(Int64.self).first ?? Int64(0)
                 }
             } catch {
-                failures += 1
-                let delay = min(Duration.milliseconds(100) * (1 << min(failures, 7)), .seconds(10))
-                logger.warning(
-                    "cannot claim jobs; retrying", metadata: ["error": "\(PostgresErrors.message(error))", "retry_in": "\(delay)"])
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-                continue
+                logger.warning("could not end this worker's server sessions", metadata: ["error": "\(PostgresErrors.message(error))"])
+                return Int64(0)
             }
-            if settings.exitWhenIdle { return }
-            await cancelWhenGracefulShutdown { await self.doorbell.wait(since: generation, timeout: self.settings.pollInterval) }
-        }
+        }.value
+        if ended > 0 { logger.warning("ended this worker's server sessions still open", metadata: ["sessions": "\(ended)"]) }
     }
+}
 
-    private func process(_ claim: Claim) async {
-        var logger = self.logger
-        logger[metadataKey: "claim"] = "\(claim.token)"
-        logger[metadataKey: "job_id"] = "\(claim.jobs.count == 1 ? "\(claim.jobs[0].jobID)" : claim.jobIDs.map(String.init).joined(separator: ","))"
-        for job in claim.jobs where job.rescuedFrom != nil {
-            WorkerMetrics.leaseRescues.increment()
-            logger.warning(
-                "rescued a job whose lease expired",
-                metadata: ["rescued_job": "\(job.jobID)", "from": "\(job.rescuedFrom ?? "")", "attempts": "\(job.attempts)"])
-        }
-        claims.insert(claim.token)
-        defer { claims.remove(claim.token) }
-
-        var claim = claim
-        let exhausted = claim.jobs.filter { $0.attempts > settings.maxAttempts }
-        if !exhausted.isEmpty {
-            // Claimed again after their workers kept dying: stop trying them.
-            let part = Claim(token: claim.token, jobs: exhausted)
-            await settle(part, error: exhausted[0].lastError ?? "the job's workers stopped before finishing it", logger: logger)
-            claim.jobs.removeAll { $0.attempts > settings.maxAttempts }
-            if claim.jobs.isEmpty { return }
-        }
-
-        let token = claim.token
-        var processor = ClaimProcessor(
-            client: client, store: store, claim: claim, settings: settings, configuration: configuration, logger: logger)
-        processor.progressed = { [claims] in claims.progressed(token) }
-        do {
-            switch try await processor.run() {
-            case .finished(let results):
-                var counts = ItemCounts()
-                for result in results {
-                    WorkerMetrics.job(result.status)
-                    counts.merge(result.counts)
-                    logger.debug(
-                        "job finished",
-                        metadata: [
-                            "finished_job": "\(result.jobID)", "status": "\(result.status.rawValue)", "items_total": "\(result.counts.total)",
-                            "items_applied": "\(result.counts.applied)", "items_held": "\(result.counts.held)",
-                            "items_skipped": "\(result.counts.skipped)", "items_failed": "\(result.counts.failed)",
-                        ])
-                }
-                logger.info(
-                    results.count == 1 ? "job finished" : "jobs finished",
-                    metadata: [
-                        "jobs": "\(results.count)", "status": "\(Self.summary(results))", "items_total": "\(counts.total)",
-                        "items_applied": "\(counts.applied)", "items_held": "\(counts.held)", "items_skipped": "\(counts.skipped)",
-                        "items_failed": "\(counts.failed)",
-                    ])
-            case .stopped:
-                let released = try await store.release(claim)
-                logger.info("released unfinished jobs on shutdown", metadata: ["released": "\(released)"])
-            }
-        } catch let lost as LeaseLost {
-            WorkerMetrics.leasesLost.increment()
-            let own = lost.detail.contains("now leased to \(settings.workerID))")
-            logger.warning(
-                own
-                    ? "lost the lease after it expired; another slot of this process has taken the job over; abandoning it without writing"
-                    : "lost the lease after it expired; another worker has taken the job over; abandoning it without writing",
-                metadata: ["detail": "\(lost.detail)"])
-        } catch {
-            if Task.isCancelled {
-                logger.warning("claim interrupted past the shutdown grace period; its leases will expire and it will be rescued")
-                return
-            }
-            configuration.invalidate()
-            await settle(claim, error: PostgresErrors.message(error), logger: logger)
-        }
-    }
-
-    private static func summary(_ results: [JobResult]) -> String {
-        Dictionary(grouping: results, by: \.status.rawValue).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }
-            .joined(separator: ", ")
-    }
-
-    /// Retries the claim's jobs later with backoff, or fails those out of
-    /// attempts. The database may be down right now: keep trying for a while,
-    /// and if it stays down the leases simply expire and the jobs are rescued.
-    private func settle(_ claim: Claim, error: String, logger: Logger) async {
-        logger.trace("settling claim", metadata: ["error": "\(error)"])
-        WorkerMetrics.retries.increment()
-        let backoff = settings.backoff(afterAttempts: claim.jobs.map(\.attempts).max() ?? 1)
-        for attempt in 0..<30 {
-            do {
-                let results = try await store.retryOrFail(claim, error: error, maxAttempts: settings.maxAttempts, backoff: backoff)
-                for result in results {
-                    if result.status == .failed {
-                        WorkerMetrics.job(.failed)
-                        logger.error("job failed for good", metadata: ["failed_job": "\(result.jobID)", "error": "\(error)"])
-                    } else {
-                        logger.warning(
-                            "job will be retried",
-                            metadata: ["retried_job": "\(result.jobID)", "retry_in": "\(backoff)", "error": "\(error)"])
-                    }
-                }
-                if results.isEmpty {
-                    logger.warning("the claim no longer holds its jobs; another worker has taken them over", metadata: ["error": "\(error)"])
-                }
-                return
-            } catch {
-                if Task.isCancelled { return }
-                try? await Task.sleep(for: .milliseconds(200 * min(attempt + 1, 10)))
-            }
-        }
-        logger.error("could not record the jobs' error; their leases will expire and they will be rescued", metadata: ["error": "\(error)"])
-    }
-
-    // MARK: - Background loops
-
-    private func heartbeatLoop() async {
-        let interval = Duration.seconds(max(1, settings.leaseSeconds)) / 3
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            let (held, stalled) = claims.renewable(stallLimit: settings.stallLimit)
-            for token in stalled {
-                logger.error(
-                    "claim made no progress for longer than the stall limit; no longer renewing its leases so another worker can rescue its jobs",
-                    metadata: ["claim": "\(token)", "stall_limit": "\(settings.stallLimit)"])
-            }
-            guard !held.isEmpty, !Task.isCancelled else { continue }
-            do {
-                let still = try await store.heartbeat(held)
-                for lost in held where !still.contains(lost) && claims.all.contains(lost) {
-                    logger.warning("lease lost", metadata: ["claim": "\(lost)"])
-                }
-            } catch {
-                logger.warning("heartbeat failed", metadata: ["error": "\(PostgresErrors.message(error))"])
-            }
-        }
-    }
-
-    private func listenLoop() async {
-        var delay = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                let configuration = try url.connectionConfiguration()
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-                do {
-                    try await connection.listen(on: Self.channel) { notifications in
-                        delay = .milliseconds(100)
-                        // Anything submitted while we were not listening is found by this ring.
-                        doorbell.ring()
-                        for try await _ in notifications { doorbell.ring() }
-                    }
-                } catch {
-                    try? await connection.close()
-                    throw error
-                }
-                try? await connection.close()
-            } catch {
-                if Task.isCancelled { return }
-                WorkerMetrics.reconnects.increment()
-                logger.warning(
-                    "notification listener disconnected; polling continues, reconnecting",
-                    metadata: ["error": "\(PostgresErrors.message(error))", "retry_in": "\(delay)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(10))
-            }
-        }
-    }
-
-    /// Waits until `syncledger migrate` has run, without exiting (systemd's
-    /// start timeout decides when to give up).
-    private func waitForSchema() async {
-        var warned = false
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                // The newest object this binary needs (a newer schema is fine);
-                // works whether migrations ran through `migrate` or psql.
-                let rows = try await client.collect(
-                    "SELECT to_regprocedure(\(Self.requiredFunction)) IS NOT NULL", as: Bool.self, logger: logger)
-                if rows.first ?? false { return }
-                if !warned { logger.error("the integration schema is missing: run `syncledger migrate`; waiting") }
-            } catch {
-                if !warned {
-                    logger.error("cannot check the schema; waiting", metadata: ["error": "\(PostgresErrors.message(error))"])
-                }
-            }
-            warned = true
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
-        }
+/// The watchdog gave up: the database did not answer even on new connections.
+public struct WatchdogExpired: Error, CustomStringConvertible {
+    public var silence: Duration
+    public var description: String {
+        "the database has not answered for \(silence), even on new connections; exiting for the service manager to restart the worker"
     }
 }

@@ -29,6 +29,32 @@ public struct WorkerSettings: Sendable {
     public var exitWhenIdle: Bool = false
     /// Base of the exponential retry backoff (doubles per attempt, capped at 5 minutes).
     public var retryBackoffBase: Duration = .seconds(1)
+    /// Timeouts and keep-alives of every session (see ``SessionSettings``).
+    public var session = SessionSettings()
+    /// LISTEN for submitted jobs (besides polling). Off behind a transaction
+    /// pooler, where notifications cannot arrive.
+    public var listen = true
+    /// Connect through a transaction pooler (PgBouncer `pool_mode =
+    /// transaction`): no session settings as startup parameters, no LISTEN,
+    /// no ending of server sessions by application name.
+    public var transactionPooler = false {
+        didSet {
+            session.sendToServer = !transactionPooler
+            if transactionPooler { listen = false }
+        }
+    }
+    /// No answer from the database to any slot for this long: drop every
+    /// connection and reconnect; no answer for as long again: exit non-zero,
+    /// for systemd to restart the process.
+    public var watchdog: Duration = .seconds(120)
+
+    /// The client-side bound of one chunk statement: the server's
+    /// `statement_timeout` and a little more, so a healthy server's own
+    /// timeout (a clear error) comes first.
+    public var chunkQueryDeadline: Duration { session.statementTimeout + .seconds(5) }
+    /// The client-side bound of the short statements (claim, heartbeat,
+    /// window, finish).
+    public var shortQueryDeadline: Duration { min(.seconds(15), chunkQueryDeadline) }
 
     /// A job whose slot made no progress (no chunk committed) for this long
     /// stops being renewed by the heartbeat: five leases, at least 5 minutes.
@@ -37,6 +63,9 @@ public struct WorkerSettings: Sendable {
     public init(workerID: String = WorkerSettings.defaultWorkerID) {
         self.workerID = workerID
     }
+
+    /// The name of the worker's sessions in `pg_stat_activity`.
+    public var applicationName: String { "syncledger worker \(workerID)" }
 
     /// `host:pid`.
     public static var defaultWorkerID: String {

@@ -43,7 +43,7 @@ actor TestCluster {
         }
         try await Database.createDatabase(template, on: url, replace: true, logger: Self.logger)
         let migrator = try Migrator(directory: Migrator.locateDirectory())
-        try await Database.withClient(url.with(database: template), maximumConnections: 1, logger: Self.logger) { client in
+        _ = try await Database.withClient(url.with(database: template), maximumConnections: 1, logger: Self.logger) { client in
             try await migrator.migrate(client: client, logger: Self.logger)
         }
         return url

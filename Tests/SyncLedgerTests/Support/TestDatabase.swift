@@ -58,7 +58,7 @@ struct TestDatabase: Sendable {
         settings.exitWhenIdle = true
         settings.chunkSize = 50
         configure(&settings)
-        try await Worker(client: client, url: url, settings: settings, logger: logger).run()
+        try await Worker(url: url, settings: settings, logger: logger).run()
     }
 
     /// Submits an inbound job with items, as one upstream transaction; returns its id.
