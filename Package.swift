@@ -61,6 +61,8 @@ let package = Package(
                 "syncledger",
                 "SyncLedgerCore",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

@@ -9,19 +9,23 @@ import Testing
     import Glibc
 #endif
 
-/// Issue 4's fault test: worker processes on dozens of jobs, one killed with
-/// SIGKILL mid-run, PostgreSQL restarted under the others, a new worker
-/// started; afterwards every job is finished, every item applied exactly once,
-/// the values right, the survivors still running, and SIGTERM stops each with
-/// exit 0. Runs on a private cluster, since it restarts the server.
-@Suite("Faults: crashes and a PostgreSQL restart")
+/// The fault test: worker processes on dozens of jobs, one killed with
+/// SIGKILL mid-run, PostgreSQL crashed (`pg_ctl restart -m immediate`: every
+/// server process killed at once, crash recovery) under the others for
+/// several rounds (`SYNCLEDGER_STRESS_ROUNDS`, default 2), and every worker
+/// that exits restarted under its own worker id as the systemd unit does
+/// (`Restart=always`). Afterwards every job is finished, every item applied
+/// exactly once, the values right, and SIGTERM stops each worker with exit 0.
+/// Runs on a private cluster, since it crashes the server.
+@Suite("Faults: crashes and PostgreSQL crashes")
 struct FaultToleranceTests {
     static let jobs = 36
     static let records = 40
     static let fields = ["given_name", "family_name", "email"]
+    static var rounds: Int { ConcurrencyTests.rounds }
 
-    @Test(.timeLimit(.minutes(5)))
-    func workersSurviveACrashAndAServerRestartWithEveryItemAppliedOnce() async throws {
+    @Test(.timeLimit(.minutes(10)))
+    func workersSurviveCrashesAndServerCrashesWithEveryItemAppliedOnce() async throws {
         let logger = TestCluster.logger
         let postgres = try await EmbeddedPostgres.start(logger: logger)
         defer { postgres.stop() }
@@ -49,61 +53,64 @@ struct FaultToleranceTests {
 
         let arguments = ["--concurrency", "2", "--lease-seconds", "3", "--poll-interval-seconds", "1", "--chunk-size", "10",
                          "--max-attempts", "50", "--shutdown-grace-seconds", "20"]
-        let first = try WorkerProcess(id: "w1", url: url, arguments: arguments)
-        let second = try WorkerProcess(id: "w2", url: url, arguments: arguments)
-        let third = try WorkerProcess(id: "w3", url: url, arguments: arguments)
+        let fleet = SupervisedFleet(ids: ["w1", "w2", "w3"], url: url, arguments: arguments)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await fleet.supervise() }
+            defer { group.cancelAll() }
 
-        try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
-            try await Self.waitUntilApplied(atLeast: total / 10, client: client)
-        }
-        first.signal(SIGKILL)
-        #expect(await first.waitForExit(timeout: .seconds(10)) != nil)
+            try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
+                try await Self.waitUntilApplied(atLeast: total / 10, client: client)
+            }
+            fleet.kill("w1")
 
-        try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
-            try await Self.waitUntilApplied(atLeast: total / 4, client: client)
-        }
-        try postgres.restart()
-        let fourth = try WorkerProcess(id: "w4", url: url, arguments: arguments)
-
-        try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
-            let deadline = ContinuousClock.now + .seconds(180)
-            while try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE finished_at IS NULL", client) > 0 {
-                if ContinuousClock.now > deadline {
-                    Issue.record("jobs unfinished after 180 s; logs:\n\(second.log.suffix(3000))")
-                    return
+            for round in 1...Self.rounds {
+                try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
+                    try await Self.waitUntilApplied(atLeast: total * round / (Self.rounds + 2), client: client)
                 }
-                try await Task.sleep(for: .milliseconds(200))
+                try postgres.restart(immediate: true)
             }
 
-            #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE job_status = 'Completed'", client) == Self.jobs)
-            #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_item WHERE item_status = 'Applied'", client) == total)
-            // Exactly once: one ledger row per item, none without its item.
-            #expect(try await Self.scalar("SELECT count(*) FROM integration.ledger WHERE sync_item_id IS NOT NULL", client) == total)
-            #expect(
-                try await Self.scalar(
-                    "SELECT count(*) FROM integration.sync_item i JOIN integration.ledger l ON l.ledger_id = i.ledger_id AND l.sync_item_id = i.item_id",
-                    client) == total)
-            // One record per key, each holding the values sent for it.
-            #expect(try await Self.scalar("SELECT count(*) FROM core.person", client) == Self.jobs * Self.records)
-            #expect(
-                try await Self.scalar(
-                    """
-                    SELECT count(*) FROM integration.sync_item i
-                      JOIN integration.identifier x ON x.source_system_key = 'hr' AND x.external_key = i.external_key
-                      JOIN core.person p ON p.id = x.target_id
-                     WHERE i.new_value IS DISTINCT FROM (to_jsonb(p) ->> i.field_name)
-                    """, client) == 0)
-            // The crash and the restart were felt: some job needed another attempt.
-            #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE attempts > 1", client) > 0)
+            try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
+                let deadline = ContinuousClock.now + .seconds(240)
+                while try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE finished_at IS NULL", client) > 0 {
+                    if ContinuousClock.now > deadline {
+                        Issue.record("jobs unfinished after 240 s; logs:\n\(fleet.logs.suffix(4000))")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE job_status = 'Completed'", client) == Self.jobs)
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_item WHERE item_status = 'Applied'", client) == total)
+                // Exactly once: one ledger row per item, none without its item.
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.ledger WHERE sync_item_id IS NOT NULL", client) == total)
+                #expect(
+                    try await Self.scalar(
+                        "SELECT count(*) FROM integration.sync_item i JOIN integration.ledger l ON l.ledger_id = i.ledger_id AND l.sync_item_id = i.item_id",
+                        client) == total)
+                // One record per key, each holding the values sent for it.
+                #expect(try await Self.scalar("SELECT count(*) FROM core.person", client) == Self.jobs * Self.records)
+                #expect(
+                    try await Self.scalar(
+                        """
+                        SELECT count(*) FROM integration.sync_item i
+                          JOIN integration.identifier x ON x.source_system_key = 'hr' AND x.external_key = i.external_key
+                          JOIN core.person p ON p.id = x.target_id
+                         WHERE i.new_value IS DISTINCT FROM (to_jsonb(p) ->> i.field_name)
+                        """, client) == 0)
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.verify_ledger()", client) == 0)
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.provenance_violations()", client) == 0)
+                // The crashes were felt: some job needed another attempt.
+                #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE attempts > 1", client) > 0)
+            }
+            // The killed worker was started again, as systemd would.
+            #expect(fleet.exits.contains { $0.id == "w1" }, "exits: \(fleet.exits)")
+            group.cancelAll()
         }
 
-        for survivor in [second, third, fourth] {
-            #expect(survivor.isRunning, "worker \(survivor.id) exited early:\n\(survivor.log.suffix(2000))")
-            survivor.signal(SIGTERM)
-        }
-        for survivor in [second, third, fourth] {
-            let status = await survivor.waitForExit(timeout: .seconds(30))
-            #expect(status == 0, "worker \(survivor.id) exit status \(String(describing: status)):\n\(survivor.log.suffix(2000))")
+        let statuses = await fleet.stop()
+        for (id, status) in statuses {
+            #expect(status == 0, "worker \(id) exit status \(String(describing: status)); exits so far \(fleet.exits):\n\(fleet.logs.suffix(3000))")
         }
     }
 

@@ -397,7 +397,7 @@ struct StewardOutboundCLITests {
 
             let queue = try await Self.run(["steward", "queue"], on: db.url)
             #expect(queue.status == 0, "\(queue.stderr)")
-            #expect(queue.stdout.hasPrefix("entry  table"), "\(queue.stdout)")
+            #expect(queue.stdout.hasPrefix("entry  table"), "\(queue.stdout)\n\(queue.stderr)")
             #expect(queue.stdout.contains("1 pending entry"))
             let json = try await Self.run(["steward", "queue", "--json", "--source", "hr"], on: db.url)
             let entry = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])

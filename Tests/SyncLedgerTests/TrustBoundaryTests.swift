@@ -193,7 +193,7 @@ struct TrustBoundaryTests {
             // `syncledger verify` exits 1 and prints the findings.
             let verify = try await StewardOutboundCLITests.run(["verify"], on: db.url)
             #expect(verify.status == 1, "\(verify.stdout)\n\(verify.stderr)")
-            #expect(verify.stdout.contains("ledger entry \(expected)"), "\(verify.stdout)")
+            #expect(verify.stdout.contains("ledger entry \(expected)"), "\(verify.stdout)\n\(verify.stderr)")
         }
     }
 

@@ -39,6 +39,11 @@ struct WorkerConfigurationTests {
         ([], ["SYNCLEDGER_METRICS_PORT": "70000"], "--metrics-port must be at most 65535"),
         ([], ["DATABASE_URL": "mysql://x"], "DATABASE_URL must look like postgres://"),
         ([], ["DATABASE_URL": "postgres://u@h/db?sslmode=sometimes"], "sslmode 'sometimes' is not one of"),
+        ([], ["SYNCLEDGER_LISTEN": "maybe"], "SYNCLEDGER_LISTEN must be on or off (--no-listen), got 'maybe'"),
+        ([], ["SYNCLEDGER_TRANSACTION_POOLER": "2"], "SYNCLEDGER_TRANSACTION_POOLER must be on or off (--transaction-pooler)"),
+        ([], ["SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS": "0"], "SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS must be a positive integer"),
+        (["--watchdog-seconds", "30", "--statement-timeout-seconds", "60"], [:],
+         "--watchdog-seconds must be longer than --statement-timeout-seconds plus 5 s"),
     ])
     func invalidSettingIsRefusedNamingTheOption(arguments: [String], environment: [String: String], message: String) throws {
         let result = try run(arguments, environment: environment)

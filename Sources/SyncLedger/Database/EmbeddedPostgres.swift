@@ -59,7 +59,7 @@ public final class EmbeddedPostgres: Sendable {
             // which runs many databases and worker pools at once.
             let options = [
                 "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(base.path)'",
-                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=500",
+                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=1000",
                 "-c shared_buffers=256MB", "-c max_wal_size=2GB", "-c log_min_messages=warning",
             ].joined(separator: " ")
             let pgctl = binaries.appendingPathComponent("pg_ctl").path
@@ -107,12 +107,15 @@ public final class EmbeddedPostgres: Sendable {
         self.restartCommand = restartCommand
     }
 
-    /// Restarts the server (fast shutdown: every connection is dropped), as a
-    /// fault for tests of reconnection. Same port, same settings.
-    public func restart() throws {
+    /// Restarts the server, as a fault for tests of reconnection: with a fast
+    /// shutdown (every connection is dropped, transactions roll back) or, if
+    /// `immediate`, as after a crash (every server process killed at once,
+    /// crash recovery at start). Same port, same settings.
+    public func restart(immediate: Bool = false) throws {
         // Output goes to /dev/null (the server logs to its file): the restarted
         // server would inherit a pipe and keep it open for as long as it runs.
-        let status = try Self.spawnAndWait(restartCommand)
+        let command = immediate ? restartCommand.map { $0 == "fast" ? "immediate" : $0 } : restartCommand
+        let status = try Self.spawnAndWait(command)
         guard status == 0 else {
             throw StartError(description: "pg_ctl restart failed (\(status)); see \(baseDirectory.path)/server.log")
         }

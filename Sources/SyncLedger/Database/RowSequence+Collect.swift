@@ -26,9 +26,24 @@ extension PostgresConnection {
 }
 
 extension PostgresClient {
+    /// `withConnection`, passing over a connection that closed while it sat
+    /// in the pool (the server ended it, or it was closed after a deadline or
+    /// a cancellation before the pool noticed): nothing has been sent on it
+    /// yet, so taking the next one is safe.
+    func withOpenConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        for _ in 0..<3 {
+            let outcome: Leased<T> = try await withConnection { conn in
+                if conn.isClosed { return .closed }
+                return .used(try await body(conn))
+            }
+            if case .used(let value) = outcome { return value }
+        }
+        return try await withConnection(body)
+    }
+
     /// Runs a statement on a pooled connection and reads its result to the end.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
-        try await withConnection { conn in try await conn.run(query, logger: logger) }
+        try await withOpenConnection { conn in try await conn.run(query, logger: logger) }
     }
 
     /// Runs a query on a pooled connection and decodes every row, guarding
@@ -36,8 +51,13 @@ extension PostgresClient {
     func collect<each Column: PostgresDecodable & Sendable>(
         _ query: PostgresQuery, as columns: (repeat each Column).Type, logger: Logger
     ) async throws -> [(repeat each Column)] {
-        try await withConnection { conn in
+        try await withOpenConnection { conn in
             try await conn.checkedRows(query, logger: logger).decoded((repeat each Column).self)
         }
     }
+}
+
+private enum Leased<T: Sendable>: Sendable {
+    case closed
+    case used(T)
 }

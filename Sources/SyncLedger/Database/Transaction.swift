@@ -36,28 +36,37 @@ extension PostgresConnection {
         guard !isClosed else { throw ConnectionClosed() }
         let race = QueryRace()
         let limit = QueryDeadline.limit
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PostgresRow], any Error>) in
-                race.start(continuation: continuation) {
-                    Task {
-                        do {
-                            let rows = try await self.query(query, logger: logger).collect()
-                            race.finish(.success(rows))
-                        } catch {
-                            race.finish(.failure(error))
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PostgresRow], any Error>) in
+                    race.start(continuation: continuation) {
+                        Task {
+                            do {
+                                let rows = try await self.query(query, logger: logger).collect()
+                                race.finish(.success(rows))
+                            } catch {
+                                race.finish(.failure(error))
+                            }
                         }
                     }
-                }
-                self.closeFuture.whenComplete { _ in race.finish(.failure(ConnectionClosed())) }
-                if let limit {
-                    let timer = self.eventLoop.scheduleTask(in: .nanoseconds(limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
-                        if race.finish(.failure(QueryTimedOut(limit: limit))) { let _: EventLoopFuture<Void> = self.close() }
+                    self.closeFuture.whenComplete { _ in race.finish(.failure(ConnectionClosed())) }
+                    if let limit {
+                        let timer = self.eventLoop.scheduleTask(
+                            in: .nanoseconds(limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+                        ) {
+                            if race.finish(.failure(QueryTimedOut(limit: limit))) { race.close(self) }
+                        }
+                        race.whenFinished { timer.cancel() }
                     }
-                    race.whenFinished { timer.cancel() }
                 }
+            } onCancel: {
+                if race.cancel() { race.close(self) }
             }
-        } onCancel: {
-            if race.cancel() { let _: EventLoopFuture<Void> = self.close() }
+        } catch {
+            // Closed above: let the close finish before the connection goes back
+            // to the pool, so the pool never hands it out as if it were open.
+            if race.closedConnection { try? await closeFuture.get() }
+            throw error
         }
     }
 
@@ -106,6 +115,7 @@ private final class QueryRace: Sendable {
         var task: Task<Void, Never>?
         var cancelled = false
         var finished = false
+        var closedConnection = false
         var onFinish: [@Sendable () -> Void] = []
     }
 
@@ -122,6 +132,15 @@ private final class QueryRace: Sendable {
         }
         let task = makeTask()
         state.withLock { $0.task = task }
+    }
+
+    /// Whether the race closed the connection (deadline, cancellation).
+    var closedConnection: Bool { state.withLock { $0.closedConnection } }
+
+    /// Closes `connection`: its query is abandoned.
+    func close(_ connection: PostgresConnection) {
+        state.withLock { $0.closedConnection = true }
+        let _: EventLoopFuture<Void> = connection.close()
     }
 
     /// Runs `action` once the race is decided (at once if it is).

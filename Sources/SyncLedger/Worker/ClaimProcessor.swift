@@ -92,7 +92,7 @@ struct ClaimProcessor {
             return try await withConflictRetry {
                 let start = ContinuousClock.now
                 let counts = try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
-                    try await client.withConnection { conn in try await chunk.run(entries, on: conn) }
+                    try await client.withOpenConnection { conn in try await chunk.run(entries, on: conn) }
                 }
                 WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start)
                 progressed()
@@ -105,7 +105,7 @@ struct ClaimProcessor {
                     metadata: ["item_id": "\(entries[0].item.itemID)", "error": "\(PostgresErrors.message(error))"])
                 let message = ItemFailure.rejectedByDatabase(PostgresErrors.refusal(error)).description
                 try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
-                    try await client.withConnection { conn in
+                    try await client.withOpenConnection { conn in
                         try await chunk.fail(itemID: entries[0].item.itemID, jobID: entries[0].item.jobID, message: message, on: conn)
                     }
                 }

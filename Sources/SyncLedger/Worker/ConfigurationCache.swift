@@ -29,7 +29,7 @@ final class ConfigurationCache: Sendable {
     func reload(after stale: Int64? = nil) async throws -> ConfigurationSnapshot {
         if let stale, let cached = snapshot.withLock({ $0 }), cached.version > stale { return cached }
         let loaded = try await QueryDeadline.$limit.withValue(deadline) {
-            try await client.withConnection { try await ConfigurationSnapshot.load(on: $0, logger: logger) }
+            try await client.withOpenConnection { try await ConfigurationSnapshot.load(on: $0, logger: logger) }
         }
         return snapshot.withLock { current in
             if let newer = current, newer.version > loaded.version { return newer }

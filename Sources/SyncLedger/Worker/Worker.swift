@@ -52,7 +52,7 @@ public final class Worker: Service, Sendable {
                 "statement_timeout": "\(settings.session.statementTimeout)", "watchdog": "\(settings.watchdog)",
                 "listen": "\(settings.listen)", "exit_when_idle": "\(settings.exitWhenIdle)",
             ])
-        if !settings.listen { health.listener(.off) }
+        if !settings.listens { health.listener(.off) }
         var fruitlessRestarts = 0
         var generation = 0
         defer { SystemdNotifier.notify("STOPPING=1") }

@@ -52,7 +52,7 @@ struct WorkerEngine: Sendable {
                 await heartbeatLoop()
                 return nil
             }
-            if settings.listen {
+            if settings.listens {
                 group.addTask {
                     await listenLoop()
                     return nil

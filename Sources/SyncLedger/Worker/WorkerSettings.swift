@@ -48,6 +48,9 @@ public struct WorkerSettings: Sendable {
     /// for systemd to restart the process.
     public var watchdog: Duration = .seconds(120)
 
+    /// Whether the worker runs a listener: not when it exits once idle.
+    var listens: Bool { listen && !exitWhenIdle }
+
     /// The client-side bound of one chunk statement: the server's
     /// `statement_timeout` and a little more, so a healthy server's own
     /// timeout (a clear error) comes first.
