@@ -56,6 +56,10 @@ public final class Worker: Service, Sendable {
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.heartbeatLoop() }
             if !settings.exitWhenIdle { background.addTask { await self.listenLoop() } }
+            // Automatic retention (--retention), off by default.
+            if let age = settings.retention {
+                background.addTask { await RetentionLoop(client: self.client, age: age, logger: self.logger).run() }
+            }
             await withTaskGroup(of: Void.self) { slots in
                 for slot in 0..<settings.concurrency {
                     slots.addTask { await self.slotLoop(slot) }
