@@ -31,6 +31,42 @@ public struct ConfigurationSnapshot: Sendable {
     private static func read(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
         let version = try await conn.checkedQuery("SELECT version FROM integration.config_version", logger: logger)
             .single(Int64.self) ?? Int64(0)
+        let catalog = try await loadCatalog(on: conn, logger: logger)
+
+        var policies: [CommitPolicy] = []
+        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
+            """
+            SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
+                   code_list, min_confidence::float8
+              FROM integration.commit_policy
+            """, logger: logger
+        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
+            policies.append(
+                CommitPolicy(
+                    targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
+                    authoritativeSources: authorities, autoCertify: autoCertify, staleAfterDays: staleDays.map(Int.init),
+                    codeList: codeList, minConfidence: minConfidence))
+        }
+
+        var mappings: [ValueMapping] = []
+        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
+            """
+            SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
+              FROM integration.value_map
+            """, logger: logger
+        ).decode((String, String, String, String, Double).self) {
+            mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
+        }
+
+        return ConfigurationSnapshot(
+            version: version, catalog: catalog, policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+    }
+
+    /// The catalogue alone: registered sources, and registered tables with
+    /// their columns as PostgreSQL reports them. Part of every snapshot;
+    /// `syncledger submit` checks a file's mapping against it before anything
+    /// is written.
+    public static func loadCatalog(on conn: PostgresConnection, logger: Logger) async throws -> Catalog {
         var sources: [SourceSystem] = []
         for try await (key, active) in try await conn.checkedQuery(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
@@ -77,33 +113,6 @@ public struct ConfigurationSnapshot: Sendable {
             tables.append(
                 TargetTable(name: name, idColumn: idColumn, activeColumn: activeColumn, isActive: active, exists: exists, columns: columns))
         }
-
-        var policies: [CommitPolicy] = []
-        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
-            """
-            SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
-                   code_list, min_confidence::float8
-              FROM integration.commit_policy
-            """, logger: logger
-        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
-            policies.append(
-                CommitPolicy(
-                    targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
-                    authoritativeSources: authorities, autoCertify: autoCertify, staleAfterDays: staleDays.map(Int.init),
-                    codeList: codeList, minConfidence: minConfidence))
-        }
-
-        var mappings: [ValueMapping] = []
-        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
-            """
-            SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
-              FROM integration.value_map
-            """, logger: logger
-        ).decode((String, String, String, String, Double).self) {
-            mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
-        }
-
-        return ConfigurationSnapshot(
-            version: version, catalog: Catalog(sources: sources, tables: tables), policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+        return Catalog(sources: sources, tables: tables)
     }
 }

@@ -29,6 +29,8 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
         case badMapping
         /// The file has nothing to submit (no records, or a snapshot that would delete everything).
         case empty
+        /// The file cannot be opened or read.
+        case unreadable
     }
 
     public var code: Code
