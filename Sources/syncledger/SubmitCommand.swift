@@ -177,6 +177,9 @@ struct SubmitCommand: AsyncParsableCommand {
         request.priority = priority
         let (request_, wait) = (request, wait)
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressDisplay() : nil
+        if file == "-" && isatty(STDIN_FILENO) == 1 {
+            StewardCommand.note("reading \(request.format.name) from the terminal; end with Ctrl-D")
+        }
 
         try await StewardCommand.withCommandClient(connection, applicationName: "syncledger submit") { client, logger in
             let outcome: SubmitOutcome

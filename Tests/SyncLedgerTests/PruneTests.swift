@@ -108,6 +108,26 @@ struct PruneTests {
         }
     }
 
+    @Test func outOfOrderIsStillDecidedAfterTheJobsAreGone() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            let changed = Date(timeIntervalSince1970: 1_800_000_000)
+            let newer = try await db.submit(items: [.set("E1", "given_name", "New", at: changed)])
+            try await db.runWorker()
+            try await Self.age(db, [newer], days: 40)
+            _ = try await Pruner(client: db.client, logger: db.logger).prune(olderThan: Self.thirtyDays)
+            #expect(try await Self.jobIDs(db).isEmpty)
+
+            // An older statement of the same source arrives late: the order
+            // marks (integration.source_order) still know the newer one.
+            let older = try await db.submit(items: [.set("E1", "given_name", "Old", at: changed - 3600)])
+            try await db.runWorker()
+            #expect(try await db.itemResults(older).map(\.status) == ["Skipped"])
+            #expect(try await db.person("E1", "given_name") == "New")
+            #expect(try await db.provenanceViolations().isEmpty)
+        }
+    }
+
     @Test func commandShowsThenRemoves() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
@@ -200,6 +220,27 @@ struct PruneTests {
             }
             #expect(remaining == [young])
             #expect(try await db.provenanceViolations().isEmpty)
+        }
+    }
+
+    @Test func administratorsPruneUpstreamsDoNot() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            let old = try await db.submit(items: [.set("E1", "given_name", "Ann")])
+            try await db.runWorker()
+            try await Self.age(db, [old], days: 40)
+            try await SecurityTests.withLogin(db, "hr_loader", in: ["syncledger_upstream"], for: "hr") { _, url in
+                let refused = try await CommandProcess.run(["prune", "--older-than", "30d"], url: url)
+                #expect(refused.status == 1, "\(refused.output)")
+                #expect(refused.stderr.contains("permission denied for function prune_jobs"), "\(refused.output)")
+            }
+            #expect(try await Self.jobIDs(db) == [old])
+            try await SecurityTests.withLogin(db, "admin", in: ["syncledger_admin"]) { _, url in
+                let run = try await CommandProcess.run(["prune", "--older-than", "30d"], url: url)
+                #expect(run.status == 0, "\(run.output)")
+                #expect(run.stdout.contains("pruned 1 job(s) and 1 item(s)"), "\(run.output)")
+            }
+            #expect(try await Self.jobIDs(db).isEmpty)
         }
     }
 
