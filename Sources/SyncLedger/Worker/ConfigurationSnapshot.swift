@@ -32,34 +32,7 @@ public struct ConfigurationSnapshot: Sendable {
         let version = try await conn.checkedQuery("SELECT version FROM integration.config_version", logger: logger)
             .single(Int64.self) ?? Int64(0)
         let catalog = try await loadCatalog(on: conn, logger: logger)
-
-        var policies: [CommitPolicy] = []
-        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
-            """
-            SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
-                   code_list, min_confidence::float8
-              FROM integration.commit_policy
-            """, logger: logger
-        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
-            policies.append(
-                CommitPolicy(
-                    targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
-                    authoritativeSources: authorities, autoCertify: autoCertify, staleAfterDays: staleDays.map(Int.init),
-                    codeList: codeList, minConfidence: minConfidence))
-        }
-
-        var mappings: [ValueMapping] = []
-        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
-            """
-            SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
-              FROM integration.value_map
-            """, logger: logger
-        ).decode((String, String, String, String, Double).self) {
-            mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
-        }
-
-        return ConfigurationSnapshot(
-            version: version, catalog: catalog, policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+        return try await readGovernance(version: version, catalog: catalog, on: conn, logger: logger)
     }
 
     /// The catalogue alone: registered sources, and registered tables with
@@ -113,6 +86,40 @@ public struct ConfigurationSnapshot: Sendable {
             tables.append(
                 TargetTable(name: name, idColumn: idColumn, activeColumn: activeColumn, isActive: active, exists: exists, columns: columns))
         }
+
         return Catalog(sources: sources, tables: tables)
+    }
+
+    /// Policies and value maps, completing a snapshot.
+    private static func readGovernance(version: Int64, catalog: Catalog, on conn: PostgresConnection, logger: Logger) async throws
+        -> ConfigurationSnapshot
+    {
+        var policies: [CommitPolicy] = []
+        for try await (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedQuery(
+            """
+            SELECT target_table, field_name, commit_mode, authoritative_sources, auto_certify, stale_after_days,
+                   code_list, min_confidence::float8
+              FROM integration.commit_policy
+            """, logger: logger
+        ).decode((String, String?, String, [String], Bool, Int32?, String?, Double?).self) {
+            policies.append(
+                CommitPolicy(
+                    targetTable: table, fieldName: field, commitMode: CommitMode(rawValue: mode) ?? .onCertify,
+                    authoritativeSources: authorities, autoCertify: autoCertify, staleAfterDays: staleDays.map(Int.init),
+                    codeList: codeList, minConfidence: minConfidence))
+        }
+
+        var mappings: [ValueMapping] = []
+        for try await (source, codeList, code, canonical, confidence) in try await conn.checkedQuery(
+            """
+            SELECT source_system_key, code_list, source_code, canonical_code_value, confidence::float8
+              FROM integration.value_map
+            """, logger: logger
+        ).decode((String, String, String, String, Double).self) {
+            mappings.append(ValueMapping(sourceSystem: source, codeList: codeList, sourceCode: code, canonicalCode: canonical, confidence: confidence))
+        }
+
+        return ConfigurationSnapshot(
+            version: version, catalog: catalog, policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
     }
 }
