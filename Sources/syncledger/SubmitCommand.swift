@@ -27,24 +27,31 @@ struct SubmitCommand: AsyncParsableCommand {
 
             Examples:
               # people.csv:  employee_id,given_name,family_name,email
-              syncledger submit people.csv --source hr --table core.person --key employee_id
+              syncledger submit people.csv \\
+                  --source hr --table core.person --key employee_id
 
-              # The nightly complete extract: records missing from it are deleted; wait for the worker.
-              syncledger submit people.csv --source hr --table core.person --key employee_id --snapshot --wait
+              # The nightly complete extract: records missing from it are
+              # deleted; then wait for a worker to process the job.
+              syncledger submit people.csv --snapshot --wait \\
+                  --source hr --table core.person --key employee_id
 
               # JSON Lines from a pipe.
-              hr-export | syncledger submit - --format jsonl --source hr --table core.person --key employee_id
+              hr-export | syncledger submit - --format jsonl \\
+                  --source hr --table core.person --key employee_id
 
-              # Other column names, a link, a timestamp column, ignored columns: a mapping file.
+              # Other column names, a link, a timestamp, ignored columns.
               syncledger submit extract.csv --mapping hr-people.json
 
-            A mapping file (JSON; every key optional, flags win):
+            A mapping file (JSON; every key optional; flags win):
               {"source": "hr", "table": "core.person", "key": "employee_id",
                "source_timestamp": "changed_at",
-               "columns": {"first_name": "given_name",
-                           "employer": {"field": "employer_id", "link": "core.organisation"},
-                           "internal_note": null},
-               "ignore": ["payroll_ref"], "other_columns": "fields", "empty_cells": "leave"}
+               "columns": {
+                 "first_name": "given_name",
+                 "employer": {"field": "employer_id",
+                              "link": "core.organisation"},
+                 "internal_note": null},
+               "ignore": ["payroll_ref"],
+               "other_columns": "fields", "empty_cells": "leave"}
             "other_columns": "ignore" submits only the columns listed. A Link column holds the related record's \
             external key in the same source (resolved through the crosswalk; a stub record is created if unknown).
 
