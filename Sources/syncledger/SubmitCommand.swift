@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SyncLedger
 import SyncLedgerCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -191,8 +192,23 @@ struct SubmitCommand: AsyncParsableCommand {
         try await StewardCommand.withCommandClient(connection, applicationName: "syncledger submit") { client, logger in
             let outcome: SubmitOutcome
             do {
-                outcome = try await FileSubmitter(client: client, logger: logger).submit(input, request_, progress: progress?.show)
-                progress?.finish()
+                let submitter = FileSubmitter(client: client, logger: logger)
+                if let progress {
+                    outcome = try await withThrowingTaskGroup(of: SubmitOutcome?.self) { group in
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: .seconds(1))
+                                progress.tick()
+                            }
+                            return nil
+                        }
+                        defer { group.cancelAll() }
+                        return try await submitter.submit(input, request_, progress: progress.show)
+                    }
+                    progress.finish()
+                } else {
+                    outcome = try await submitter.submit(input, request_)
+                }
             } catch let error as IntakeError {
                 progress?.clear()
                 StewardCommand.note("error: \(error)\nnothing was submitted")
@@ -247,18 +263,49 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 }
 
-/// The progress line on a terminal's standard error, redrawn in place.
+/// The progress line on a terminal's standard error, redrawn in place:
+/// reading, then storing, then the totals (which stay on screen).
 final class ProgressDisplay: Sendable {
+    private let started = ContinuousClock.now
+    /// The last report, and when storing began.
+    private let last = Mutex<(SubmitProgress, ContinuousClock.Instant)?>(nil)
+
     @Sendable func show(_ progress: SubmitProgress) {
-        let line = IntakeProgress.line(
-            records: progress.records, items: progress.items, bytesRead: progress.bytesRead, totalBytes: progress.totalBytes,
-            elapsed: progress.elapsed)
+        let storingSince = last.withLock { state in
+            let since = state.flatMap { $0.0.phase == .storing ? $0.1 : nil } ?? ContinuousClock.now
+            state = (progress, since)
+            return since
+        }
+        draw(progress, storingSince: storingSince)
+    }
+
+    /// Redraws the storing line with the time it has taken so far (once a
+    /// second, while the server inserts the items).
+    func tick() {
+        guard let (progress, since) = last.withLock({ $0 }), progress.phase == .storing else { return }
+        draw(progress, storingSince: since)
+    }
+
+    private func draw(_ progress: SubmitProgress, storingSince: ContinuousClock.Instant) {
+        let line: String
+        switch progress.phase {
+        case .reading:
+            line = IntakeProgress.line(
+                records: progress.records, items: progress.items, bytesRead: progress.bytesRead, totalBytes: progress.totalBytes,
+                elapsed: progress.elapsed)
+        case .storing:
+            let waited = (ContinuousClock.now - storingSince).components.seconds
+            line = IntakeProgress.storing(records: progress.records, items: progress.items) + (waited > 0 ? " \(waited) s" : "")
+        }
         FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 
-    /// Keeps the last line (the totals) and moves to the next.
+    /// Replaces the line with the totals, and moves to the next.
     func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let line = last.withLock { $0 }.map { IntakeProgress.done(records: $0.0.records, items: $0.0.items, elapsed: seconds) } ?? ""
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8))
     }
 
     /// Removes the line (before an error message).

@@ -68,6 +68,9 @@ struct IntakeEncodingTests {
             IntakeProgress.line(records: 12_345, items: 61_725, bytesRead: 250, totalBytes: 1000, elapsed: 2)
                 == "12,345 records · 61,725 items · 30,863 items/s · 25% · ETA 0:06")
         #expect(IntakeProgress.line(records: 3, items: 9, bytesRead: 100, totalBytes: nil, elapsed: 0) == "3 records · 9 items")
+        #expect(IntakeProgress.storing(records: 100_000, items: 500_000) == "100,000 records read · storing 500,000 items in the job …")
+        #expect(IntakeProgress.done(records: 100_000, items: 500_000, elapsed: 4) == "100,000 records · 500,000 items in 4.0 s · 125,000 items/s")
+        #expect(IntakeProgress.seconds(75) == "1:15")
         #expect(IntakeProgress.grouped(1_234_567) == "1,234,567")
         #expect(IntakeProgress.clock(3725) == "1:02:05")
     }

@@ -48,8 +48,18 @@ public struct SubmitReceipt: Sendable, Equatable {
     public var deletes: Int
 }
 
-/// How far a submission has read, for a progress display.
+/// How far a submission has come, for a progress display.
 public struct SubmitProgress: Sendable {
+    /// What the submission is doing.
+    public enum Phase: Sendable, Equatable {
+        /// Reading the file and streaming its items to the server.
+        case reading
+        /// The whole file is read: the items are moving into the job (one
+        /// statement; usually the longer part).
+        case storing
+    }
+
+    public var phase: Phase
     public var records: Int
     public var items: Int
     public var bytesRead: Int64
@@ -98,7 +108,7 @@ public struct FileSubmitter: Sendable {
     }
 
     /// Submits `input` as `request` says; `progress` is called every
-    /// ``progressInterval`` while reading (and once at the end).
+    /// ``progressInterval`` while reading, and once when storing starts.
     public func submit(
         _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration = .milliseconds(200),
         progress: (@Sendable (SubmitProgress) -> Void)? = nil
@@ -159,7 +169,7 @@ public struct FileSubmitter: Sendable {
                             try reading.next()
                         }
                     }
-                    reading.report(force: true)
+                    reading.report(force: true, phase: .storing)
                     return try await finish(reading, mapping: mapping, request: request, on: conn)
                 }
             }
@@ -310,7 +320,7 @@ private struct Reading {
         report(force: false)
     }
 
-    mutating func report(force: Bool) {
+    mutating func report(force: Bool, phase: SubmitProgress.Phase = .reading) {
         guard let progress else { return }
         let now = ContinuousClock.now
         guard force || now - lastReport >= progressInterval else { return }
@@ -318,7 +328,7 @@ private struct Reading {
         let elapsed = now - started
         progress(
             SubmitProgress(
-                records: pipeline.records, items: pipeline.items, bytesRead: input.bytesRead, totalBytes: input.totalBytes,
+                phase: phase, records: pipeline.records, items: pipeline.items, bytesRead: input.bytesRead, totalBytes: input.totalBytes,
                 elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
     }
 
