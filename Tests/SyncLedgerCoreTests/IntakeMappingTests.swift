@@ -58,7 +58,7 @@ struct IntakeMappingTests {
 
     @Test(
         "columns that are no writable field",
-        arguments: [("emial", "no field of that name"), ("id", "id column"), ("full_name", "generated"), ("is_active", "active column")])
+        arguments: [("emial", "unknown field 'emial' on core.person"), ("id", "id column"), ("full_name", "generated"), ("is_active", "active column")])
     func unwritableColumns(column: String, message: String) throws {
         let error = try #require(throws: IntakeError.self) { try hrPeople().plan(forColumn: column, line: 1) }
         #expect(error.code == .unknownColumn)

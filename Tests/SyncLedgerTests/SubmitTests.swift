@@ -175,7 +175,7 @@ struct SubmitTests {
                 let unknown = try Self.file("unknown.csv", "employee_id,given_name,emial\nE1,Ann,a@example.org\n", in: directory)
                 try await Self.expectRefused(
                     try await CommandProcess.run(["submit", unknown] + Self.person, url: db.url),
-                    ["unknown.csv, line 1, column 'emial'", "no field of that name in core.person", "--ignore emial"], db: db)
+                    ["unknown.csv, line 1, column 'emial'", "unknown field 'emial' on core.person", "--ignore emial"], db: db)
 
                 let noKey = try Self.file("nokey.csv", "id_of_employee,given_name\nE1,Ann\n", in: directory)
                 try await Self.expectRefused(

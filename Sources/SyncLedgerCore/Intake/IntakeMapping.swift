@@ -164,25 +164,12 @@ public struct IntakeMapping: Sendable, Equatable {
             throw IntakeError(
                 .badMapping, "no key column: pass --key with the column that holds each record's external key (e.g. --key employee_id)")
         }
-        guard let sourceSystem = catalog.sources[sourceKey] else {
-            throw IntakeError(
-                .unknownSource, "unknown source system \(Quote.short(sourceKey))",
-                hint: "an administrator registers it in integration.source_system; check the spelling of --source")
-        }
-        guard sourceSystem.isActive else {
-            throw IntakeError(.unknownSource, "source system \(Quote.short(sourceKey)) is inactive", hint: "an administrator sets integration.source_system.is_active")
-        }
-        if ProtectedSchemas.contains(table: tableName) {
-            throw IntakeError(.unregisteredTable, "\(Quote.short(tableName)) is not a target: syncledger never writes the integration schema or system catalogs")
-        }
-        guard let target = catalog.tables[tableName] else {
-            throw IntakeError(
-                .unregisteredTable, "target table \(Quote.short(tableName)) is not registered in integration.target_table",
-                hint: "give the table as schema.table (e.g. core.person); an administrator registers target tables")
-        }
-        guard target.isActive else { throw IntakeError(.unregisteredTable, "target table \(tableName) is inactive") }
-        guard target.exists else {
-            throw IntakeError(.unregisteredTable, "target table \(tableName) is registered but does not exist in the database")
+        let target: TargetTable
+        do {
+            _ = try catalog.activeSource(sourceKey)
+            target = try catalog.writableTable(tableName)
+        } catch {
+            throw IntakeError(error, column: nil, line: nil)
         }
         if let timestamp = sourceTimestampColumn, timestamp == keyColumn {
             throw IntakeError(.badMapping, column: timestamp, "the key column cannot also be the source_timestamp column")
@@ -239,56 +226,26 @@ public struct ResolvedMapping: Sendable {
         }
     }
 
-    /// Checks one target against the table; errors name the column (and line).
+    /// Checks one target against the table (the worker's own rules,
+    /// ``TargetTable/writableColumn(_:)`` and ``Catalog/linkedTable(_:of:)``);
+    /// errors name the column (and line).
     func check(_ target: IntakeMapping.Target, column: String, line: Int?) throws -> ColumnPlan {
-        let ignoreHint = "map it to a field with a mapping file, or leave it out with --ignore \(column)"
+        let field: String
         switch target {
-        case .ignore:
-            return .none
-        case .field(let field), .link(let field, _):
-            guard let columnInfo = table.columns[field] else {
-                throw IntakeError(
-                    .unknownColumn, line: line, column: column,
-                    field == column
-                        ? "no field of that name in \(table.name)"
-                        : "maps to \(Quote.short(field)), which is no field of \(table.name)",
-                    hint: ignoreHint)
-            }
-            if field == table.idColumn {
-                throw IntakeError(
-                    .unknownColumn, line: line, column: column,
-                    "\(Quote.short(field)) is the id column of \(table.name), which syncledger assigns and never writes", hint: ignoreHint)
-            }
-            if columnInfo.isGenerated {
-                throw IntakeError(
-                    .unknownColumn, line: line, column: column, "\(Quote.short(field)) is a generated column of \(table.name)",
-                    hint: ignoreHint)
-            }
-            if field == table.activeColumn {
-                throw IntakeError(
-                    .unknownColumn, line: line, column: column,
-                    "\(Quote.short(field)) is the active column of \(table.name): records are deactivated by Delete items",
-                    hint: "submit the complete set of records with --snapshot to delete those missing, or \(ignoreHint)")
-            }
+        case .ignore: return .none
+        case .field(let name), .link(let name, _): field = name
+        }
+        do {
+            let columnInfo = try table.writableColumn(field)
             guard case .link(_, let relatedTable) = target else { return .set(field: field) }
-            guard let references = columnInfo.references else {
+            let related = try catalog.linkedTable(columnInfo, of: table)
+            if let relatedTable, relatedTable != related.name {
                 throw IntakeError(
-                    .badMapping, line: line, column: column,
-                    "\(Quote.short(field)) of \(table.name) is not a single-column foreign key, so it cannot be a Link",
-                    hint: "map the column as a plain field, or point the link at a foreign-key column")
-            }
-            if let relatedTable, relatedTable != references {
-                throw IntakeError(
-                    .badMapping, line: line, column: column,
-                    "\(Quote.short(field)) references \(references), not \(Quote.short(relatedTable))")
-            }
-            guard let related = catalog.tables[references], related.isActive, related.exists else {
-                throw IntakeError(
-                    .badMapping, line: line, column: column,
-                    "\(Quote.short(field)) references \(references), which is not a registered, active target table",
-                    hint: "an administrator registers it in integration.target_table")
+                    .badMapping, line: line, column: column, "\(Quote.short(field)) references \(related.name), not \(Quote.short(relatedTable))")
             }
             return .link(field: field)
+        } catch let failure as ItemFailure {
+            throw IntakeError(failure, column: column, line: line)
         }
     }
 
@@ -307,5 +264,29 @@ public struct ResolvedMapping: Sendable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension IntakeError {
+    /// A catalogue refusal (what an item naming the same would fail with),
+    /// placed at a column of the file, with what to do about it.
+    init(_ failure: ItemFailure, column: String?, line: Int?) {
+        let ignore = column.map { "map the column to a field with a mapping file, or leave it out with --ignore \($0)" }
+        switch failure {
+        case .unknownSourceSystem, .inactiveSourceSystem:
+            self.init(.unknownSource, line: line, column: column, failure.description, hint: "check the spelling of --source (or \"source\" in the mapping file)")
+        case .missingTargetTable, .protectedTable, .unregisteredTable, .inactiveTable, .missingTable:
+            self.init(
+                .unregisteredTable, line: line, column: column, failure.description,
+                hint: "give the table as schema.table (e.g. core.person); an administrator registers target tables")
+        case .unknownField, .idColumn, .generatedColumn:
+            self.init(.unknownColumn, line: line, column: column, failure.description, hint: ignore)
+        case .activeColumn:
+            self.init(
+                .unknownColumn, line: line, column: column, failure.description,
+                hint: "submit the complete set of records with --snapshot to delete those missing" + (ignore.map { ", or \($0)" } ?? ""))
+        default:
+            self.init(.badMapping, line: line, column: column, failure.description)
+        }
     }
 }
