@@ -243,21 +243,4 @@ struct PruneTests {
             #expect(try await Self.jobIDs(db).isEmpty)
         }
     }
-
-    @Test func workerRefusesABadRetention() throws {
-        let process = Process()
-        process.executableURL = WorkerProcess.binary
-        process.arguments = ["worker", "--retention", "a month"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none?sslmode=disable"
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(String(decoding: data, as: UTF8.self).contains("--retention must be an age such as 30d"))
-    }
 }
