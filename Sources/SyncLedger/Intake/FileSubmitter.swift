@@ -178,7 +178,9 @@ public struct FileSubmitter: Sendable {
             case "23505":
                 // A unique violation on the job key: the same content,
                 // submitted meanwhile by someone else.
-                if let jobKey = reading.jobKey(request), let jobID = try await existingJob(source: mapping.source, jobKey: jobKey) {
+                if let jobKey = reading.jobKey(request),
+                    let jobID = try await client.withConnection({ try await existingJob(source: mapping.source, jobKey: jobKey, on: $0) })
+                {
                     throw DuplicateKey(jobID: jobID, jobKey: jobKey)
                 }
             case "42501":
@@ -201,9 +203,7 @@ public struct FileSubmitter: Sendable {
         let pipeline = reading.pipeline
         let jobKey = reading.jobKey(request) ?? ""
         if pipeline.items == 0 && !request.snapshot { return .nothingToSubmit(records: pipeline.records) }
-        if let existing = try await conn.checkedQuery(
-            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(jobKey)", logger: logger
-        ).single(Int64.self) {
+        if let existing = try await existingJob(source: mapping.source, jobKey: jobKey, on: conn) {
             return .alreadySubmitted(jobID: existing, jobKey: jobKey)
         }
         if request.snapshot && pipeline.records == 0 && !request.allowEmptySnapshot {
@@ -266,11 +266,11 @@ public struct FileSubmitter: Sendable {
         var records: Int
     }
 
-    private func existingJob(source: String, jobKey: String) async throws -> Int64? {
-        try await client.collect(
-            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(source) AND job_key = \(jobKey)", as: (Int64).self,
-            logger: logger
-        ).first
+    /// The job of `source` with `jobKey`, if there is one.
+    private func existingJob(source: String, jobKey: String, on conn: PostgresConnection) async throws -> Int64? {
+        try await conn.checkedQuery(
+            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(source) AND job_key = \(jobKey)", logger: logger
+        ).single(Int64.self)
     }
 }
 
