@@ -59,7 +59,9 @@
 --   an old job) is left for a later call rather than waited for; workers
 --   never hold finished jobs, so they never wait for retention, nor it for
 --   them. A job's age is its finished_at (submitted_at for a job cancelled
---   without one).
+--   without one). A job with more items than one batch loses them over
+--   several calls and goes with the last; until then it stays as it was
+--   (finished, its counts on its row).
 --
 --   SL070  invalid argument to prune_jobs / prune_preview
 
