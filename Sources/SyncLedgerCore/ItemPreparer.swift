@@ -28,12 +28,8 @@ public struct ItemPreparer: Sendable {
     }
 
     private func prepareOrThrow(_ item: InboundItem) throws -> PreparedItem {
-        guard let source = catalog.sources[item.sourceSystem] else {
-            throw ItemFailure.unknownSourceSystem(item.sourceSystem)
-        }
-        guard source.isActive else { throw ItemFailure.inactiveSourceSystem(source.key) }
-
-        let table = try resolveTable(item.targetTable)
+        let source = try catalog.activeSource(item.sourceSystem)
+        let table = try catalog.writableTable(item.targetTable)
         guard let externalKey = item.externalKey, !externalKey.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ItemFailure.missingExternalKey
         }
@@ -57,12 +53,7 @@ public struct ItemPreparer: Sendable {
 
         case .link:
             let column = try writableColumn(item.fieldName, of: table, for: operation)
-            guard let references = column.references else {
-                throw ItemFailure.notARelationship(field: column.name, table: table.name)
-            }
-            guard let related = catalog.tables[references], related.isActive, related.exists else {
-                throw ItemFailure.unregisteredRelationship(field: column.name, table: table.name, references: references)
-            }
+            let related = try catalog.linkedTable(column, of: table)
             // A blank related key clears the relationship, like NULL.
             let relatedKey = item.newValue.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
             if let relatedKey { try checkKeySize(relatedKey) }
@@ -87,24 +78,9 @@ public struct ItemPreparer: Sendable {
             targetIDHint: item.targetIDHint, sourceTimestamp: item.sourceTimestamp, change: change, policy: policy)
     }
 
-    private func resolveTable(_ name: String?) throws -> TargetTable {
-        guard let name, !name.isEmpty else { throw ItemFailure.missingTargetTable }
-        if ProtectedSchemas.contains(table: name) { throw ItemFailure.protectedTable(name) }
-        guard let table = catalog.tables[name] else { throw ItemFailure.unregisteredTable(name) }
-        guard table.isActive else { throw ItemFailure.inactiveTable(name) }
-        guard table.exists else { throw ItemFailure.missingTable(name) }
-        return table
-    }
-
     private func writableColumn(_ name: String?, of table: TargetTable, for operation: Operation) throws -> Column {
         guard let name, !name.isEmpty else { throw ItemFailure.missingFieldName(operation) }
-        guard let column = table.columns[name] else { throw ItemFailure.unknownField(field: name, table: table.name) }
-        if column.name == table.idColumn { throw ItemFailure.idColumn(field: name, table: table.name) }
-        if column.isGenerated { throw ItemFailure.generatedColumn(field: name, table: table.name) }
-        // The record's lifecycle is the record aspect's: Delete clears the
-        // active column, a steward's revoke of that Delete sets it again.
-        if column.name == table.activeColumn { throw ItemFailure.activeColumn(field: name, table: table.name) }
-        return column
+        return try table.writableColumn(name)
     }
 
     private func checkKeySize(_ key: String) throws {

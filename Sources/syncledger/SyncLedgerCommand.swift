@@ -10,7 +10,7 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         abstract: "Synchronise and certify records from many external systems, on PostgreSQL.",
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
-            StewardCommand.self, OutboundCommand.self, VerifyCommand.self,
+            StewardCommand.self, OutboundCommand.self, VerifyCommand.self, SubmitCommand.self, PruneCommand.self,
         ])
 
     /// Runs the command; database errors are shown as the server's message

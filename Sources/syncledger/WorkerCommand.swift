@@ -6,6 +6,7 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 import SyncLedger
+import SyncLedgerCore
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,6 +76,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Process what is there, then exit 0.")
     var exitWhenIdle = false
 
+    @Option(help: "Prune finished jobs and items older than this, e.g. 30d (env: SYNCLEDGER_RETENTION, default off).")
+    var retention: String?
+
     /// The settings from flags, then environment, then defaults; refuses
     /// invalid values naming the option.
     func settings() throws -> WorkerSettings {
@@ -118,6 +122,13 @@ struct WorkerCommand: AsyncParsableCommand {
         guard settings.watchdog > settings.chunkQueryDeadline else {
             throw ValidationError(
                 "--watchdog-seconds must be longer than --statement-timeout-seconds plus 5 s (\(settings.chunkQueryDeadline)), got \(settings.watchdog)")
+        }
+        if let text = retention ?? Environment.string("SYNCLEDGER_RETENTION") {
+            guard let age = RetentionAge(parsing: text) else {
+                throw ValidationError(
+                    "\(retention == nil ? "SYNCLEDGER_RETENTION" : "--retention") must be an age such as 30d, 12h or 1d12h, got '\(text)'")
+            }
+            settings.retention = age
         }
         guard settings.leaseSeconds >= 3 else { throw ValidationError("--lease-seconds must be at least 3 (the heartbeat runs every third)") }
         guard settings.chunkSize <= 10_000 else { throw ValidationError("--chunk-size must be at most 10000") }

@@ -37,6 +37,8 @@ struct WorkerConfigurationTests {
         ([], ["SYNCLEDGER_POLL_INTERVAL_SECONDS": "0"], "SYNCLEDGER_POLL_INTERVAL_SECONDS must be a positive integer"),
         ([], ["SYNCLEDGER_MAX_ATTEMPTS": "x"], "SYNCLEDGER_MAX_ATTEMPTS must be a positive integer (--max-attempts)"),
         ([], ["SYNCLEDGER_METRICS_PORT": "70000"], "--metrics-port must be at most 65535"),
+        (["--retention", "a month"], [:], "--retention must be an age such as 30d, 12h or 1d12h, got 'a month'"),
+        ([], ["SYNCLEDGER_RETENTION": "30"], "SYNCLEDGER_RETENTION must be an age such as 30d"),
         ([], ["DATABASE_URL": "mysql://x"], "DATABASE_URL must look like postgres://"),
         ([], ["DATABASE_URL": "postgres://u@h/db?sslmode=sometimes"], "sslmode 'sometimes' is not one of"),
         ([], ["SYNCLEDGER_LISTEN": "maybe"], "SYNCLEDGER_LISTEN must be on or off (--no-listen), got 'maybe'"),

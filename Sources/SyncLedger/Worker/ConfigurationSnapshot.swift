@@ -31,6 +31,15 @@ public struct ConfigurationSnapshot: Sendable {
     private static func read(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
         let version = try await conn.checkedRows("SELECT version FROM integration.config_version", logger: logger)
             .decoded(Int64.self).first ?? Int64(0)
+        let catalog = try await loadCatalog(on: conn, logger: logger)
+        return try await readGovernance(version: version, catalog: catalog, on: conn, logger: logger)
+    }
+
+    /// The catalogue alone: registered sources, and registered tables with
+    /// their columns as PostgreSQL reports them. Part of every snapshot;
+    /// `syncledger submit` checks a file's mapping against it before anything
+    /// is written.
+    public static func loadCatalog(on conn: PostgresConnection, logger: Logger) async throws -> Catalog {
         var sources: [SourceSystem] = []
         for (key, active) in try await conn.checkedRows(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger
@@ -78,6 +87,13 @@ public struct ConfigurationSnapshot: Sendable {
                 TargetTable(name: name, idColumn: idColumn, activeColumn: activeColumn, isActive: active, exists: exists, columns: columns))
         }
 
+        return Catalog(sources: sources, tables: tables)
+    }
+
+    /// Policies and value maps, completing a snapshot.
+    private static func readGovernance(version: Int64, catalog: Catalog, on conn: PostgresConnection, logger: Logger) async throws
+        -> ConfigurationSnapshot
+    {
         var policies: [CommitPolicy] = []
         for (table, field, mode, authorities, autoCertify, staleDays, codeList, minConfidence) in try await conn.checkedRows(
             """
@@ -104,6 +120,6 @@ public struct ConfigurationSnapshot: Sendable {
         }
 
         return ConfigurationSnapshot(
-            version: version, catalog: Catalog(sources: sources, tables: tables), policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
+            version: version, catalog: catalog, policies: PolicyBook(policies), valueMaps: ValueMapBook(mappings))
     }
 }

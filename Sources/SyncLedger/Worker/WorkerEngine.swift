@@ -59,6 +59,13 @@ struct WorkerEngine: Sendable {
                 }
             }
             group.addTask { await watchdogLoop() }
+            // Automatic retention (--retention), off by default.
+            if let age = settings.retention {
+                group.addTask {
+                    await RetentionLoop(client: client, age: age, logger: logger).run()
+                    return nil
+                }
+            }
             group.addTask {
                 await withTaskGroup(of: Void.self) { slots in
                     for slot in 0..<settings.concurrency {

@@ -1,4 +1,5 @@
 import Foundation
+import SyncLedgerCore
 
 /// How a worker runs. The CLI fills it from flags and `SYNCLEDGER_*`
 /// environment variables (flags win) and validates it.
@@ -27,6 +28,9 @@ public struct WorkerSettings: Sendable {
     public var maxValueBytes: Int = 64 * 1024
     /// Process what is there, then return.
     public var exitWhenIdle: Bool = false
+    /// Prune finished jobs and items older than this, in the background
+    /// (``RetentionLoop``); nil (the default): no automatic retention.
+    public var retention: RetentionAge?
     /// Base of the exponential retry backoff (doubles per attempt, capped at 5 minutes).
     public var retryBackoffBase: Duration = .seconds(1)
     /// Timeouts and keep-alives of every session (see ``SessionSettings``).

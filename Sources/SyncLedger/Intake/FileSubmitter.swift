@@ -1,0 +1,339 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncLedgerCore
+
+/// What `syncledger submit` is asked to do with a file.
+public struct SubmitRequest: Sendable {
+    public var mapping: IntakeMapping
+    public var format: IntakeFormat
+    /// The file is the source's complete set of records for the table:
+    /// records the crosswalk knows for that source and the file lacks get
+    /// `Delete` items.
+    public var snapshot = false
+    /// A snapshot with no records deletes every record of the source; refused
+    /// unless this is set.
+    public var allowEmptySnapshot = false
+    /// The job's `job_key`; by default the content key (``SubmissionKey``).
+    public var jobKey: String?
+    public var priority = 0
+
+    public init(mapping: IntakeMapping, format: IntakeFormat) {
+        self.mapping = mapping
+        self.format = format
+    }
+}
+
+/// What a submission did.
+public enum SubmitOutcome: Sendable, Equatable {
+    /// A new job, Submitted.
+    case submitted(SubmitReceipt)
+    /// The same content (and mapping) was submitted before, as this job: nothing was written.
+    case alreadySubmitted(jobID: Int64, jobKey: String)
+    /// No item to submit (an empty file, or only empty cells left alone): nothing was written.
+    case nothingToSubmit(records: Int)
+}
+
+/// The job a submission created.
+public struct SubmitReceipt: Sendable, Equatable {
+    public var jobID: Int64
+    public var jobKey: String
+    public var source: String
+    public var table: String
+    /// Records read from the file.
+    public var records: Int
+    /// `Set` and `Link` items from the file.
+    public var items: Int
+    /// `Delete` items for records missing from a snapshot.
+    public var deletes: Int
+}
+
+/// How far a submission has come, for a progress display.
+public struct SubmitProgress: Sendable {
+    /// What the submission is doing.
+    public enum Phase: Sendable, Equatable {
+        /// Reading the file and streaming its items to the server.
+        case reading
+        /// The whole file is read: the items are moving into the job (one
+        /// statement; usually the longer part).
+        case storing
+    }
+
+    public var phase: Phase
+    public var records: Int
+    public var items: Int
+    public var bytesRead: Int64
+    public var totalBytes: Int64?
+    /// Seconds since reading started.
+    public var elapsed: Double
+}
+
+/// Stages a CSV or JSON Lines file as one inbound job (SPEC §7 `submit`): the
+/// PostgreSQL shell around ``IntakePipeline``.
+///
+/// Order of work:
+/// 1. The mapping is checked against the catalogue (the worker's loader,
+///    ``ConfigurationSnapshot/loadCatalog(on:logger:)``), and the file is read
+///    until its header has been checked too: an unknown source, an
+///    unregistered table, a column that is no field, a missing key column are
+///    refused before anything is written.
+/// 2. One transaction: the items are streamed with COPY into a temporary
+///    table as the file is read (memory stays one chunk and one COPY buffer,
+///    whatever the file's size) while the content key is hashed; a malformed
+///    line or a bad cell anywhere aborts it. Then, if no job of the source
+///    already has that key, a `Draft` job is inserted, the items move into
+///    `sync_item` with one INSERT ... SELECT (plus the `Delete` items of a
+///    snapshot), and one UPDATE flips the job to `Submitted`; COMMIT.
+///
+/// Why one transaction rather than a Draft job committed first and filled
+/// over several: the job's key is a hash of the whole file, known only at its
+/// end, and an upstream may not change a job's key after inserting it (it
+/// may update `job_status` only); and a file killed half-way must leave
+/// nothing behind — with one transaction the server rolls everything back
+/// when the connection drops, so there is not even a Draft job to clean up.
+/// The job is never visible as Draft to anyone. Why a temporary table rather
+/// than COPY straight into `sync_item`: COPY FROM refuses tables with
+/// row-level security, which `sync_item` has for upstream roles.
+public struct FileSubmitter: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// Bytes read per chunk.
+    public var chunkSize = 256 * 1024
+    /// COPY data sent per message.
+    public var copyBufferSize = 256 * 1024
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Submits `input` as `request` says; `progress` is called every
+    /// ``progressInterval`` while reading, and once when storing starts.
+    public func submit(
+        _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration = .milliseconds(200),
+        progress: (@Sendable (SubmitProgress) -> Void)? = nil
+    ) async throws -> SubmitOutcome {
+        do {
+            return try await stage(input, request, progressInterval: progressInterval, progress: progress)
+        } catch let error as IntakeError {
+            throw error.file == nil ? error.in(file: input.name) : error
+        } catch let race as DuplicateKey {
+            // Another submission of the same content committed first.
+            return .alreadySubmitted(jobID: race.jobID, jobKey: race.jobKey)
+        } catch let nothing as NothingToSubmit {
+            return .nothingToSubmit(records: nothing.records)
+        }
+    }
+
+    private struct DuplicateKey: Error {
+        var jobID: Int64
+        var jobKey: String
+    }
+
+    private func stage(
+        _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration, progress: (@Sendable (SubmitProgress) -> Void)?
+    ) async throws -> SubmitOutcome {
+        let logger = logger
+        let catalog = try await client.withConnection { try await ConfigurationSnapshot.loadCatalog(on: $0, logger: logger) }
+        let mapping = try request.mapping.resolve(in: catalog)
+        var reading = Reading(
+            input: input, pipeline: IntakePipeline(format: request.format, mapping: mapping, markRecords: request.snapshot),
+            key: SubmissionKey(mapping: mapping, format: request.format, snapshot: request.snapshot), chunkSize: chunkSize,
+            progressInterval: progressInterval, progress: progress)
+
+        // Everything checkable before the first row: the header.
+        while !reading.pipeline.isReady && !reading.finished { try reading.next() }
+
+        let copyBufferSize = copyBufferSize
+        let outcome: SubmitOutcome
+        do {
+            outcome = try await client.withConnection { conn in
+                try await conn.transaction(logger: logger) { conn -> SubmitOutcome in
+                    try await conn.run("SET LOCAL TimeZone = 'UTC'", logger: logger)
+                    try await conn.run(
+                        """
+                        CREATE TEMPORARY TABLE intake_item (
+                          seq bigint, external_key text, operation text, field_name text, new_value text,
+                          source_timestamp timestamptz
+                        ) ON COMMIT DROP
+                        """, logger: logger)
+                    try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
+                        while true {
+                            // Full, or the input has nothing more right now (a
+                            // pipe): send what there is, so the server keeps up.
+                            if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
+                                try await writer.write(ByteBuffer(bytes: reading.buffer))
+                                reading.buffer.removeAll(keepingCapacity: true)
+                            }
+                            if reading.finished { break }
+                            try reading.next()
+                        }
+                    }
+                    reading.report(force: true, phase: .storing)
+                    return try await finish(reading, mapping: mapping, request: request, on: conn)
+                }
+            }
+        } catch {
+            switch PostgresErrors.sqlState(error) {
+            case "23505":
+                // A unique violation on the job key: the same content,
+                // submitted meanwhile by someone else.
+                if let jobKey = reading.jobKey(request),
+                    let jobID = try await client.withConnection({ try await existingJob(source: mapping.source, jobKey: jobKey, on: $0) })
+                {
+                    throw DuplicateKey(jobID: jobID, jobKey: jobKey)
+                }
+            case "42501":
+                // Row-level security: this login does not speak for the source.
+                throw IntakeError(
+                    .unknownSource, "this database login may not submit for source system '\(mapping.source)'",
+                    hint: "submit as the login role registered for it (integration.source_system.login_role), a member of syncledger_upstream")
+            default:
+                break
+            }
+            throw error
+        }
+        return outcome
+    }
+
+    /// After the whole file is staged: the job, its items, the flip.
+    private func finish(_ reading: Reading, mapping: ResolvedMapping, request: SubmitRequest, on conn: PostgresConnection) async throws
+        -> SubmitOutcome
+    {
+        let pipeline = reading.pipeline
+        let jobKey = reading.jobKey(request) ?? ""
+        if pipeline.items == 0 && !request.snapshot { return .nothingToSubmit(records: pipeline.records) }
+        if let existing = try await existingJob(source: mapping.source, jobKey: jobKey, on: conn) {
+            return .alreadySubmitted(jobID: existing, jobKey: jobKey)
+        }
+        if request.snapshot && pipeline.records == 0 && !request.allowEmptySnapshot {
+            throw IntakeError(
+                .empty,
+                "the file has no records: as a snapshot it would delete every record \(mapping.source) has in \(mapping.table.name)",
+                hint: "check the export that produced it; pass --allow-empty-snapshot if that is really meant")
+        }
+
+        guard
+            let jobID = try await conn.checkedRows(
+                """
+                INSERT INTO integration.sync_job (source_system_key, direction, entity_type, job_status, job_key, priority)
+                VALUES (\(mapping.source), 'Inbound', \(mapping.table.name), 'Draft', \(jobKey), \(Int32(clamping: request.priority)))
+                RETURNING job_id
+                """, logger: logger
+            ).decoded(Int64.self).first
+        else { throw IntakeError(.badMapping, "the job was not created (is this login allowed to submit for \(mapping.source)?)") }
+
+        try await conn.run(
+            """
+            INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
+            SELECT \(jobID), s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
+              FROM pg_temp.intake_item s
+             WHERE s.operation IS NOT NULL
+            """, logger: logger)
+
+        var deletes = 0
+        if request.snapshot {
+            try await conn.run("ANALYZE pg_temp.intake_item", logger: logger)
+            let lastSeq = pipeline.unpivot.nextSeq - 1
+            deletes = Int(
+                try await conn.checkedRows(
+                    """
+                    WITH inserted AS (
+                      INSERT INTO integration.sync_item (job_id, seq, external_key, operation)
+                      SELECT \(jobID), \(lastSeq) + row_number() OVER (ORDER BY k.external_key), k.external_key, 'Delete'
+                        FROM integration.snapshot_keys(\(mapping.source), \(mapping.table.name)) k
+                       WHERE NOT EXISTS (SELECT FROM pg_temp.intake_item s WHERE s.external_key = k.external_key)
+                      RETURNING 1)
+                    SELECT count(*) FROM inserted
+                    """, logger: logger
+                ).decoded(Int64.self).first ?? Int64(0))
+            if pipeline.items + deletes == 0 {
+                throw NothingToSubmit(records: pipeline.records)
+            }
+        }
+
+        // The flip: one statement, in the same transaction as everything above.
+        try await conn.run(
+            "UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_id = \(jobID) AND job_status = 'Draft'", logger: logger)
+        return .submitted(
+            SubmitReceipt(
+                jobID: jobID, jobKey: jobKey, source: mapping.source, table: mapping.table.name, records: pipeline.records,
+                items: pipeline.items, deletes: deletes))
+    }
+
+    /// Rolls back a snapshot that turned out to change nothing.
+    private struct NothingToSubmit: Error {
+        var records: Int
+    }
+
+    /// The job of `source` with `jobKey`, if there is one.
+    private func existingJob(source: String, jobKey: String, on conn: PostgresConnection) async throws -> Int64? {
+        try await conn.checkedRows(
+            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(source) AND job_key = \(jobKey)", logger: logger
+        ).decoded(Int64.self).first
+    }
+}
+
+/// The reading side of a submission: input → hash → pipeline → COPY bytes.
+private struct Reading {
+    let input: IntakeInput
+    var pipeline: IntakePipeline
+    var key: SubmissionKey
+    var chunk: [UInt8]
+    /// COPY text not yet sent.
+    var buffer: [UInt8] = []
+    var finished = false
+    /// The last read returned less than a chunk: the input had no more for now.
+    var drained = false
+    let started = ContinuousClock.now
+    var lastReport = ContinuousClock.now
+    let progressInterval: Duration
+    let progress: (@Sendable (SubmitProgress) -> Void)?
+
+    init(
+        input: IntakeInput, pipeline: IntakePipeline, key: SubmissionKey, chunkSize: Int, progressInterval: Duration,
+        progress: (@Sendable (SubmitProgress) -> Void)?
+    ) {
+        self.input = input
+        self.pipeline = pipeline
+        self.key = key
+        self.chunk = [UInt8](repeating: 0, count: chunkSize)
+        self.progressInterval = progressInterval
+        self.progress = progress
+        buffer.reserveCapacity(chunkSize * 2)
+    }
+
+    /// Reads, hashes and parses the next chunk (or finishes at the end).
+    mutating func next() throws {
+        let count = try input.read(into: &chunk)
+        drained = count < chunk.count
+        if count == 0 {
+            try pipeline.finish { CopyText.append($0, to: &buffer) }
+            finished = true
+            return
+        }
+        try chunk.withUnsafeBytes { raw in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+            key.update(bytes)
+            try pipeline.feed(bytes) { CopyText.append($0, to: &buffer) }
+        }
+        report(force: false)
+    }
+
+    mutating func report(force: Bool, phase: SubmitProgress.Phase = .reading) {
+        guard let progress else { return }
+        let now = ContinuousClock.now
+        guard force || now - lastReport >= progressInterval else { return }
+        lastReport = now
+        let elapsed = now - started
+        progress(
+            SubmitProgress(
+                phase: phase, records: pipeline.records, items: pipeline.items, bytesRead: input.bytesRead, totalBytes: input.totalBytes,
+                elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    }
+
+    /// The job key: the request's, or the content key once the whole file is read.
+    func jobKey(_ request: SubmitRequest) -> String? {
+        request.jobKey ?? (finished ? key.jobKey : nil)
+    }
+}
