@@ -11,6 +11,8 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let url = try connection.requiredURL()
+        try await CheckedDatabase.check(
+            url, requireSchema: true, migrator: CheckedDatabase.migrator(connection, logger: logger), logger: logger)
         try await Database.withClient(url, applicationName: "syncledger status", maximumConnections: 1, logger: logger) { client in
             let jobs = try await TextTable.query(
                 """

@@ -23,6 +23,9 @@ struct SyncLedgerCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let failure as ConnectionCheck.Failure {
+            CheckedDatabase.report(failure)
+            Foundation.exit(failure.exitCode)
         } catch let error where error is PSQLError || error is PostgresTransactionError {
             FileHandle.standardError.write(Data("Error: \(PostgresErrors.message(error))\n".utf8))
             Foundation.exit(1)

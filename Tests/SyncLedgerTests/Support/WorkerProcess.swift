@@ -25,7 +25,7 @@ final class WorkerProcess: @unchecked Sendable {
     init(id: String, url: DatabaseURL, arguments: [String]) throws {
         self.id = id
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("syncledger-\(id)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         // setpriv makes the worker die with the test process, even a killed one.
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
