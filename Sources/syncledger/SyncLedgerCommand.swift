@@ -18,6 +18,12 @@ struct SyncLedgerCommand: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            do {
+                _ = try Logs.settings()
+            } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
