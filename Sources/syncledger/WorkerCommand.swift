@@ -107,10 +107,10 @@ struct WorkerCommand: AsyncParsableCommand {
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let port = try metricsPortSetting() {
-            let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            // Metrics (every family from start, database gauges), /healthz, /readyz: WorkerObservability.swift.
+            let host = metricsHost ?? Environment.string("SYNCLEDGER_METRICS_HOST") ?? "127.0.0.1"
             services.append(
-                .init(service: MetricsServer(host: metricsHost ?? Environment.string("SYNCLEDGER_METRICS_HOST") ?? "127.0.0.1", port: port, registry: registry, logger: logger)))
+                .init(service: WorkerObservability.metricsServer(host: host, port: port, client: client, connection: connection, logger: logger)))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
