@@ -21,8 +21,17 @@ struct StewardCommand: AsyncParsableCommand {
             A refusal (entry not found, wrong status, unknown or inactive user, not a steward, conflict) prints the \
             database's message on stderr and exits 1. A database that cannot be used exits 69 (unreachable) or 78 \
             (password, TLS, database name, schema), naming the cause.
+
+            Examples:
+              syncledger steward queue --table core.person --source payroll
+              syncledger steward certify 42 --as dana --notes "checked with HR"
+              syncledger steward certify 43 --as dana --force --notes "seen the contract"
+              syncledger steward reject 44 --as dana --notes "payroll spelling is wrong"
+              syncledger steward revoke 45 --as dana --notes "certified by mistake"
+              syncledger steward history --source hr --key E100 --field email --json
+              syncledger steward help certify
             """,
-        subcommands: [Queue.self, Certify.self, Reject.self, Revoke.self, History.self])
+        subcommands: [Queue.self, Certify.self, Reject.self, Revoke.self, History.self, GroupHelp<StewardCommand>.self])
 
     /// Options every steward subcommand takes.
     struct Common: ParsableArguments {

@@ -30,7 +30,7 @@ struct ConnectionFailureTests {
 
     /// Every command that talks to a database goes through the same check.
     @Test(arguments: [
-        ["status"], ["migrate"], ["verify"], ["steward", "queue"], ["steward", "certify", "1", "--as", "alice"],
+        ["status"], ["status", "--json"], ["migrate"], ["verify"], ["steward", "queue"], ["steward", "certify", "1", "--as", "alice"],
         ["outbound", "next", "--source", "hr"], ["outbound", "ack", "1"], ["demo"], ["bench"],
     ])
     func everyCommandNamesARefusedConnection(arguments: [String]) async throws {
