@@ -4,7 +4,7 @@ import Testing
 @testable import SyncLedger
 
 /// Issue 11: `--version`, `help` in every command group, examples in the
-/// help, `status` (text and `--json`).
+/// help, `status` (text and `--json`), and the demo's failure reasons in full.
 @Suite("Command line")
 struct CommandLineTests {
     @Test func versionComesFromOnePlace() async throws {
@@ -74,5 +74,18 @@ struct CommandLineTests {
             }
             #expect(text.stdout.contains("host-a:1"), "\(text)")
         }
+    }
+
+    /// The demo prints failure reasons whole, hint included.
+    @Test(.timeLimit(.minutes(5)))
+    func demoPrintsFailureReasonsInFull() async throws {
+        let server = try await TestCluster.shared.serverURL()
+        let run = try await CommandRun.run(
+            ["demo"], environment: ["DATABASE_URL": CommandRun.databaseURL(server.with(database: "postgres"))], bound: .seconds(240))
+        #expect(run.status == 0, "\(run)")
+        let failures = try #require(run.stdout.components(separatedBy: "== Items that failed, and why\n").dropFirst().first, "\(run)")
+            .components(separatedBy: "\n== ")[0]
+        #expect(failures.contains("then call integration.requeue_failed(job_id)"), "\(failures)")
+        #expect(!failures.contains("…"), "a reason was cut: \(failures)")
     }
 }
