@@ -96,7 +96,8 @@ struct MetricsTests {
 
             let registry = PrometheusCollectorRegistry()
             SyncLedgerMetrics.register(on: registry)
-            let gauges = DatabaseGauges(registry: registry, minimumInterval: .zero)
+            // The timeout is only a hang bound here: the suite loads the server.
+            let gauges = DatabaseGauges(registry: registry, minimumInterval: .zero, timeout: .seconds(120))
             await gauges.refresh(client: db.client, logger: db.logger)
             var exposition = Exposition(registry.emitToString())
             #expect(exposition.value("syncledger_database_up") == 1)
@@ -153,8 +154,13 @@ struct MetricsTests {
             let port = try CommandRun.unusedPort()
             let worker = try WorkerProcess(id: "metrics", url: db.url, arguments: ["--metrics-port", "\(port)", "--poll-interval-seconds", "1"])
             defer { worker.signal(SIGKILL) }
-            guard let metrics = await HTTPProbe.wait(port: port, path: "/metrics", until: { $0.status == 200 }) else {
-                Issue.record("no /metrics within the bound; log:\n\(worker.log.suffix(3000))")
+            // Scrapes until one has read the database gauges (under the
+            // suite's load a scrape may time out reading them; the next retries).
+            let scraped = await HTTPProbe.wait(port: port, path: "/metrics") {
+                $0.status == 200 && Exposition($0.body).value("syncledger_database_up") == 1
+            }
+            guard let metrics = scraped else {
+                Issue.record("no /metrics with the database gauges within the bound; log:\n\(worker.log.suffix(3000))")
                 return
             }
             let exposition = Exposition(metrics.body)

@@ -41,8 +41,10 @@ struct ReadinessTests {
             let readiness = Readiness.database(client: client, migrator: migrator, timeout: .seconds(2), logger: logger)
             try await Self.withServer(readiness: readiness) { port in
                 // Not migrated yet: unready, saying what to do.
-                let unmigrated = await HTTPProbe.wait(port: port, path: "/readyz", until: { $0.status == 503 })
-                #expect(unmigrated?.body.contains("run `syncledger migrate`") == true, "\(String(describing: unmigrated))")
+                let unmigrated = await HTTPProbe.wait(port: port, path: "/readyz") {
+                    $0.status == 503 && $0.body.contains("run `syncledger migrate`")
+                }
+                #expect(unmigrated != nil, "/readyz did not ask for `syncledger migrate` on an unmigrated database")
 
                 _ = try await migrator.migrate(client: client, logger: logger)
                 let ready = await HTTPProbe.wait(port: port, path: "/readyz", until: { $0.status == 200 })

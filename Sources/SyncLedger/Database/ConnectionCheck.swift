@@ -23,7 +23,7 @@ public enum ConnectionCheck {
     /// How long connecting (TCP, TLS, authentication) may take.
     public static let defaultConnectTimeout: Duration = .seconds(5)
     /// How long the schema query may take once connected.
-    public static let queryTimeout: Duration = .seconds(5)
+    public static let queryTimeout: Duration = .seconds(10)
 
     /// What was found when the check passed.
     public struct Outcome: Sendable, Equatable {

@@ -21,13 +21,15 @@ public final class DatabaseGauges: Sendable {
     private struct State {
         var lastRefresh: ContinuousClock.Instant?
         var refreshing = false
+        /// The last refresh failed (logged once until one succeeds again).
+        var failing = false
         /// Label values seen so far, per family name.
         var seen: [String: Set<String>] = [:]
     }
 
     private let state = Mutex(State())
 
-    public init(registry: PrometheusCollectorRegistry, minimumInterval: Duration = .seconds(5), timeout: Duration = .seconds(3)) {
+    public init(registry: PrometheusCollectorRegistry, minimumInterval: Duration = .seconds(5), timeout: Duration = .seconds(5)) {
         self.registry = registry
         self.minimumInterval = minimumInterval
         self.timeout = timeout
@@ -50,12 +52,22 @@ public final class DatabaseGauges: Sendable {
                 try await QueueSnapshot.load(on: client, logger: logger)
             }
             update(from: snapshot)
-            state.withLock { $0.lastRefresh = ContinuousClock.now }
+            let recovered = state.withLock { state in
+                defer { (state.lastRefresh, state.failing) = (ContinuousClock.now, false) }
+                return state.failing
+            }
+            if recovered { logger.info("reading the database gauges for /metrics again") }
         } catch {
             gauge(SyncLedgerMetrics.databaseUp).set(to: 0)
-            logger.warning(
-                "cannot read the database gauges for /metrics",
-                metadata: ["error": "\(error is TimeLimitExceeded ? "no answer within \(timeout)" : PostgresErrors.message(error))"])
+            let first = state.withLock { state in
+                defer { state.failing = true }
+                return !state.failing
+            }
+            if first {
+                logger.warning(
+                    "cannot read the database gauges for /metrics; syncledger_database_up is 0 until they can be read again",
+                    metadata: ["error": "\(error is TimeLimitExceeded ? "no answer within \(timeout)" : PostgresErrors.message(error))"])
+            }
         }
     }
 

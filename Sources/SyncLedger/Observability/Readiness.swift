@@ -46,7 +46,7 @@ public struct Readiness: Sendable, Equatable {
     /// The database part: a query through `client` answers within `timeout`,
     /// and (with `migrator`) the schema holds every migration of this binary
     /// (`integration.schema_migration`; a newer schema is fine).
-    public static func database(client: PostgresClient, migrator: Migrator? = nil, timeout: Duration = .seconds(3), logger: Logger)
+    public static func database(client: PostgresClient, migrator: Migrator? = nil, timeout: Duration = .seconds(5), logger: Logger)
         -> Provider
     {
         {
