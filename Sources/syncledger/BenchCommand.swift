@@ -59,6 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)
         let given = try connection.url()
+        if let given { try await CheckedDatabase.check(given, requireSchema: false, migrator: nil, logger: logger) }
         try await Database.withDefaultDatabase(given, logger: logger) { url in
             var target = url
             if given != nil {

@@ -17,6 +17,7 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let migrator = try connection.migrator()
         let given = try connection.url()
+        if let given { try await CheckedDatabase.check(given, requireSchema: false, migrator: nil, logger: logger) }
         try await Database.withDefaultDatabase(given, logger: logger) { url in
             var target = url
             if given != nil {

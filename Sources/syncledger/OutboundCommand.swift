@@ -14,7 +14,7 @@ struct OutboundCommand: AsyncParsableCommand {
             instances may claim side by side (FOR UPDATE SKIP LOCKED). The same is available in SQL: \
             integration.claim_outbound(source, owner, lease_seconds) and integration.ack_outbound(job_id, owner).
             """,
-        subcommands: [Next.self, Ack.self])
+        subcommands: [Next.self, Ack.self, GroupHelp<OutboundCommand>.self])
 
     struct Next: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

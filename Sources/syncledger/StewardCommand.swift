@@ -19,9 +19,19 @@ struct StewardCommand: AsyncParsableCommand {
             booleans, NULL is null, times are ISO 8601 UTC.
 
             A refusal (entry not found, wrong status, unknown or inactive user, not a steward, conflict) prints the \
-            database's message on stderr and exits 1.
+            database's message on stderr and exits 1. A database that cannot be used exits 69 (unreachable) or 78 \
+            (password, TLS, database name, schema), naming the cause.
+
+            Examples:
+              syncledger steward queue --table core.person --source payroll
+              syncledger steward certify 42 --as dana --notes "checked with HR"
+              syncledger steward certify 43 --as dana --force --notes "seen the contract"
+              syncledger steward reject 44 --as dana --notes "payroll spelling is wrong"
+              syncledger steward revoke 45 --as dana --notes "certified by mistake"
+              syncledger steward history --source hr --key E100 --field email --json
+              syncledger steward help certify
             """,
-        subcommands: [Queue.self, Certify.self, Reject.self, Revoke.self, History.self])
+        subcommands: [Queue.self, Certify.self, Reject.self, Revoke.self, History.self, GroupHelp<StewardCommand>.self])
 
     /// Options every steward subcommand takes.
     struct Common: ParsableArguments {
@@ -217,9 +227,9 @@ struct StewardCommand: AsyncParsableCommand {
     }
 
     /// Runs `body` with a one-connection client for a short command: one
-    /// connection attempt first (an unreachable server fails at once, with its
-    /// reason), and any error printed as the server's (or our) message on
-    /// stderr, exit status 1.
+    /// connection check first (``CheckedDatabase``: a server that cannot be
+    /// used fails at once, naming the cause, exit 69 or 78), and any later
+    /// error printed as the server's (or our) message on stderr, exit status 1.
     static func withCommandClient(
         _ connection: ConnectionOptions, applicationName: String,
         _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Void
@@ -227,7 +237,7 @@ struct StewardCommand: AsyncParsableCommand {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let url = try connection.requiredURL()
         do {
-            try await Preflight.connect(url, logger: logger)
+            try await CheckedDatabase.check(url, requireSchema: true, migrator: CheckedDatabase.migrator(connection, logger: logger), logger: logger)
             try await Database.withClient(url, applicationName: applicationName, maximumConnections: 1, logger: logger) {
                 try await body($0, logger)
             }

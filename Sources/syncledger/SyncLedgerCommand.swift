@@ -8,6 +8,16 @@ struct SyncLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syncledger",
         abstract: "Synchronise and certify records from many external systems, on PostgreSQL.",
+        discussion: """
+            Every command reads the database from DATABASE_URL (or --database-url), checks it once before it starts \
+            and names the cause when it cannot be used. Logs go to stderr: SYNCLEDGER_LOG_LEVEL (trace, debug, info, \
+            notice, warning, error, critical) and SYNCLEDGER_LOG_FORMAT (text or json).
+
+            Exit status: 0 success; 1 failure or refusal; 64 invalid options or settings; 69 the database cannot be \
+            reached (retrying later may help); 78 the database refuses this configuration (password, TLS, database \
+            name, schema not migrated): fix it first.
+            """,
+        version: SyncLedgerVersion.current,
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
             StewardCommand.self, OutboundCommand.self, VerifyCommand.self, SubmitCommand.self, PruneCommand.self,
@@ -18,16 +28,52 @@ struct SyncLedgerCommand: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            do {
+                _ = try Logs.settings()
+            } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let failure as ConnectionCheck.Failure {
+            CheckedDatabase.report(failure)
+            Foundation.exit(failure.exitCode)
         } catch let error where error is PSQLError || error is PostgresTransactionError {
             FileHandle.standardError.write(Data("Error: \(PostgresErrors.message(error))\n".utf8))
             Foundation.exit(1)
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// `syncledger GROUP help [SUBCOMMAND]`: the same as `syncledger help GROUP
+/// [SUBCOMMAND]` and `syncledger GROUP [SUBCOMMAND] --help`, for every
+/// command group.
+struct GroupHelp<Group: ParsableCommand>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "help", abstract: "Show help for this command group or one of its subcommands.")
+    }
+
+    @Argument(help: "A subcommand of this group.")
+    var subcommands: [String] = []
+
+    func run() throws {
+        var command: ParsableCommand.Type = Group.self
+        for name in subcommands {
+            let children = command.configuration.subcommands
+            var found: ParsableCommand.Type?
+            for child in children where child._commandName == name { found = child }
+            guard let next = found else {
+                let names = children.map { child in child._commandName }
+                throw ValidationError("unknown subcommand '\(name)'; one of: \(names.joined(separator: ", "))")
+            }
+            command = next
+        }
+        print(SyncLedgerCommand.helpMessage(for: command))
     }
 }

@@ -76,6 +76,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Process what is there, then exit 0.")
     var exitWhenIdle = false
 
+    @Option(help: "With --exit-when-idle: give up (exit 69) when the database cannot be reached for this long at start (env: SYNCLEDGER_START_PATIENCE_SECONDS, default 60).")
+    var startPatienceSeconds: Int?
+
     @Option(help: "Prune finished jobs and items older than this, e.g. 30d (env: SYNCLEDGER_RETENTION, default off).")
     var retention: String?
 
@@ -99,6 +102,9 @@ struct WorkerCommand: AsyncParsableCommand {
         settings.maxValueBytes = try Environment.positiveInt(
             maxValueBytes, option: "max-value-bytes", variable: "SYNCLEDGER_MAX_VALUE_BYTES", fallback: 65536)
         settings.exitWhenIdle = exitWhenIdle
+        settings.startPatience = .seconds(
+            try Environment.positiveInt(
+                startPatienceSeconds, option: "start-patience-seconds", variable: "SYNCLEDGER_START_PATIENCE_SECONDS", fallback: 60))
         settings.session.statementTimeout = .seconds(
             try Environment.positiveInt(
                 statementTimeoutSeconds, option: "statement-timeout-seconds", variable: "SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS", fallback: 60))
@@ -153,16 +159,33 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = try settings()
         let url = try connection.requiredURL()
 
-        let worker = Worker(url: url, settings: settings, logger: logger)
+        let migrator = CheckedDatabase.migrator(connection, logger: logger)
+        let worker = Worker(url: url, settings: settings, migrator: migrator, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if let port = try metricsPortSetting() {
-            let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            // Metrics (every family from start, database gauges), /healthz,
+            // /readyz: WorkerObservability.swift. Scrapes read the database on
+            // a small pool of their own, so they answer while the worker's
+            // pool is busy or being replaced by its watchdog.
+            let host = metricsHost ?? Environment.string("SYNCLEDGER_METRICS_HOST") ?? "127.0.0.1"
+            let scrapes = PostgresClient(
+                configuration: try url.clientConfiguration(
+                    maximumConnections: 2, applicationName: "\(settings.applicationName) metrics",
+                    session: settings.session),
+                backgroundLogger: logger)
+            let answerWithin = settings.watchdog
+            let workerReadiness: Readiness.Provider = { [health = worker.health] in
+                let reasons = health.unreadyReasons(answerWithin: answerWithin)
+                return Readiness(ready: reasons.isEmpty, reasons: reasons)
+            }
+            services.append(.init(service: scrapes))
             services.append(
-                .init(service: MetricsServer(host: metricsHost ?? Environment.string("SYNCLEDGER_METRICS_HOST") ?? "127.0.0.1", port: port, registry: registry, logger: logger)))
+                .init(
+                    service: WorkerObservability.metricsServer(
+                        host: host, port: port, client: scrapes, migrator: migrator, logger: logger, readiness: [workerReadiness])))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

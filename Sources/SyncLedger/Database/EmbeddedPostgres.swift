@@ -28,10 +28,16 @@ public final class EmbeddedPostgres: Sendable {
     private let supervisor: Process
     private let baseDirectory: URL
     private let restartCommand: [String]
+    private let stopCommand: [String]
+    private let startCommand: [String]
 
     /// Starts a cluster. Throws a ``StartError`` that says what to install when
     /// no PostgreSQL server binaries are found.
-    public static func start(logger: Logger) async throws -> EmbeddedPostgres {
+    ///
+    /// `hbaRules` are `pg_hba.conf` lines put before the default ones (which
+    /// trust every local connection), e.g. `host all some_role 127.0.0.1/32
+    /// scram-sha-256` to make one role authenticate with a password.
+    public static func start(logger: Logger, hbaRules: [String] = []) async throws -> EmbeddedPostgres {
         let binaries = try findBinaries()
         let runAsPostgres = getuid() == 0
         let base = try makeBaseDirectory(ownedByPostgres: runAsPostgres)
@@ -51,6 +57,15 @@ public final class EmbeddedPostgres: Sendable {
             try? FileManager.default.removeItem(at: base)
             throw StartError(description: "initdb failed (\(status)): \(output)")
         }
+        if !hbaRules.isEmpty {
+            // Written in place, so the file keeps its owner (the server user).
+            let hba = data.appendingPathComponent("pg_hba.conf")
+            let defaults = try String(contentsOf: hba, encoding: .utf8)
+            let handle = try FileHandle(forWritingTo: hba)
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: Data((hbaRules.joined(separator: "\n") + "\n" + defaults).utf8))
+            try handle.close()
+        }
 
         var lastError = ""
         for _ in 0..<5 {
@@ -66,6 +81,7 @@ public final class EmbeddedPostgres: Sendable {
             let start = asServerUser([pgctl, "-D", data.path, "-l", log.path, "-o", options, "-w", "-t", "60", "start"])
             let stop = asServerUser([pgctl, "-D", data.path, "-m", "fast", "-w", "-t", "60", "stop"])
             let restart = asServerUser([pgctl, "-D", data.path, "-l", log.path, "-m", "fast", "-w", "-t", "60", "restart"])
+            let startAgain = asServerUser([pgctl, "-D", data.path, "-l", log.path, "-o", options, "-w", "-t", "60", "start"])
             // The supervisor: start, report, then wait for a signal or for our death.
             let script = """
                 set -u
@@ -88,7 +104,7 @@ public final class EmbeddedPostgres: Sendable {
             if line == "ready" {
                 let postgres = EmbeddedPostgres(
                     url: DatabaseURL(host: "127.0.0.1", port: port, username: "postgres", database: "postgres"),
-                    supervisor: supervisor, baseDirectory: base, restartCommand: restart)
+                    supervisor: supervisor, baseDirectory: base, restartCommand: restart, stopCommand: stop, startCommand: startAgain)
                 Registry.add(postgres)
                 logger.info("started embedded PostgreSQL", metadata: ["port": "\(port)", "directory": "\(base.path)"])
                 return postgres
@@ -100,11 +116,32 @@ public final class EmbeddedPostgres: Sendable {
         throw StartError(description: "PostgreSQL did not start: \(lastError.suffix(2000))")
     }
 
-    private init(url: DatabaseURL, supervisor: Process, baseDirectory: URL, restartCommand: [String]) {
+    private init(
+        url: DatabaseURL, supervisor: Process, baseDirectory: URL, restartCommand: [String], stopCommand: [String], startCommand: [String]
+    ) {
         self.url = url
         self.supervisor = supervisor
         self.baseDirectory = baseDirectory
         self.restartCommand = restartCommand
+        self.stopCommand = stopCommand
+        self.startCommand = startCommand
+    }
+
+    /// Stops the server (fast shutdown) and keeps its data, as an outage for
+    /// tests; ``startServer()`` brings it back on the same port.
+    public func stopServer() throws {
+        let status = try Self.spawnAndWait(stopCommand)
+        guard status == 0 else {
+            throw StartError(description: "pg_ctl stop failed (\(status)); see \(baseDirectory.path)/server.log")
+        }
+    }
+
+    /// Starts the server again after ``stopServer()``.
+    public func startServer() throws {
+        let status = try Self.spawnAndWait(startCommand)
+        guard status == 0 else {
+            throw StartError(description: "pg_ctl start failed (\(status)); see \(baseDirectory.path)/server.log")
+        }
     }
 
     /// Restarts the server, as a fault for tests of reconnection: with a fast

@@ -64,6 +64,14 @@ public struct Migrator: Sendable {
             description: "cannot find the migrations (001_schema.sql) in \(candidates.map(\.path).joined(separator: ", ")); pass --sql-dir or set SYNCLEDGER_SQL_DIR")
     }
 
+    /// The migrations of this binary that `applied` (the versions recorded in
+    /// `integration.schema_migration`) lacks, in order. Recorded versions
+    /// this binary does not know (a newer schema) are not a concern here.
+    public func missing(applied: some Sequence<String>) -> [String] {
+        let recorded = Set(applied)
+        return migrations.map(\.name).filter { !recorded.contains($0) }
+    }
+
     private static let lockKey: Int64 = 0x5379_6e63_4c65_6467  // "SyncLedg"
 
     /// Applies pending migrations; returns the names applied.

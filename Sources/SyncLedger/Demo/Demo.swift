@@ -40,7 +40,7 @@ public struct Demo: Sendable {
                   FROM integration.sync_job WHERE direction = 'Inbound' ORDER BY job_id
                 """
             }
-            try await section("Items that failed, and why", client: client, print: print, width: 100) {
+            try await section("Items that failed, and why", client: client, print: print, width: .max) {
                 """
                 SELECT j.source_system_key AS source, i.seq::text, i.external_key, coalesce(i.field_name, i.operation) AS field,
                        i.process_message AS message

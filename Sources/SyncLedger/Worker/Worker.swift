@@ -27,17 +27,23 @@ public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
     /// The newest schema object this code relies on.
-    static let requiredFunction = "integration.expire_leases_of(text)"
+    static let requiredFunction = "integration.prune_jobs(interval,integer)"
 
-    private let url: DatabaseURL
-    private let settings: WorkerSettings
-    private let logger: Logger
+    let url: DatabaseURL
+    let settings: WorkerSettings
+    let logger: Logger
+    /// The migrations of this binary, to compare the schema with at start.
+    let migrator: Migrator?
     /// Read by `/readyz`.
     public let health = WorkerHealth()
 
-    public init(url: DatabaseURL, settings: WorkerSettings, logger: Logger) {
+    /// A worker on `url`. With `migrator`, the schema must hold each of its
+    /// migrations before the worker starts (otherwise only its presence and
+    /// the newest function this code calls are checked).
+    public init(url: DatabaseURL, settings: WorkerSettings, migrator: Migrator? = nil, logger: Logger) {
         self.url = url
         self.settings = settings
+        self.migrator = migrator
         var logger = logger
         logger[metadataKey: "worker_id"] = "\(settings.workerID)"
         self.logger = logger
@@ -53,6 +59,7 @@ public final class Worker: Service, Sendable {
                 "listen": "\(settings.listen)", "exit_when_idle": "\(settings.exitWhenIdle)",
             ])
         if !settings.listens { health.listener(.off) }
+        guard try await checkDatabase() else { return }
         var fruitlessRestarts = 0
         var generation = 0
         defer { SystemdNotifier.notify("STOPPING=1") }
@@ -62,6 +69,17 @@ public final class Worker: Service, Sendable {
                 await endOwnSessions()
                 logger.warning("stopped past the shutdown grace period; unfinished claims will be rescued when their leases expire")
                 return
+            }
+            if case .schemaTooOld(let missing) = end {
+                let failure = ConnectionCheck.Failure(
+                    cause: .schemaOutdated(database: url.database ?? url.username, missing: ["the function \(missing)"]), url: url)
+                logger.critical("\(failure.message)", metadata: ["hint": "\(failure.hint)"])
+                throw failure
+            }
+            if case .unavailable(let reason) = end {
+                let failure = ConnectionCheck.Failure(cause: .serverUnavailable(reason: reason), url: url)
+                logger.critical("\(failure.message); giving up", metadata: ["hint": "\(failure.hint)"])
+                throw failure
             }
             guard case .stalled(let silence, let answered) = end else { break }
             fruitlessRestarts = answered ? 1 : fruitlessRestarts + 1
@@ -100,7 +118,7 @@ public final class Worker: Service, Sendable {
             group.addTask {
                 let engine = WorkerEngine(client: client, url: self.url, settings: self.settings, health: self.health, logger: self.logger)
                 if generation == 0 {
-                    guard await engine.prepare() else { return .stopped }
+                    if let end = await engine.prepare() { return end }
                     SystemdNotifier.notify("READY=1\nSTATUS=processing jobs")
                     self.logger.info("worker started")
                 }

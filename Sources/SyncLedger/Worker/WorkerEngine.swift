@@ -22,6 +22,10 @@ struct WorkerEngine: Sendable {
         case stopped
         /// No answer for `silence`; `answered` if there was one since this engine started.
         case stalled(silence: Duration, answered: Bool)
+        /// The schema lacks `missing`, a function this code calls.
+        case schemaTooOld(missing: String)
+        /// `--exit-when-idle` and the database did not answer at start for `reason`.
+        case unavailable(reason: String)
     }
 
     let client: PostgresClient
@@ -88,39 +92,44 @@ struct WorkerEngine: Sendable {
 
     // MARK: - Start
 
-    /// Waits until `syncledger migrate` has run, then ends the leases a
-    /// previous run under this worker id left behind. False when shutdown
-    /// came first.
-    func prepare() async -> Bool {
+    /// Checks that the schema has the newest function this code calls (a
+    /// schema applied with psql has no migration record to compare), then
+    /// ends the leases a previous run under this worker id left behind.
+    /// Returns `.stopped` when shutdown came first, `.schemaTooOld` when the
+    /// function is missing, `.unavailable` when `--exit-when-idle` gave up,
+    /// nil when the worker may start. Transient errors
+    /// are retried (the start-up check just passed), for at most
+    /// ``WorkerSettings/startPatience`` with `--exit-when-idle`.
+    func prepare() async -> End? {
         var warned = false
+        let start = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                // The newest object this binary needs (a newer schema is fine);
-                // works whether migrations ran through `migrate` or psql.
                 let present = try await QueryDeadline.$limit.withValue(settings.shortQueryDeadline) {
                     try await client.collect(
                         "SELECT to_regprocedure(\(Worker.requiredFunction)) IS NOT NULL", as: Bool.self, logger: logger
                     ).first ?? false
                 }
-                if present {
-                    let expired = try await store.expireLeftoverLeases()
-                    if !expired.isEmpty {
-                        logger.warning(
-                            "a previous run of this worker left jobs behind; their leases ended, so they are rescued now",
-                            metadata: ["jobs": "\(expired.map(String.init).joined(separator: ","))"])
-                    }
-                    return true
+                guard present else { return .schemaTooOld(missing: Worker.requiredFunction) }
+                let expired = try await store.expireLeftoverLeases()
+                if !expired.isEmpty {
+                    logger.warning(
+                        "a previous run of this worker left jobs behind; their leases ended, so they are rescued now",
+                        metadata: ["jobs": "\(expired.map(String.init).joined(separator: ","))"])
                 }
-                if !warned { logger.error("the integration schema is missing: run `syncledger migrate`; waiting") }
+                return nil
             } catch {
+                if settings.exitWhenIdle && ContinuousClock.now - start >= settings.startPatience {
+                    return .unavailable(reason: PostgresErrors.message(error))
+                }
                 if !warned {
-                    logger.error("cannot check the schema; waiting", metadata: ["error": "\(PostgresErrors.message(error))"])
+                    logger.error("cannot prepare the worker; retrying", metadata: ["error": "\(PostgresErrors.message(error))"])
                 }
             }
             warned = true
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
-        return false
+        return .stopped
     }
 
     // MARK: - Slots

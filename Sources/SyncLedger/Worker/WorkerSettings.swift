@@ -28,6 +28,11 @@ public struct WorkerSettings: Sendable {
     public var maxValueBytes: Int = 64 * 1024
     /// Process what is there, then return.
     public var exitWhenIdle: Bool = false
+    /// With ``exitWhenIdle``: how long to wait for a database that cannot be
+    /// reached before giving up (exit 69). A long-running worker waits as
+    /// long as it takes; fatal causes (password, TLS, schema) end it after a
+    /// few seconds either way.
+    public var startPatience: Duration = .seconds(60)
     /// Prune finished jobs and items older than this, in the background
     /// (``RetentionLoop``); nil (the default): no automatic retention.
     public var retention: RetentionAge?

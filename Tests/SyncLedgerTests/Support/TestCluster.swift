@@ -39,7 +39,9 @@ actor TestCluster {
             url = try DatabaseURL(parsing: given)
         } else {
             // Stopped by EmbeddedPostgres's exit handler (and its supervisor).
-            url = try await EmbeddedPostgres.start(logger: Self.logger).url
+            // One role authenticates with a password (SCRAM), for the tests of
+            // a wrong password; every other connection is trusted as before.
+            url = try await EmbeddedPostgres.start(logger: Self.logger, hbaRules: [Self.passwordRule]).url
         }
         try await Database.createDatabase(template, on: url, replace: true, logger: Self.logger)
         let migrator = try Migrator(directory: Migrator.locateDirectory())
@@ -47,6 +49,39 @@ actor TestCluster {
             try await migrator.migrate(client: client, logger: Self.logger)
         }
         return url
+    }
+
+    /// A role of the embedded cluster that must give its password (scram-sha-256).
+    static let passwordRole = "syncledger_password_probe"
+    static let passwordRule = "host all \(passwordRole) 127.0.0.1/32 scram-sha-256"
+
+    private var passwordServer: Task<DatabaseURL, any Error>?
+
+    /// A server on which ``passwordRole`` (password `right-password`) must
+    /// authenticate with SCRAM: the shared embedded cluster, or, when the
+    /// tests run against `DATABASE_URL`, a private embedded cluster.
+    func passwordServerURL() async throws -> DatabaseURL {
+        if let passwordServer { return try await passwordServer.value }
+        let external = !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty
+        // The task is stored before anything awaits, so concurrent callers
+        // share one set-up (two CREATE ROLEs at once collide).
+        let task = Task {
+            let url = external ? try await EmbeddedPostgres.start(logger: Self.logger, hbaRules: [Self.passwordRule]).url : try await self.serverURL()
+            try await Database.withClient(url, maximumConnections: 1, logger: Self.logger) { client in
+                try await Database.runScript(
+                    """
+                    SET password_encryption = 'scram-sha-256';
+                    DO $$ BEGIN
+                      CREATE ROLE \(Self.passwordRole) LOGIN PASSWORD 'right-password';
+                    EXCEPTION WHEN duplicate_object THEN
+                      ALTER ROLE \(Self.passwordRole) LOGIN PASSWORD 'right-password';
+                    END $$;
+                    """, on: client, logger: Self.logger)
+            }
+            return url
+        }
+        passwordServer = task
+        return try await task.value
     }
 
     /// A new database with the schema migrated, named after `label`.
