@@ -63,15 +63,47 @@
 --   several calls and goes with the last; until then it stays as it was
 --   (finished, its counts on its row).
 --
+-- Work that still waits for a fix is kept
+--   An inbound job that ended Failed or CompletedWithErrors and still has
+--   Failed or Pending items waits for an administrator to fix the cause and
+--   call integration.requeue_failed(job_id) (SPEC §2, Normalise): its values
+--   never reached the ledger, so its items are the only copy of them.
+--   Retention leaves such a job and all its items alone (its counts stay
+--   right for a later requeue), until it is requeued and finishes, or an
+--   administrator prunes it on purpose (p_include_failed, `syncledger prune
+--   --include-failed`). integration.job_awaits_requeue is that rule, once.
+--
+-- On a large existing database the index below locks writes to sync_job
+-- while it is built (claims and heartbeats wait). To avoid that, a DBA may
+-- create it beforehand, outside a transaction, with CREATE INDEX
+-- CONCURRENTLY and the same name and definition (check that it is valid:
+-- pg_index.indisvalid); this migration then finds it and does nothing.
+--
 --   SL070  invalid argument to prune_jobs / prune_preview
 
 -- Finished jobs by age: what prune_jobs and prune_preview scan.
-CREATE INDEX sync_job_finished_by_age ON integration.sync_job ((coalesce(finished_at, submitted_at)), job_id)
+CREATE INDEX IF NOT EXISTS sync_job_finished_by_age ON integration.sync_job ((coalesce(finished_at, submitted_at)), job_id)
   WHERE job_status IN ('Completed', 'CompletedWithErrors', 'Failed', 'Cancelled');
 
--- prune_jobs(older_than, batch): one batch of retention, as described above.
+-- job_awaits_requeue(job): a finished inbound job whose Failed or Pending
+-- items wait for integration.requeue_failed (see above). Through the index
+-- sync_item (job_id, item_status).
+CREATE FUNCTION integration.job_awaits_requeue(p_job integration.sync_job)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  SELECT p_job.direction = 'Inbound'
+     AND p_job.job_status IN ('Failed', 'CompletedWithErrors')
+     AND EXISTS (SELECT FROM integration.sync_item i
+                  WHERE i.job_id = p_job.job_id AND i.item_status IN ('Failed', 'Pending'))
+$$;
+
+-- prune_jobs(older_than, batch, include_failed): one batch of retention, as
+-- described above.
 -- jobs_pruned and items_pruned: what this call removed; more: call again.
-CREATE FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer DEFAULT 10000)
+CREATE FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer DEFAULT 10000,
+                                       p_include_failed boolean DEFAULT false)
 RETURNS TABLE (jobs_pruned integer, items_pruned integer, more boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -100,6 +132,7 @@ BEGIN
             FROM integration.sync_job j
            WHERE j.job_status IN ('Completed', 'CompletedWithErrors', 'Failed', 'Cancelled')
              AND coalesce(j.finished_at, j.submitted_at) < cutoff
+             AND (p_include_failed OR NOT integration.job_awaits_requeue(j))
            ORDER BY coalesce(j.finished_at, j.submitted_at), j.job_id
            LIMIT p_batch
              FOR UPDATE SKIP LOCKED) c;
@@ -139,12 +172,12 @@ BEGIN
 END
 $$;
 
--- prune_preview(older_than): what prune_jobs would remove now, without
+-- prune_preview(older_than, include_failed): what prune_jobs would remove now, without
 -- removing anything (`syncledger prune --dry-run`): finished jobs, their
 -- items, and the newest finish among them. Counts every such item: a read
 -- of the item index, not for every minute.
-CREATE FUNCTION integration.prune_preview(p_older_than interval)
-RETURNS TABLE (jobs bigint, items bigint, cutoff timestamptz, newest timestamptz)
+CREATE FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean DEFAULT false)
+RETURNS TABLE (jobs bigint, items bigint, cutoff timestamptz, newest timestamptz, kept_for_requeue bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
@@ -160,25 +193,33 @@ BEGIN
       FROM integration.sync_job j
      WHERE j.job_status IN ('Completed', 'CompletedWithErrors', 'Failed', 'Cancelled')
        AND coalesce(j.finished_at, j.submitted_at) < now() - p_older_than
+       AND (p_include_failed OR NOT integration.job_awaits_requeue(j))
   )
   SELECT (SELECT count(*) FROM old),
          (SELECT count(*) FROM old JOIN integration.sync_item i ON i.job_id = old.job_id),
          now() - p_older_than,
-         (SELECT max(old.age) FROM old);
+         (SELECT max(old.age) FROM old),
+         (SELECT count(*) FROM integration.sync_job j
+           WHERE NOT p_include_failed
+             AND j.job_status IN ('CompletedWithErrors', 'Failed')
+             AND coalesce(j.finished_at, j.submitted_at) < now() - p_older_than
+             AND integration.job_awaits_requeue(j));
 END
 $$;
 
-COMMENT ON FUNCTION integration.prune_jobs(interval, integer) IS
-  'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Never touches the ledger.';
+COMMENT ON FUNCTION integration.prune_jobs(interval, integer, boolean) IS
+  'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
+
+REVOKE EXECUTE ON FUNCTION integration.job_awaits_requeue(integration.sync_job) FROM PUBLIC;
 
 -- Administrators prune (`syncledger prune`); workers prune when started with
 -- --retention. Both as SECURITY DEFINER: neither may delete jobs or items
 -- directly.
 REVOKE EXECUTE ON FUNCTION
-  integration.prune_jobs(interval, integer),
-  integration.prune_preview(interval)
+  integration.prune_jobs(interval, integer, boolean),
+  integration.prune_preview(interval, boolean)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-  integration.prune_jobs(interval, integer),
-  integration.prune_preview(interval)
+  integration.prune_jobs(interval, integer, boolean),
+  integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;

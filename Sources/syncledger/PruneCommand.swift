@@ -15,6 +15,10 @@ struct PruneCommand: AsyncParsableCommand {
             never touched, nor is the ledger: every entry keeps its source, source timestamp, value, job_id and \
             sync_item_id, and integration.verify_ledger() and provenance_violations() are unaffected.
 
+            An inbound job that still has Failed (or, after it failed as a whole, Pending) items is kept with all its \
+            items: those values never reached the ledger and wait for a fix and integration.requeue_failed(job_id). \
+            --include-failed removes such jobs too, and their values with them.
+
             Workers can do the same in the background: syncledger worker --retention 30d (SYNCLEDGER_RETENTION).
 
             Ages: a number and a unit, s m h d w, or several: 90m, 12h, 30d, 2w, 1d12h.
@@ -22,6 +26,7 @@ struct PruneCommand: AsyncParsableCommand {
             Examples:
               syncledger prune --older-than 30d --dry-run
               syncledger prune --older-than 30d
+              syncledger prune --older-than 90d --include-failed
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -34,6 +39,9 @@ struct PruneCommand: AsyncParsableCommand {
 
     @Flag(help: "Show what would be removed; remove nothing.")
     var dryRun = false
+
+    @Flag(help: "Also remove jobs whose failed items wait for a fix and requeue_failed; their values are lost.")
+    var includeFailed = false
 
     func validate() throws {
         _ = try age()
@@ -49,9 +57,9 @@ struct PruneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (age, batch, dryRun) = (try age(), batch, dryRun)
+        let (age, batch, dryRun, includeFailed) = (try age(), batch, dryRun, includeFailed)
         try await StewardCommand.withCommandClient(connection, applicationName: "syncledger prune") { client, logger in
-            let pruner = Pruner(client: client, logger: logger)
+            let pruner = Pruner(client: client, includeFailed: includeFailed, logger: logger)
             if dryRun {
                 let preview = try await pruner.preview(olderThan: age)
                 Console.print(
@@ -59,6 +67,11 @@ struct PruneCommand: AsyncParsableCommand {
                         + "finished before \(Self.format(preview.cutoff)) (older than \(age))"
                         + (preview.newest.map { "; the most recent of them finished \(Self.format($0))" } ?? "")
                         + "; nothing removed (--dry-run)")
+                if preview.keptForRequeue > 0 {
+                    Console.print(
+                        "kept: \(IntakeProgress.grouped(preview.keptForRequeue)) job(s) as old whose failed items wait for a fix and "
+                            + "integration.requeue_failed(job_id) (--include-failed removes them)")
+                }
                 return
             }
             let totals = try await pruner.prune(olderThan: age, batch: batch)

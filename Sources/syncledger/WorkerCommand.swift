@@ -12,7 +12,24 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Claim and process inbound sync jobs until stopped (SIGTERM/SIGINT), or until idle.",
-        discussion: "Every option can also come from the environment; flags win.")
+        discussion: """
+            Every option can also come from the environment; flags win. At start the worker checks the database once: \
+            a refused password, TLS, a missing database or schema end it with exit 78 after three attempts; a server \
+            that cannot be reached is waited for (with --exit-when-idle for --start-patience-seconds, then exit 69).
+
+            Examples:
+              # Process what is queued, then exit (cron, a one-off catch-up):
+              syncledger worker --exit-when-idle
+
+              # A long-running worker, as the systemd unit runs it, with Prometheus metrics, /healthz and /readyz:
+              SYNCLEDGER_WORKER_ID=worker-1 syncledger worker --concurrency 4 --metrics-port 9101
+
+              # Behind PgBouncer in transaction mode (no session settings at connect, no LISTEN):
+              syncledger worker --transaction-pooler
+
+              # Remove finished jobs and their items after 30 days (the ledger is kept):
+              syncledger worker --retention 30d
+            """)
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -162,9 +179,10 @@ struct WorkerCommand: AsyncParsableCommand {
         let migrator = CheckedDatabase.migrator(connection, logger: logger)
         let worker = Worker(url: url, settings: settings, migrator: migrator, logger: logger)
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
-        ]
+        // ServiceGroup shuts services down from the last to the first: the
+        // worker (last) is told first, and the metrics port keeps answering
+        // while it drains.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = try metricsPortSetting() {
             // Metrics (every family from start, database gauges), /healthz,
             // /readyz: WorkerObservability.swift. Scrapes read the database on
@@ -187,6 +205,8 @@ struct WorkerCommand: AsyncParsableCommand {
                     service: WorkerObservability.metricsServer(
                         host: host, port: port, client: scrapes, migrator: migrator, logger: logger, readiness: [workerReadiness])))
         }
+        services.append(
+            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfiguration.maximumGracefulShutdownDuration = settings.shutdownGrace

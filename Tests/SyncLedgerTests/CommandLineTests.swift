@@ -27,7 +27,10 @@ struct CommandLineTests {
         #expect(run.stdout.contains("USAGE: \(usage)"), "\(run)")
     }
 
-    @Test(arguments: [["steward", "--help"], ["status", "--help"], ["migrate", "--help"], ["verify", "--help"]])
+    @Test(arguments: [
+        ["steward", "--help"], ["status", "--help"], ["migrate", "--help"], ["verify", "--help"], ["worker", "--help"], ["submit", "--help"],
+        ["prune", "--help"],
+    ])
     func helpShowsExamples(arguments: [String]) async throws {
         let run = try await CommandRun.run(arguments, bound: .seconds(30))
         #expect(run.status == 0, "\(run)")

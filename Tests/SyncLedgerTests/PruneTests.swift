@@ -66,9 +66,20 @@ struct PruneTests {
             let before = try await Self.provenance(db)
             #expect(try await db.chainFindings().isEmpty)
 
+            // The held job also has a failed item that waits for a fix and
+            // requeue_failed: it is kept, with all its items.
+            let preview = try await Pruner(client: db.client, logger: db.logger).preview(olderThan: Self.thirtyDays)
+            #expect(preview.jobs == finishedOld.count - 1)
+            #expect(preview.keptForRequeue == 1)
             let totals = try await Pruner(client: db.client, logger: db.logger).prune(olderThan: Self.thirtyDays, batch: 2)
-            #expect(totals.jobs == finishedOld.count)
+            #expect(totals.jobs == finishedOld.count - 1)
             #expect(totals.batches > 1)
+            #expect(try await Self.jobIDs(db) == [held, outboundOpen, draft, waiting, recent].sorted())
+            #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(held)") == 2)
+            #expect(try await db.job(held).status == "CompletedWithErrors")
+            // On purpose, it goes too.
+            let forced = try await Pruner(client: db.client, includeFailed: true, logger: db.logger).prune(olderThan: Self.thirtyDays)
+            #expect(forced.jobs == 1)
             #expect(try await Self.jobIDs(db) == [outboundOpen, draft, waiting, recent].sorted())
             #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = ANY (\(finishedOld))") == 0)
             #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(draft)") == 1)
@@ -105,6 +116,33 @@ struct PruneTests {
                    AND conrelid <> 'integration.sync_item'::regclass
                 """)
             #expect(foreignKeys == 0)
+        }
+    }
+
+    /// A job whose failed items wait for a fix keeps them through retention,
+    /// and requeue_failed brings them back once the cause is fixed.
+    @Test func failedItemsWaitingForRequeueSurviveRetention() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            // W is not mapped yet: the item fails, its neighbour applies.
+            let job = try await db.submit(items: [.set("E1", "given_name", "Ann"), .set("E1", "marital_status", "W")])
+            try await db.runWorker()
+            #expect(try await db.job(job).status == "CompletedWithErrors")
+            try await Self.age(db, [job], days: 40)
+            let totals = try await Pruner(client: db.client, logger: db.logger).prune(olderThan: Self.thirtyDays)
+            #expect(totals.jobs == 0)
+            #expect(try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(job)") == 2)
+
+            // The mapping is fixed; the failed item is requeued and applied.
+            try await db.exec(
+                """
+                INSERT INTO integration.value_map (source_system_key, code_list, source_code, canonical_code_value, confidence)
+                VALUES ('hr', 'marital_status', 'W', 'widowed', 1)
+                """)
+            #expect(try await db.int("SELECT integration.requeue_failed(\(job))") == 1)
+            try await db.runWorker()
+            #expect(try await db.job(job).status == "Completed")
+            #expect(try await db.person("E1", "marital_status") == "widowed")
         }
     }
 

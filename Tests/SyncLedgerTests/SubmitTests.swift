@@ -244,6 +244,38 @@ struct SubmitTests {
         }
     }
 
+    /// A change reverted at the source: A, then B, then A again. The third
+    /// file is a new statement (the target must hold A again), not a repeat
+    /// of the first; sent a fourth time, it is a repeat of the third.
+    @Test func contentThatComesBackAfterAChangeIsSubmittedAgain() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            try await Self.withDirectory { directory in
+                let a = try Self.file("a.csv", "employee_id,given_name\nE1,Ann\n", in: directory)
+                let b = try Self.file("b.csv", "employee_id,given_name\nE1,Anna\n", in: directory)
+                for path in [a, b] {
+                    let run = try await CommandProcess.run(["submit", path] + Self.person, url: db.url)
+                    #expect(run.stdout.contains("submitted job"), "\(run.output)")
+                    try await db.runWorker()
+                }
+                #expect(try await db.person("E1", "given_name") == "Anna")
+
+                let again = try await CommandProcess.run(["submit", a] + Self.person, url: db.url)
+                #expect(again.stdout.contains("submitted job"), "\(again.output)")
+                try await db.runWorker()
+                #expect(try await db.person("E1", "given_name") == "Ann")
+                let keys = try await db.rows("SELECT job_key FROM integration.sync_job ORDER BY job_id").map { $0[0] ?? "" }
+                #expect(keys.count == 3)
+                #expect(keys[2].hasPrefix(keys[0] + "@"), "\(keys)")
+
+                let repeated = try await CommandProcess.run(["submit", a] + Self.person, url: db.url)
+                #expect(repeated.stdout.contains("was already submitted as job"), "\(repeated.output)")
+                #expect(try await db.int("SELECT count(*) FROM integration.sync_job") == 3)
+                #expect(try await db.provenanceViolations().isEmpty)
+            }
+        }
+    }
+
     @Test func snapshotDeletesExactlyTheRecordsTheFileLacks() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)

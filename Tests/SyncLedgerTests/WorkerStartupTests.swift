@@ -65,6 +65,22 @@ struct WorkerStartupTests {
         #expect(run.stderr.contains("1 migration(s) not applied: \(all.migrations.last?.name ?? "?")"), "\(run)")
     }
 
+    /// A login that may not run the worker's functions (here a steward's):
+    /// the server refuses for good, so the worker exits 78 naming the grant,
+    /// with or without `--exit-when-idle`, rather than retrying for ever.
+    @Test(arguments: [[], ["--exit-when-idle"]])
+    func aLoginWithoutTheWorkerRoleEndsTheWorkerWith78(arguments: [String]) async throws {
+        try await TestDatabase.with { db in
+            try await withLoginRole(db, "not_a_worker", in: ["syncledger_steward"]) { _, url in
+                let run = try await Self.worker(CommandRun.databaseURL(url), arguments)
+                #expect(run.status == 78, "\(run)")
+                #expect(run.stderr.contains("refuses this role's statements"), "\(run)")
+                #expect(run.stderr.contains("permission denied"), "\(run)")
+                #expect(run.stderr.contains("GRANT syncledger_worker"), "\(run)")
+            }
+        }
+    }
+
     /// `--exit-when-idle` against a port nobody listens on gives up after
     /// its patience, with exit 69 (retrying later may help).
     @Test func exitWhenIdleGivesUpOnAnUnreachableServer() async throws {

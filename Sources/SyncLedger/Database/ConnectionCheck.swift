@@ -61,6 +61,10 @@ public enum ConnectionCheck {
             case schemaOutdated(database: String, missing: [String])
             /// The server is starting, shutting down, or out of connection slots.
             case serverUnavailable(reason: String)
+            /// Connected, but the server refuses this role's statements for a
+            /// reason no retry changes: a missing privilege or function
+            /// (SQLSTATE class 42 or 28).
+            case statementRefused(reason: String)
             /// Anything else (the connection dropped during start-up, ...).
             case other(reason: String)
         }
@@ -80,7 +84,7 @@ public enum ConnectionCheck {
         public var isFatal: Bool {
             switch cause {
             case .authenticationFailed, .tlsNotOffered, .tlsRequiredByServer, .tlsFailed, .databaseMissing, .schemaMissing,
-                .schemaOutdated:
+                .schemaOutdated, .statementRefused:
                 return true
             case .refused, .unreachable, .serverUnavailable, .other:
                 return false
@@ -114,6 +118,8 @@ public enum ConnectionCheck {
                     + "\(missing.count) migration(s) not applied: \(missing.joined(separator: ", "))"
             case .serverUnavailable(let reason):
                 return "the database server cannot accept a connection now (\(url)): \(reason)"
+            case .statementRefused(let reason):
+                return "the database refuses this role's statements (\(url)): \(reason)"
             case .other(let reason):
                 return "cannot connect to the database at \(url): \(reason)"
             }
@@ -143,6 +149,9 @@ public enum ConnectionCheck {
                 return "run `syncledger migrate` (as a role that may create the schema and roles), then try again"
             case .serverUnavailable:
                 return "retry in a moment; if it persists, check the server's log and max_connections"
+            case .statementRefused:
+                return "grant the login role its syncledger role (e.g. GRANT syncledger_worker TO the user in DATABASE_URL), "
+                    + "and run `syncledger migrate` if a function is missing"
             case .other:
                 return "check DATABASE_URL (or --database-url) and that PostgreSQL is running and accepts connections"
             }
@@ -284,8 +293,13 @@ public enum ConnectionCheck {
             // pg_hba.conf: "no pg_hba.conf entry for host ..., user ..., database ..., no encryption"
             if message.contains("no encryption") && !url.usesTLS { return .tlsRequiredByServer(sslMode: url.sslMode.rawValue) }
             return .authenticationFailed(user: url.username, reason: message)
-        case "42501":  // permission denied for database (no CONNECT privilege)
-            return .authenticationFailed(user: url.username, reason: message)
+        case "42501":
+            // At connect: permission denied for database (no CONNECT
+            // privilege). After: this role may not use the schema.
+            if message.hasPrefix("permission denied for database") {
+                return .authenticationFailed(user: url.username, reason: message)
+            }
+            return .statementRefused(reason: message)
         case "3D000":
             return .databaseMissing(name: url.database ?? url.username)
         case "57P03", "53300", "57P01", "53100", "53200":

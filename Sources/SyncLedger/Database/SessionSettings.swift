@@ -55,11 +55,21 @@ public struct SessionSettings: Sendable, Equatable {
         return parameters
     }
 
-    /// `applicationName` as the server keeps it (63 bytes).
+    /// `applicationName` as sent to the server, which keeps 63 bytes. A
+    /// longer name is cut and ends in `~` and a hash of the whole name, so
+    /// two names that differ only past the cut (a long host name and an
+    /// instance number) stay apart: the worker ends its own sessions by this
+    /// name after a forced stop, and must never end a sibling's.
     public static func serverName(_ applicationName: String) -> String {
+        guard applicationName.utf8.count > 63 else { return applicationName }
+        var hash: UInt32 = 2_166_136_261  // FNV-1a: stable across processes, unlike Hasher
+        for byte in applicationName.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        let suffix = "~" + String(hash, radix: 16).leftPadded(to: 8)
         var name = applicationName
-        while name.utf8.count > 63 { name.removeLast() }
-        return name
+        while name.utf8.count > 63 - suffix.utf8.count { name.removeLast() }
+        return name + suffix
     }
 
     private static func milliseconds(_ duration: Duration) -> String {
@@ -84,5 +94,11 @@ public struct QueryTimedOut: Error, CustomStringConvertible {
     public var limit: Duration
     public var description: String {
         "the database did not answer within \(limit) (a dead connection, a network partition or an overloaded server); closed the connection"
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
     }
 }

@@ -28,7 +28,9 @@ public struct SubmitRequest: Sendable {
 public enum SubmitOutcome: Sendable, Equatable {
     /// A new job, Submitted.
     case submitted(SubmitReceipt)
-    /// The same content (and mapping) was submitted before, as this job: nothing was written.
+    /// The same content (and mapping) is the source's latest submission for
+    /// the table, as this job (or the same explicit `--job-key` was used
+    /// before): nothing was written.
     case alreadySubmitted(jobID: Int64, jobKey: String)
     /// No item to submit (an empty file, or only empty cells left alone): nothing was written.
     case nothingToSubmit(records: Int)
@@ -179,9 +181,11 @@ public struct FileSubmitter: Sendable {
                 // A unique violation on the job key: the same content,
                 // submitted meanwhile by someone else.
                 if let jobKey = reading.jobKey(request),
-                    let jobID = try await client.withConnection({ try await existingJob(source: mapping.source, jobKey: jobKey, on: $0) })
+                    let (jobID, key) = try await client.withConnection({
+                        try await latestJob(source: mapping.source, table: mapping.table.name, contentKey: jobKey, on: $0)
+                    })
                 {
-                    throw DuplicateKey(jobID: jobID, jobKey: jobKey)
+                    throw DuplicateKey(jobID: jobID, jobKey: key)
                 }
             case "42501":
                 // Row-level security: this login does not speak for the source.
@@ -201,10 +205,11 @@ public struct FileSubmitter: Sendable {
         -> SubmitOutcome
     {
         let pipeline = reading.pipeline
-        let jobKey = reading.jobKey(request) ?? ""
         if pipeline.items == 0 && !request.snapshot { return .nothingToSubmit(records: pipeline.records) }
-        if let existing = try await existingJob(source: mapping.source, jobKey: jobKey, on: conn) {
-            return .alreadySubmitted(jobID: existing, jobKey: jobKey)
+        let jobKey: String
+        switch try await decideKey(reading, request: request, mapping: mapping, on: conn) {
+        case .repeats(let jobID, let key): return .alreadySubmitted(jobID: jobID, jobKey: key)
+        case .new(let key): jobKey = key
         }
         if request.snapshot && pipeline.records == 0 && !request.allowEmptySnapshot {
             throw IntakeError(
@@ -267,10 +272,58 @@ public struct FileSubmitter: Sendable {
     }
 
     /// The job of `source` with `jobKey`, if there is one.
-    private func existingJob(source: String, jobKey: String, on conn: PostgresConnection) async throws -> Int64? {
-        try await conn.checkedRows(
-            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(source) AND job_key = \(jobKey)", logger: logger
-        ).decoded(Int64.self).first
+    private enum KeyDecision {
+        case repeats(jobID: Int64, key: String)
+        case new(String)
+    }
+
+    /// The job key of this submission, or the job it repeats.
+    ///
+    /// An explicit `--job-key` is the upstream's own idempotency key: used
+    /// again, it is a repeat. A content key (`sha256:H`) repeats only the
+    /// source's *latest* job for the table: the same extract sent twice in a
+    /// row is a no-op, but content that comes back after a different
+    /// submission (A, then B, then A again: a change reverted at the source)
+    /// is a new statement and is submitted, as `sha256:H@N` (N: the job it
+    /// follows), so the key stays unique per source.
+    private func decideKey(_ reading: Reading, request: SubmitRequest, mapping: ResolvedMapping, on conn: PostgresConnection)
+        async throws -> KeyDecision
+    {
+        let key = reading.jobKey(request) ?? ""
+        if request.jobKey != nil {
+            let existing = try await conn.checkedRows(
+                "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key)", logger: logger
+            ).decoded(Int64.self).first
+            return existing.map { .repeats(jobID: $0, key: key) } ?? .new(key)
+        }
+        if let (jobID, latestKey) = try await latestJob(source: mapping.source, table: mapping.table.name, contentKey: key, on: conn) {
+            return .repeats(jobID: jobID, key: latestKey)
+        }
+        let rows = try await conn.checkedRows(
+            """
+            SELECT (SELECT max(job_id) FROM integration.sync_job
+                     WHERE source_system_key = \(mapping.source) AND direction = 'Inbound' AND entity_type = \(mapping.table.name)),
+                   EXISTS (SELECT FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key))
+            """, logger: logger
+        ).decoded((Int64?, Bool).self)
+        guard let (latest, taken) = rows.first, taken, let latest else { return .new(key) }
+        return .new("\(key)@\(latest)")
+    }
+
+    /// The source's latest inbound job for `table`, when it carries
+    /// `contentKey` (as is, or followed by `@N`).
+    private func latestJob(source: String, table: String, contentKey: String, on conn: PostgresConnection) async throws
+        -> (Int64, String)?
+    {
+        let rows = try await conn.checkedRows(
+            """
+            SELECT job_id, job_key FROM integration.sync_job
+             WHERE source_system_key = \(source) AND direction = 'Inbound' AND entity_type = \(table)
+             ORDER BY job_id DESC LIMIT 1
+            """, logger: logger
+        ).decoded((Int64, String?).self)
+        guard let (jobID, key) = rows.first, let key, key == contentKey || key.hasPrefix(contentKey + "@") else { return nil }
+        return (jobID, key)
     }
 }
 

@@ -7,7 +7,8 @@ import SyncLedgerCore
 /// than an age, in batches, through `integration.prune_jobs`
 /// (`sql/012_retention.sql`): each batch is one short transaction of its
 /// own, and jobs or items someone holds are skipped, never waited for. The
-/// ledger is never touched.
+/// ledger is never touched, and an inbound job whose failed items wait for
+/// `integration.requeue_failed` is kept unless `includeFailed`.
 public struct Pruner: Sendable {
     /// What was (or would be) removed.
     public struct Totals: Sendable, Equatable {
@@ -30,15 +31,21 @@ public struct Pruner: Sendable {
         public var cutoff: Date
         /// The most recent finish among them.
         public var newest: Date?
+        /// Old enough, but kept: failed items wait for `requeue_failed`.
+        public var keptForRequeue: Int
     }
 
     public static let defaultBatch = 10_000
 
     public let client: PostgresClient
     public let logger: Logger
+    /// Also remove jobs whose failed items wait for `requeue_failed` (their
+    /// values are then gone for good).
+    public let includeFailed: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, includeFailed: Bool = false, logger: Logger) {
         self.client = client
+        self.includeFailed = includeFailed
         self.logger = logger
     }
 
@@ -47,7 +54,7 @@ public struct Pruner: Sendable {
         let rows = try await client.collect(
             """
             SELECT jobs_pruned, items_pruned, more
-              FROM integration.prune_jobs(make_interval(secs => \(Double(age.seconds))), \(Int32(clamping: batch)))
+              FROM integration.prune_jobs(make_interval(secs => \(Double(age.seconds))), \(Int32(clamping: batch)), \(includeFailed))
             """, as: (Int32, Int32, Bool).self, logger: logger)
         guard let (jobs, items, more) = rows.first else { return (0, 0, false) }
         return (Int(jobs), Int(items), more)
@@ -75,9 +82,14 @@ public struct Pruner: Sendable {
     /// What `prune` would remove now, without removing anything.
     public func preview(olderThan age: RetentionAge) async throws -> Preview {
         let rows = try await client.collect(
-            "SELECT jobs, items, cutoff, newest FROM integration.prune_preview(make_interval(secs => \(Double(age.seconds))))",
-            as: (Int64, Int64, Date, Date?).self, logger: logger)
-        guard let (jobs, items, cutoff, newest) = rows.first else { return Preview(jobs: 0, items: 0, cutoff: Date(), newest: nil) }
-        return Preview(jobs: Int(jobs), items: Int(items), cutoff: cutoff, newest: newest)
+            """
+            SELECT jobs, items, cutoff, newest, kept_for_requeue
+              FROM integration.prune_preview(make_interval(secs => \(Double(age.seconds))), \(includeFailed))
+            """,
+            as: (Int64, Int64, Date, Date?, Int64).self, logger: logger)
+        guard let (jobs, items, cutoff, newest, kept) = rows.first else {
+            return Preview(jobs: 0, items: 0, cutoff: Date(), newest: nil, keptForRequeue: 0)
+        }
+        return Preview(jobs: Int(jobs), items: Int(items), cutoff: cutoff, newest: newest, keptForRequeue: Int(kept))
     }
 }

@@ -27,7 +27,7 @@ public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
     /// The newest schema object this code relies on.
-    static let requiredFunction = "integration.prune_jobs(interval,integer)"
+    static let requiredFunction = "integration.prune_jobs(interval,integer,boolean)"
 
     let url: DatabaseURL
     let settings: WorkerSettings
@@ -73,6 +73,11 @@ public final class Worker: Service, Sendable {
             if case .schemaTooOld(let missing) = end {
                 let failure = ConnectionCheck.Failure(
                     cause: .schemaOutdated(database: url.database ?? url.username, missing: ["the function \(missing)"]), url: url)
+                logger.critical("\(failure.message)", metadata: ["hint": "\(failure.hint)"])
+                throw failure
+            }
+            if case .refused(let reason) = end {
+                let failure = ConnectionCheck.Failure(cause: .statementRefused(reason: reason), url: url)
                 logger.critical("\(failure.message)", metadata: ["hint": "\(failure.hint)"])
                 throw failure
             }

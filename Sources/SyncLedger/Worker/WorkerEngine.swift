@@ -24,8 +24,11 @@ struct WorkerEngine: Sendable {
         case stalled(silence: Duration, answered: Bool)
         /// The schema lacks `missing`, a function this code calls.
         case schemaTooOld(missing: String)
-        /// `--exit-when-idle` and the database did not answer at start for `reason`.
+        /// `--exit-when-idle` and the database did not answer for `reason`.
         case unavailable(reason: String)
+        /// The server refused the claim for a reason no retry can change (a
+        /// missing grant or function: SQLSTATE class 42 or 28).
+        case refused(reason: String)
     }
 
     let client: PostgresClient
@@ -71,12 +74,18 @@ struct WorkerEngine: Sendable {
                 }
             }
             group.addTask {
-                await withTaskGroup(of: Void.self) { slots in
+                await withTaskGroup(of: End?.self) { slots in
                     for slot in 0..<settings.concurrency {
                         slots.addTask { await slotLoop(slot) }
                     }
+                    for await end in slots {
+                        if let end {
+                            slots.cancelAll()
+                            return end
+                        }
+                    }
+                    return .stopped
                 }
-                return .stopped
             }
             var end: End = .stopped
             while let finished = await group.next() {
@@ -119,6 +128,9 @@ struct WorkerEngine: Sendable {
                 }
                 return nil
             } catch {
+                if let state = PostgresErrors.sqlState(error), state.hasPrefix("42") || state.hasPrefix("28") {
+                    return .refused(reason: PostgresErrors.message(error))
+                }
                 if settings.exitWhenIdle && ContinuousClock.now - start >= settings.startPatience {
                     return .unavailable(reason: PostgresErrors.message(error))
                 }
@@ -134,7 +146,10 @@ struct WorkerEngine: Sendable {
 
     // MARK: - Slots
 
-    private func slotLoop(_ slot: Int) async {
+    /// Claims and processes until shutdown (or idle with `--exit-when-idle`).
+    /// Returns an ``End`` when the slot gives up: the server refuses the
+    /// claim for good, or, with `--exit-when-idle`, claims keep failing.
+    private func slotLoop(_ slot: Int) async -> End? {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let generation = doorbell.generation
@@ -149,19 +164,28 @@ struct WorkerEngine: Sendable {
                     continue
                 }
             } catch {
-                if Task.isCancelled { return }
+                if Task.isCancelled { return nil }
                 if PostgresErrors.serverError(error) != nil { health.answered() }
+                let message = PostgresErrors.message(error)
+                if let state = PostgresErrors.sqlState(error), state.hasPrefix("42") || state.hasPrefix("28") {
+                    return .refused(reason: message)
+                }
                 failures += 1
+                if settings.exitWhenIdle && failures >= Self.exitWhenIdleClaimFailures { return .unavailable(reason: message) }
                 let delay = min(Duration.milliseconds(100) * (1 << min(failures, 7)), .seconds(10))
-                logger.warning(
-                    "cannot claim jobs; retrying", metadata: ["error": "\(PostgresErrors.message(error))", "retry_in": "\(delay)"])
+                logger.warning("cannot claim jobs; retrying", metadata: ["error": "\(message)", "retry_in": "\(delay)"])
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 continue
             }
-            if settings.exitWhenIdle { return }
+            if settings.exitWhenIdle { return nil }
             await cancelWhenGracefulShutdown { await doorbell.wait(since: generation, timeout: settings.pollInterval) }
         }
+        return nil
     }
+
+    /// Failed claims in a row after which `--exit-when-idle` gives up (about
+    /// 25 s of backoff).
+    static let exitWhenIdleClaimFailures = 8
 
     private func process(_ claim: Claim) async {
         var logger = self.logger
