@@ -122,6 +122,9 @@ public final class Worker: Service, Sendable {
             }
             group.addTask {
                 let engine = WorkerEngine(client: client, url: self.url, settings: self.settings, health: self.health, logger: self.logger)
+                // Let the pool's run() start before the first lease (the pool
+                // warns about a lease before run()).
+                try? await Task.sleep(for: .milliseconds(10))
                 if generation == 0 {
                     if let end = await engine.prepare() { return end }
                     SystemdNotifier.notify("READY=1\nSTATUS=processing jobs")
