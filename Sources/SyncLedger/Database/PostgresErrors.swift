@@ -71,6 +71,13 @@ public enum PostgresErrors {
     /// The configuration changed since the worker loaded it (`SL061`).
     public static func isConfigurationChanged(_ error: any Error) -> Bool { sqlState(error) == "SL061" }
 
+    /// Refused for a reason no retry changes: a missing privilege, function
+    /// or object (class 42), or an authorisation failure (class 28).
+    public static func isRefusedForGood(_ error: any Error) -> Bool {
+        guard let state = sqlState(error) else { return false }
+        return state.hasPrefix("42") || state.hasPrefix("28")
+    }
+
     /// SQLSTATE classes that are about the connection, the server, the
     /// session, privileges or syncledger itself, not about one row's data.
     private static let notAboutARow: Set<String> = [

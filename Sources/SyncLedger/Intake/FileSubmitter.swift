@@ -182,7 +182,7 @@ public struct FileSubmitter: Sendable {
                 // submitted meanwhile by someone else.
                 if let jobKey = reading.jobKey(request),
                     let (jobID, key) = try await client.withConnection({
-                        try await latestJob(source: mapping.source, table: mapping.table.name, contentKey: jobKey, on: $0)
+                        try await repeatedJob(key: jobKey, explicit: request.jobKey != nil, mapping: mapping, on: $0)
                     })
                 {
                     throw DuplicateKey(jobID: jobID, jobKey: key)
@@ -290,40 +290,50 @@ public struct FileSubmitter: Sendable {
         async throws -> KeyDecision
     {
         let key = reading.jobKey(request) ?? ""
-        if request.jobKey != nil {
-            let existing = try await conn.checkedRows(
-                "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key)", logger: logger
-            ).decoded(Int64.self).first
-            return existing.map { .repeats(jobID: $0, key: key) } ?? .new(key)
+        let explicit = request.jobKey != nil
+        if explicit {
+            return try await repeatedJob(key: key, explicit: true, mapping: mapping, on: conn).map { .repeats(jobID: $0, key: $1) } ?? .new(key)
         }
-        if let (jobID, latestKey) = try await latestJob(source: mapping.source, table: mapping.table.name, contentKey: key, on: conn) {
-            return .repeats(jobID: jobID, key: latestKey)
-        }
-        let rows = try await conn.checkedRows(
-            """
-            SELECT (SELECT max(job_id) FROM integration.sync_job
-                     WHERE source_system_key = \(mapping.source) AND direction = 'Inbound' AND entity_type = \(mapping.table.name)),
-                   EXISTS (SELECT FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key))
-            """, logger: logger
-        ).decoded((Int64?, Bool).self)
-        guard let (latest, taken) = rows.first, taken, let latest else { return .new(key) }
-        return .new("\(key)@\(latest)")
+        let latest = try await latestJob(mapping, on: conn)
+        if let (jobID, latestKey) = latest, Self.carries(latestKey, key) { return .repeats(jobID: jobID, key: latestKey ?? key) }
+        let taken = try await conn.checkedRows(
+            "SELECT EXISTS (SELECT FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key))",
+            logger: logger
+        ).decoded(Bool.self).first ?? false
+        guard taken, let (latestID, _) = latest else { return .new(key) }
+        return .new("\(key)@\(latestID)")
     }
 
-    /// The source's latest inbound job for `table`, when it carries
-    /// `contentKey` (as is, or followed by `@N`).
-    private func latestJob(source: String, table: String, contentKey: String, on conn: PostgresConnection) async throws
+    /// The job a submission with `key` repeats, with that job's key: for an
+    /// explicit key, the job with that key; for a content key, the source's
+    /// latest inbound job for the table when it carries `key`.
+    private func repeatedJob(key: String, explicit: Bool, mapping: ResolvedMapping, on conn: PostgresConnection) async throws
         -> (Int64, String)?
     {
-        let rows = try await conn.checkedRows(
+        if explicit {
+            return try await conn.checkedRows(
+                "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key)", logger: logger
+            ).decoded(Int64.self).first.map { ($0, key) }
+        }
+        guard let (jobID, latestKey) = try await latestJob(mapping, on: conn), Self.carries(latestKey, key), let latestKey else { return nil }
+        return (jobID, latestKey)
+    }
+
+    /// The source's latest inbound job for the mapping's table, with its key.
+    private func latestJob(_ mapping: ResolvedMapping, on conn: PostgresConnection) async throws -> (Int64, String?)? {
+        try await conn.checkedRows(
             """
             SELECT job_id, job_key FROM integration.sync_job
-             WHERE source_system_key = \(source) AND direction = 'Inbound' AND entity_type = \(table)
+             WHERE source_system_key = \(mapping.source) AND direction = 'Inbound' AND entity_type = \(mapping.table.name)
              ORDER BY job_id DESC LIMIT 1
             """, logger: logger
-        ).decoded((Int64, String?).self)
-        guard let (jobID, key) = rows.first, let key, key == contentKey || key.hasPrefix(contentKey + "@") else { return nil }
-        return (jobID, key)
+        ).decoded((Int64, String?).self).first
+    }
+
+    /// Whether `jobKey` is the content key `key`, as is or followed by `@N`.
+    private static func carries(_ jobKey: String?, _ key: String) -> Bool {
+        guard let jobKey else { return false }
+        return jobKey == key || jobKey.hasPrefix(key + "@")
     }
 }
 

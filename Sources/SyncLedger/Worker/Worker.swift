@@ -70,19 +70,7 @@ public final class Worker: Service, Sendable {
                 logger.warning("stopped past the shutdown grace period; unfinished claims will be rescued when their leases expire")
                 return
             }
-            if case .schemaTooOld(let missing) = end {
-                let failure = ConnectionCheck.Failure(
-                    cause: .schemaOutdated(database: url.database ?? url.username, missing: ["the function \(missing)"]), url: url)
-                logger.critical("\(failure.message)", metadata: ["hint": "\(failure.hint)"])
-                throw failure
-            }
-            if case .refused(let reason) = end {
-                let failure = ConnectionCheck.Failure(cause: .statementRefused(reason: reason), url: url)
-                logger.critical("\(failure.message)", metadata: ["hint": "\(failure.hint)"])
-                throw failure
-            }
-            if case .unavailable(let reason) = end {
-                let failure = ConnectionCheck.Failure(cause: .serverUnavailable(reason: reason), url: url)
+            if let failure = end.failure(url: url) {
                 logger.critical("\(failure.message); giving up", metadata: ["hint": "\(failure.hint)"])
                 throw failure
             }
@@ -181,5 +169,20 @@ public struct WatchdogExpired: Error, CustomStringConvertible {
     public var silence: Duration
     public var description: String {
         "the database has not answered for \(silence), even on new connections; exiting for the service manager to restart the worker"
+    }
+}
+
+extension WorkerEngine.End {
+    /// Why the worker gives up, for the ends that are not a stop or a stall:
+    /// thrown from ``Worker/run()``, so the process exits with its code.
+    fileprivate func failure(url: DatabaseURL) -> ConnectionCheck.Failure? {
+        switch self {
+        case .stopped, .stalled: return nil
+        case .schemaTooOld(let missing):
+            return ConnectionCheck.Failure(
+                cause: .schemaOutdated(database: url.database ?? url.username, missing: ["the function \(missing)"]), url: url)
+        case .refused(let reason): return ConnectionCheck.Failure(cause: .statementRefused(reason: reason), url: url)
+        case .unavailable(let reason): return ConnectionCheck.Failure(cause: .serverUnavailable(reason: reason), url: url)
+        }
     }
 }

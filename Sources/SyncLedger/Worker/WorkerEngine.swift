@@ -128,9 +128,7 @@ struct WorkerEngine: Sendable {
                 }
                 return nil
             } catch {
-                if let state = PostgresErrors.sqlState(error), state.hasPrefix("42") || state.hasPrefix("28") {
-                    return .refused(reason: PostgresErrors.message(error))
-                }
+                if PostgresErrors.isRefusedForGood(error) { return .refused(reason: PostgresErrors.message(error)) }
                 if settings.exitWhenIdle && ContinuousClock.now - start >= settings.startPatience {
                     return .unavailable(reason: PostgresErrors.message(error))
                 }
@@ -167,9 +165,7 @@ struct WorkerEngine: Sendable {
                 if Task.isCancelled { return nil }
                 if PostgresErrors.serverError(error) != nil { health.answered() }
                 let message = PostgresErrors.message(error)
-                if let state = PostgresErrors.sqlState(error), state.hasPrefix("42") || state.hasPrefix("28") {
-                    return .refused(reason: message)
-                }
+                if PostgresErrors.isRefusedForGood(error) { return .refused(reason: message) }
                 failures += 1
                 if settings.exitWhenIdle && failures >= Self.exitWhenIdleClaimFailures { return .unavailable(reason: message) }
                 let delay = min(Duration.milliseconds(100) * (1 << min(failures, 7)), .seconds(10))
