@@ -25,6 +25,6 @@ struct MigrateCommand: AsyncParsableCommand {
         let applied = try await Database.withClient(url, applicationName: "syncledger migrate", maximumConnections: 1, logger: logger) {
             try await migrator.migrate(client: $0, logger: logger)
         }
-        print(applied.isEmpty ? "schema is up to date (\(migrator.migrations.count) migrations)" : "applied \(applied.joined(separator: ", "))")
+        print(applied.isEmpty ? "schema is up to date (\(migrator.versions.count) versioned files, \(migrator.code.count) code files)" : "applied \(applied.joined(separator: ", "))")
     }
 }

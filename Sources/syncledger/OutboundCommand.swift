@@ -9,10 +9,11 @@ struct OutboundCommand: AsyncParsableCommand {
         abstract: "For connectors: claim the next outbound job of a system, and acknowledge it once delivered.",
         discussion: """
             A connector loop: `syncledger outbound next --source payroll --owner payroll-1` prints the items of the \
-            oldest waiting job as JSON Lines; deliver them; then `syncledger outbound ack JOB_ID --owner payroll-1`. \
-            A job not acknowledged before its lease ends is handed out again by a later `next`. Several connector \
+            oldest waiting job as JSON Lines and its claim token on stderr; deliver them; then \
+            `syncledger outbound ack JOB_ID --claim TOKEN`. A job not acknowledged before its lease ends is handed out again by a later `next`. Several connector \
             instances may claim side by side (FOR UPDATE SKIP LOCKED). The same is available in SQL: \
-            integration.claim_outbound(source, owner, lease_seconds) and integration.ack_outbound(job_id, owner).
+            integration.claim_outbound(source, owner, lease_seconds), whose row carries claim_token, and \
+            integration.ack_outbound(job_id, claim_token).
             """,
         subcommands: [Next.self, Ack.self, GroupHelp<OutboundCommand>.self])
 
@@ -31,7 +32,7 @@ struct OutboundCommand: AsyncParsableCommand {
         @Option(help: "The receiving source system (source_system_key), e.g. payroll.")
         var source: String
 
-        @Option(help: "Lease owner name; pass the same to ack (default: HOST:outbound).")
+        @Option(help: "Lease owner name, for people reading the job (default: HOST:outbound).")
         var owner: String?
 
         @Option(help: "Lease length; after it, the job can be claimed again.")
@@ -55,7 +56,8 @@ struct OutboundCommand: AsyncParsableCommand {
                 if !claim.items.rows.isEmpty { Console.print(claim.items.jsonLines()) }
                 StewardCommand.note(
                     "claimed outbound job \(claim.jobID) for \(source): \(claim.items.rows.count) item(s), leased to \(owner) "
-                        + "until \(claim.leaseExpiresAt ?? "?"); when delivered: syncledger outbound ack \(claim.jobID) --owner \(owner)")
+                        + "until \(claim.leaseExpiresAt ?? "?"); when delivered: syncledger outbound ack \(claim.jobID) --claim "
+                        + (claim.token?.uuidString.lowercased() ?? "?"))
             }
         }
     }
@@ -63,22 +65,25 @@ struct OutboundCommand: AsyncParsableCommand {
     struct Ack: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Mark a claimed outbound job delivered: its items Applied, the job Completed.",
-            discussion: "Prints the job as one JSON object. Refused (exit 1) for an unknown job, an inbound job, a job not being processed, or, with --owner, a job leased to someone else.")
+            discussion: "Prints the job as one JSON object. Refused (exit 1) for an unknown job, an inbound job, a job not being processed, or, with --claim, a job another claim holds now (its lease expired and it was claimed again).")
 
         @OptionGroup var connection: ConnectionOptions
 
         @Argument(help: "The job id printed by `outbound next`.")
         var jobID: Int64
 
-        @Option(help: "Refuse unless this owner still holds the job's lease (the --owner given to next).")
-        var owner: String?
+        @Option(help: "Refuse unless this claim still holds the job (the token `next` printed).")
+        var claim: String?
 
-        func validate() throws { _ = try connection.requiredURL() }
+        func validate() throws {
+            if let claim, UUID(uuidString: claim) == nil { throw ValidationError("--claim takes the token `outbound next` printed (a uuid), got '\(claim)'") }
+            _ = try connection.requiredURL()
+        }
 
         func run() async throws {
-            let (jobID, owner) = (jobID, owner)
+            let (jobID, claim) = (jobID, claim.flatMap(UUID.init(uuidString:)))
             try await OutboundCommand.withQueries(connection, name: "ack") { queries in
-                let job = try await queries.acknowledge(jobID, owner: owner)
+                let job = try await queries.acknowledge(jobID, claim: claim)
                 Console.print(job.jsonLines())
             }
         }

@@ -448,7 +448,7 @@ struct HostileInputTests {
         }
     }
 
-    /// BUG (sql/001_schema.sql, sync_item_external_key_required): btrim() trims
+    /// BUG (sql/schema/001_baseline.sql, sync_item_external_key_required): btrim() trims
     /// spaces only, so a key of tabs or newlines passes the constraint, while the
     /// worker (ItemPreparer) treats it as missing. Blank should be refused at INSERT.
     @Test func externalKeyOfTabsAndNewlinesIsRefusedAtInsertLikeSpaces() async throws {
@@ -460,7 +460,7 @@ struct HostileInputTests {
         }
     }
 
-    /// BUG (sql/001_schema.sql, sync_item_field_name_required_for_set_and_link):
+    /// BUG (sql/schema/001_baseline.sql, sync_item_field_name_required_for_set_and_link):
     /// the same btrim() gap for field_name.
     @Test func fieldNameOfTabsIsRefusedAtInsertLikeSpaces() async throws {
         try await TestDatabase.with { db in

@@ -108,7 +108,7 @@ struct InboundPipelineTests {
         }
     }
 
-    /// BUG (sql/002_worker_support.sql check_values, and ChunkWriter.writeTargets):
+    /// BUG (sql/code/10_targets.sql canonical_values, and ChunkWriter.writeTargets):
     /// both convert with an explicit cast, `(v)::character varying(5)`, and an
     /// explicit cast to varchar(n)/char(n) silently truncates instead of failing
     /// as an assignment would. The upstream's value is cut down and the ledger

@@ -95,7 +95,7 @@ struct JobLifecycleTests {
                 _ = try await db.int("SELECT integration.requeue_failed(\(job))")
                 Issue.record("requeued a submitted job")
             } catch {
-                #expect(PostgresErrors.message(error).contains("only finished jobs"))
+                #expect(PostgresErrors.message(error).contains("only finished (Completed, CompletedWithErrors, Failed) jobs can be requeued"))
             }
             #expect(try await db.job(job).status == "Submitted")
         }

@@ -225,10 +225,11 @@ struct OutboundTests {
             #expect(try await outbound.claim(source: "payroll", owner: "conn-3") == nil)
             #expect(try await outbound.claim(source: "crm", owner: "conn-3") == nil)
 
-            await expectRefusal("SL041", "sync job \(first) is leased to conn-1, not to conn-2") {
-                _ = try await outbound.acknowledge(first, owner: "conn-2")
+            // Fenced by the claim's token: another claim's token is refused.
+            await expectRefusal("SL041", "sync job \(first) is held by another claim (leased to conn-1)") {
+                _ = try await outbound.acknowledge(first, claim: next.token)
             }
-            let acked = try await outbound.acknowledge(first, owner: "conn-1")
+            let acked = try await outbound.acknowledge(first, claim: claim.token)
             #expect(acked.value("job_status") == "Completed")
             #expect(acked.value("items_applied") == "1")
             #expect(try await db.job(first) == .init(status: "Completed", total: 1, applied: 1))
@@ -238,7 +239,7 @@ struct OutboundTests {
             }
             await expectRefusal("SL040", "sync job 999999 not found") { _ = try await outbound.acknowledge(999_999) }
             let inbound = Int64(try await db.int("SELECT min(job_id) FROM integration.sync_job WHERE direction = 'Inbound'"))
-            await expectRefusal("SL041", "only outbound jobs are acknowledged") { _ = try await outbound.acknowledge(inbound) }
+            await expectRefusal("SL041", "only outbound jobs can be acknowledged") { _ = try await outbound.acknowledge(inbound) }
             do {
                 _ = try await outbound.claim(source: "payrol", owner: "x")
                 Issue.record("an unknown source was accepted")
@@ -257,8 +258,9 @@ struct OutboundTests {
             let again = try #require(try await outbound.claim(source: "payroll", owner: "conn-3"))
             #expect(again.jobID == second)
             #expect(again.attempts == 2)
-            await expectRefusal("SL041", "leased to conn-3, not to conn-2") { _ = try await outbound.acknowledge(second, owner: "conn-2") }
-            _ = try await outbound.acknowledge(second, owner: "conn-3")
+            // The connector whose lease ran out cannot complete the new claim's work.
+            await expectRefusal("SL041", "held by another claim (leased to conn-3)") { _ = try await outbound.acknowledge(second, claim: next.token) }
+            _ = try await outbound.acknowledge(second, claim: again.token)
             #expect(try await db.job(second).status == "Completed")
             #expect(try await db.provenanceViolations().isEmpty)
         }
@@ -277,7 +279,7 @@ struct OutboundTests {
                 let claim = try #require(try await outbound.claim(source: "payroll", owner: "payroll-1"))
                 #expect(claim.jobID == first)
                 #expect(claim.items.values("new_value") == ["Ada Mary"])
-                let acked = try await outbound.acknowledge(first, owner: "payroll-1")
+                let acked = try await outbound.acknowledge(first, claim: claim.token)
                 #expect(acked.value("job_status") == "Completed")
                 // crm's job is not this connector's to see or take.
                 #expect(try await outbound.claim(source: "crm", owner: "payroll-1") == nil)
@@ -366,7 +368,8 @@ struct StewardOutboundCLITests {
             #expect(object["new_value"] as? String == "Ada Mary")
             #expect(next.stderr.contains("claimed outbound job \(first)"))
 
-            let ack = try await Self.run(["outbound", "ack", "\(first)", "--owner", "cli"], on: db.url)
+            let token = try #require(next.stderr.firstMatch(of: /--claim ([0-9a-f-]{36})/)?.output.1)
+            let ack = try await Self.run(["outbound", "ack", "\(first)", "--claim", String(token)], on: db.url)
             #expect(ack.status == 0, "\(ack.stderr)")
             #expect(ack.stdout.contains("\"job_status\":\"Completed\""))
             #expect(try await db.job(first).status == "Completed")

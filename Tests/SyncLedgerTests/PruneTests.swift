@@ -6,7 +6,7 @@ import Testing
 
 @testable import SyncLedger
 
-/// Retention (`sql/012_retention.sql`, `syncledger prune`, the worker's
+/// Retention (`sql/code/80_retention.sql`, `syncledger prune`, the worker's
 /// `--retention`) on the real database: old finished work goes, unfinished
 /// work and every piece of provenance stay.
 @Suite("Retention: prune finished jobs, keep provenance")

@@ -6,7 +6,7 @@ import Testing
 @testable import SyncLedger
 
 /// SPEC §6 on the real database: the roles, grants and row-level security of
-/// `sql/005_roles.sql`, exercised by login roles connected as themselves
+/// `sql/code/95_roles.sql`, exercised by login roles connected as themselves
 /// (the harness connects as a superuser, which bypasses all of it).
 ///
 /// Roles are cluster-wide and tests run in parallel in one cluster: every
@@ -398,7 +398,8 @@ struct SecurityTests {
                 #expect(try await Self.ids(crm, "SELECT job_id FROM integration.claim_outbound('crm', 'crm-1')") == [Int64(crmJob)])
                 #expect(
                     try await Self.text(crm, "SELECT new_value FROM integration.sync_item WHERE job_id = \(crmJob)") == "ada@example.org")
-                #expect(try await Self.text(crm, "SELECT (integration.ack_outbound(\(crmJob), 'crm-1')).job_status") == "Completed")
+                let token = try #require(try await Self.text(crm, "SELECT claim_token::text FROM integration.sync_job WHERE job_id = \(crmJob)"))
+                #expect(try await Self.text(crm, "SELECT (integration.ack_outbound(\(crmJob), \(token)::uuid)).job_status") == "Completed")
 
                 // A connector submits nothing and cannot turn its job into an inbound one.
                 let inbound = await Self.refusal(crm, "INSERT INTO integration.sync_job (source_system_key) VALUES ('crm')")
@@ -418,7 +419,7 @@ struct SecurityTests {
                 #expect(try await queries.claim(source: "payroll", owner: "crm-2") == nil)
                 let claim = try #require(try await queries.claim(source: "crm", owner: "crm-2"))
                 #expect(claim.items.values("new_value") == ["Ada"])
-                #expect(try await queries.acknowledge(claim.jobID, owner: "crm-2").value("job_status") == "Completed")
+                #expect(try await queries.acknowledge(claim.jobID, claim: claim.token).value("job_status") == "Completed")
             }
             #expect(
                 try await db.rows("SELECT job_status, last_error FROM integration.sync_job WHERE job_id = \(payrollJob)")

@@ -234,7 +234,7 @@ struct StewardshipTests {
         }
     }
 
-    /// BUG (sql/003_stewardship.sql, reject): rolling back restores the entry's
+    /// BUG (sql/code/70_stewardship.sql, reject): rolling back restores the entry's
     /// previous_value even when the entry that wrote that value was itself
     /// rejected meanwhile, so the target ends up holding a value a steward
     /// rejected, owned by no entry (provenance_violations does not see it,

@@ -226,8 +226,8 @@ public enum ConnectionCheck {
                    to_regclass('integration.sync_job') IS NOT NULL
             """, logger: logger
         ).decoded((Bool, Bool, Bool).self)
-        guard let (recorded, readable, hasJobs) = probe.first else { return Outcome() }
-        if !recorded {
+        guard let (hasRecord, readable, hasJobs) = probe.first else { return Outcome() }
+        if !hasRecord {
             if hasJobs {
                 logger.debug("integration schema present without integration.schema_migration (applied with psql?): not compared")
                 return Outcome()
@@ -238,14 +238,22 @@ public enum ConnectionCheck {
             logger.debug("this role may not read integration.schema_migration: schema version not compared")
             return Outcome()
         }
-        let applied = try await connection.checkedRows("SELECT version FROM integration.schema_migration ORDER BY version", logger: logger)
-            .decoded(String.self)
-        if applied.isEmpty { throw Failure(cause: .schemaMissing(database: database), url: url) }
+        let recorded = Dictionary(
+            try await connection.checkedRows("SELECT version, checksum FROM integration.schema_migration", logger: logger)
+                .decoded((String, String).self), uniquingKeysWith: { first, _ in first })
+        if recorded.isEmpty { throw Failure(cause: .schemaMissing(database: database), url: url) }
+        let applied = recorded.keys.filter { !$0.hasPrefix("code/") }.sorted()
         guard let migrator else { return Outcome(appliedMigrations: applied, schemaVerified: false) }
-        let missing = migrator.missing(applied: applied)
+        let comparison = migrator.compare(recorded: recorded)
+        var missing = comparison.missingVersions
+        if comparison.isLegacyRelease { missing.insert(Migrator.baseline, at: 0) }
         if !missing.isEmpty { throw Failure(cause: .schemaOutdated(database: database, missing: missing), url: url) }
-        let known = Set(migrator.migrations.map(\.name))
-        return Outcome(appliedMigrations: applied, newerMigrations: applied.filter { !known.contains($0) }, schemaVerified: true)
+        if !comparison.changedCode.isEmpty && comparison.newerVersions.isEmpty {
+            logger.warning(
+                "the schema's code differs from this binary's; run `syncledger migrate` with the binary you deploy",
+                metadata: ["files": "\(comparison.changedCode.joined(separator: ", "))"])
+        }
+        return Outcome(appliedMigrations: applied, newerMigrations: comparison.newerVersions, schemaVerified: true)
     }
 
     // MARK: - Classifying connection errors

@@ -9,7 +9,7 @@ import PostgresNIO
 ///
 /// Every query reads only rows that are open or need attention, through
 /// partial indexes (`sync_job_claim`, `sync_job_outbound_claim`, and those of
-/// `sql/014_observability.sql`), so its cost follows the backlog, not the
+/// `sql/schema/001_baseline.sql`), so its cost follows the backlog, not the
 /// history. Only ``load(on:logger:allStatuses:)`` with `allStatuses` reads
 /// every job (for `status`, on demand).
 public struct QueueSnapshot: Sendable, Codable, Equatable {

@@ -51,20 +51,22 @@ public struct Readiness: Sendable, Equatable {
     {
         {
             do {
-                let applied = try await withTimeLimit(timeout, onTimeout: {}) { () -> [String]? in
+                let recorded = try await withTimeLimit(timeout, onTimeout: {}) { () -> [String: String]? in
                     do {
-                        return try await client.collect(
-                            "SELECT version FROM integration.schema_migration", as: String.self, logger: logger)
+                        let rows = try await client.collect(
+                            "SELECT version, checksum FROM integration.schema_migration", as: (String, String).self, logger: logger)
+                        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
                     } catch where ["42P01", "3F000"].contains(PostgresErrors.sqlState(error) ?? "") {
-                        return []  // no schema_migration: never migrated
+                        return [:]  // no schema_migration: never migrated
                     } catch where PostgresErrors.sqlState(error) == "42501" {
                         return nil  // this role may not read it: not compared
                     }
                 }
-                guard let applied else { return .ready }
-                if applied.isEmpty { return .unready("the database has no syncledger schema: run `syncledger migrate`") }
+                guard let recorded else { return .ready }
+                if recorded.isEmpty { return .unready("the database has no syncledger schema: run `syncledger migrate`") }
                 if let migrator {
-                    let missing = migrator.missing(applied: applied)
+                    let comparison = migrator.compare(recorded: recorded)
+                    let missing = (comparison.isLegacyRelease ? [Migrator.baseline] : []) + comparison.missingVersions
                     if !missing.isEmpty {
                         return .unready(
                             "the schema lacks \(missing.count) migration(s) of this binary (\(missing.joined(separator: ", "))): run `syncledger migrate`")

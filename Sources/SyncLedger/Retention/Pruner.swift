@@ -5,7 +5,7 @@ import SyncLedgerCore
 
 /// Retention (SPEC §7 `prune`): removes finished jobs and their items older
 /// than an age, in batches, through `integration.prune_jobs`
-/// (`sql/012_retention.sql`): each batch is one short transaction of its
+/// (`sql/code/80_retention.sql`): each batch is one short transaction of its
 /// own, and jobs or items someone holds are skipped, never waited for. The
 /// ledger is never touched, and an inbound job whose failed items wait for
 /// `integration.requeue_failed` is kept unless `includeFailed`.

@@ -6,7 +6,8 @@ import PostgresNIO
 /// oldest outbound job of its system (`integration.claim_outbound`, with
 /// `FOR UPDATE SKIP LOCKED`, so several connector instances never wait for
 /// each other), delivers its items, and acknowledges it
-/// (`integration.ack_outbound`). See `sql/004_outbound.sql`.
+/// (`integration.ack_outbound`, fenced by the claim's token). See
+/// `sql/code/20_jobs.sql`.
 public struct OutboundQueries: Sendable {
     public let client: PostgresClient
     public let logger: Logger
@@ -21,7 +22,7 @@ public struct OutboundQueries: Sendable {
 
     /// A claimed outbound job and the items to deliver.
     public struct Claim: Sendable, Equatable {
-        /// The job: `job_id`, `source_system_key`, `lease_owner`,
+        /// The job: `job_id`, `source_system_key`, `claim_token`, `lease_owner`,
         /// `lease_expires_at`, `attempts`, `items_total`, `submitted_at`.
         public var job: Listing
         /// Its Pending items in `seq` order (``itemColumns``).
@@ -30,6 +31,8 @@ public struct OutboundQueries: Sendable {
         public var jobID: Int64 { Int64(job.value("job_id") ?? "") ?? 0 }
         public var leaseExpiresAt: String? { job.value("lease_expires_at") }
         public var attempts: Int { Int(job.value("attempts") ?? "") ?? 0 }
+        /// The claim's fencing token: ``OutboundQueries/acknowledge(_:claim:)`` checks it.
+        public var token: UUID? { job.value("claim_token").flatMap(UUID.init(uuidString:)) }
     }
 
     /// The columns of ``Claim/items``, in order: one JSON object per item
@@ -65,7 +68,7 @@ public struct OutboundQueries: Sendable {
             }
             let job = try await Listing.query(
                 """
-                SELECT j.job_id, j.source_system_key, j.lease_owner, j.lease_expires_at, j.attempts, j.items_total, j.submitted_at
+                SELECT j.job_id, j.source_system_key, j.claim_token, j.lease_owner, j.lease_expires_at, j.attempts, j.items_total, j.submitted_at
                   FROM integration.claim_outbound(\(source), \(owner), \(lease)) j
                 """, on: conn, logger: logger)
             guard let jobID = job.value("job_id").flatMap({ Int64($0) }) else { return nil }
@@ -81,22 +84,22 @@ public struct OutboundQueries: Sendable {
         }
     }
 
-    /// The columns of the job ``acknowledge(_:owner:)`` returns.
+    /// The columns of the job ``acknowledge(_:claim:)`` returns.
     public static let jobColumns = [
         "job_id", "source_system_key", "job_status", "items_total", "items_applied", "lease_owner", "started_at", "finished_at",
     ]
 
     /// Marks a claimed outbound job delivered: its Pending items become
     /// Applied and the job Completed (`integration.ack_outbound`). With
-    /// `owner`, refused unless that owner still holds the lease. Returns the
-    /// job (``jobColumns``). Refusals: SL040 not found, SL041 not outbound,
-    /// not Processing, or leased to another owner.
-    public func acknowledge(_ jobID: Int64, owner: String? = nil) async throws -> Listing {
+    /// `claim` (the token of ``Claim/token``), refused unless that claim still
+    /// holds the job. Returns the job (``jobColumns``). Refusals: SL040 not
+    /// found, SL041 not outbound, not Processing, or held by another claim.
+    public func acknowledge(_ jobID: Int64, claim: UUID? = nil) async throws -> Listing {
         try await Listing.query(
             """
             SELECT j.job_id, j.source_system_key, j.job_status, j.items_total, j.items_applied, j.lease_owner,
                    j.started_at, j.finished_at
-              FROM integration.ack_outbound(\(jobID), \(owner)) j
+              FROM integration.ack_outbound(\(jobID), \(claim)) j
             """, on: client, logger: logger)
     }
 }

@@ -2,7 +2,7 @@ import PostgresNIO
 
 /// Why a steward or connector action did not happen, in words for the person
 /// at the terminal: the server's own message for refusals raised by the
-/// `integration` functions (SQLSTATEs `SL0xx`, see `sql/003_stewardship.sql`),
+/// `integration` functions (SQLSTATEs `SL0xx`, see `sql/code/70_stewardship.sql`),
 /// or a message of ours for what the library checks itself.
 public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The SQLSTATE, e.g. `SL030`; nil for errors found before reaching SQL.

@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// What `syncledger steward` does, as library calls: read the review queue
 /// and a record's history, and certify, reject or revoke ledger entries
-/// through the SQL functions of `sql/003_stewardship.sql` (which do the
+/// through the SQL functions of `sql/code/70_stewardship.sql` (which do the
 /// checking, locking and writing; nothing here changes ledger state itself).
 ///
 /// Refusals come back as the server's error (a `PSQLError` whose SQLSTATE is

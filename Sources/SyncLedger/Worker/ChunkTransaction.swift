@@ -35,7 +35,7 @@ struct ChunkEntry: Sendable {
 /// One chunk of a claim's items, processed in one transaction of two
 /// statements: `integration.prepare_chunk` (fence, configuration check,
 /// crosswalk, target locks, state), the core's decisions, then
-/// `integration.apply_chunk` (every write, set-based). See `sql/008_aspects.sql`.
+/// `integration.apply_chunk` (every write, set-based). See `sql/code/50_aspects.sql`.
 struct ChunkTransaction: Sendable {
     var claim: Claim
     var snapshot: ConfigurationSnapshot

@@ -44,7 +44,7 @@ struct ItemCursor: Sendable, Equatable {
 }
 
 /// The job lifecycle as the worker sees it: calls to the functions of
-/// `sql/006_jobs.sql`, which check the claim token in every statement.
+/// `sql/code/20_jobs.sql`, which check the claim token in every statement.
 public struct JobStore: Sendable {
     public var client: PostgresClient
     public var workerID: String
@@ -135,10 +135,33 @@ public struct JobStore: Sendable {
     /// has no pending item left. Jobs still holding pending items (added behind
     /// the cursor) come back with status `processing`.
     public func finish(_ claim: Claim) async throws -> [JobResult] {
+        try await transition(claim, event: "finish")
+    }
+
+    /// Gives the claim's unfinished jobs back (graceful shutdown); returns them.
+    @discardableResult
+    public func release(_ claim: Claim) async throws -> [Int64] {
+        try await transition(claim, event: "release").filter { $0.status == .submitted }.map(\.jobID)
+    }
+
+    /// After an error that is not about one item: each of the claim's jobs goes
+    /// back to Submitted with `backoff`, or ends Failed after `maxAttempts`.
+    public func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
+        try await transition(claim, event: "retry", error: error, maxAttempts: maxAttempts, backoff: backoff)
+    }
+
+    /// `integration.transition_jobs`: ends the claim on its jobs with `event`
+    /// (the one rule of `sql/code/20_jobs.sql`); each job of the claim with
+    /// the status it has now and its true counts.
+    private func transition(
+        _ claim: Claim, event: String, error: String? = nil, maxAttempts: Int? = nil, backoff: Duration = .zero
+    ) async throws -> [JobResult] {
+        let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
         let rows = try await collect(
             """
             SELECT job_id, job_status, total, applied, held, skipped, failed, pending
-              FROM integration.finish_jobs(\(claim.token), \(claim.jobIDs)::int8[])
+              FROM integration.transition_jobs(\(claim.token), \(claim.jobIDs)::int8[], \(event), \(error),
+                                               \(maxAttempts.map { Int32(clamping: $0) }), \(seconds))
             """, as: (Int64, String, Int32, Int32, Int32, Int32, Int32, Int32).self)
         return rows.map { row in
             JobResult(
@@ -146,23 +169,5 @@ public struct JobStore: Sendable {
                 counts: ItemCounts(
                     applied: Int(row.3), held: Int(row.4), skipped: Int(row.5), failed: Int(row.6), pending: Int(row.7)))
         }
-    }
-
-    /// Gives the claim's unfinished jobs back (graceful shutdown); returns them.
-    @discardableResult
-    public func release(_ claim: Claim) async throws -> [Int64] {
-        try await collect("SELECT integration.release_jobs(\(claim.token))", as: [Int64].self).first ?? []
-    }
-
-    /// After an error that is not about one item: each of the claim's jobs goes
-    /// back to Submitted with `backoff`, or ends Failed after `maxAttempts`.
-    public func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
-        let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
-        let rows = try await collect(
-            """
-            SELECT job_id, job_status, attempts
-              FROM integration.retry_jobs(\(claim.token), \(claim.jobIDs)::int8[], \(error), \(Int32(clamping: maxAttempts)), \(seconds))
-            """, as: (Int64, String, Int32).self)
-        return rows.map { JobResult(jobID: $0.0, status: JobStatus(rawValue: $0.1) ?? .submitted, counts: ItemCounts()) }
     }
 }

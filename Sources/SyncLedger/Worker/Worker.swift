@@ -27,7 +27,7 @@ public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
     /// The newest schema object this code relies on.
-    static let requiredFunction = "integration.prune_jobs(interval,integer,boolean)"
+    static let requiredFunction = "integration.transition_jobs(uuid,bigint[],text,text,integer,double precision)"
 
     let url: DatabaseURL
     let settings: WorkerSettings

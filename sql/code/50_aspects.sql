@@ -1,180 +1,62 @@
--- 008_aspects.sql — the aspect layer: the one place that defines, for every
--- writer (the worker's chunks, certify, reject, revoke), the views and the
--- provenance check (SPEC §2 "Ownership, order and canonical values"):
+-- aspects.sql — the aspect layer: the one place that defines, for every
+-- writer (the worker's chunks, the steward functions), the views and the
+-- provenance check, what SPEC §2 "Ownership, order and canonical values"
+-- says:
 --
 --   ownership     integration.owner_entry: the applied, non-rejected,
 --                 non-revoked entry of an aspect with the highest apply_seq.
 --   apply order   apply_seq, taken from integration.apply_seq while the writer
 --                 holds the target row's lock (never now(): the transaction's
 --                 start orders overlapping transactions wrongly).
---   staleness     integration.is_stale over aspect_owner.stale_clock.
+--   staleness     integration.is_stale over integration.stale_clock.
 --   source order  integration.source_order: per aspect and source, the newest
 --                 statement that source made about it (source_timestamp and
 --                 submission order), whether or not it produced an entry.
 --   lock order    target rows first, in (table, id) order; then the job rows
---                 (FOR KEY SHARE, 006_jobs.sql); then ledger rows. The worker
+--                 (FOR KEY SHARE, jobs.sql); then ledger rows. The worker
 --                 (prepare_chunk) and the steward functions (lock_target)
 --                 both follow it, so neither can deadlock the other.
---   values        canonical text (TimeZone UTC, DateStyle ISO, IntervalStyle
---                 postgres, full float precision) for the ledger; comparisons
+--   values        canonical text for the ledger (targets.sql); comparisons
 --                 with a target value on the column's type.
---   target write  apply_chunk (the worker, set-based) and write_target (one
---                 aspect, for the steward functions).
+--   target write  apply_chunk (the worker, set-based) and write_target
+--                 (targets.sql: one aspect, for the steward functions).
 --
---   SL050  target table not registered, missing, inactive, or the column not writable
---   SL051  target record not found
---   SL060  the claim no longer holds a job of the chunk (lease lost)
---   SL061  the configuration changed since the worker loaded it
---   SL062  a worker decision the policies do not allow (e.g. Certified without auto_certify)
-
--- ---------------------------------------------------------------------------
--- Apply order
--- ---------------------------------------------------------------------------
-
-CREATE SEQUENCE integration.apply_seq AS bigint;
-
-ALTER TABLE integration.ledger ADD COLUMN apply_seq bigint;
-COMMENT ON COLUMN integration.ledger.apply_seq IS
-  'Order in which values were applied to their aspect, taken while the target row was locked: the highest applied, non-rejected, non-revoked entry owns the aspect.';
-COMMENT ON COLUMN integration.ledger.applied_at IS
-  'When the value was written to the target (for people; ownership is ordered by apply_seq).';
-
--- Existing applied entries keep the order they had (applied_at, ledger_id).
-UPDATE integration.ledger l SET apply_seq = o.n
-  FROM (SELECT ledger_id, row_number() OVER (ORDER BY applied_at, ledger_id) AS n
-          FROM integration.ledger WHERE is_applied) o
- WHERE l.ledger_id = o.ledger_id;
-SELECT setval('integration.apply_seq', coalesce((SELECT max(apply_seq) FROM integration.ledger), 0) + 1, false);
-
-ALTER TABLE integration.ledger
-  ADD CONSTRAINT ledger_applied_has_apply_seq CHECK (NOT is_applied OR apply_seq IS NOT NULL);
-
--- Ownership walks an aspect's entries by apply_seq; the steward history reads
--- a record's entries. Held entries of one source are found for folding.
-DROP INDEX integration.ledger_by_aspect;
-DROP INDEX integration.ledger_by_aspect_source;
-CREATE INDEX ledger_by_aspect ON integration.ledger (target_table, target_id, aspect_key, apply_seq);
-CREATE INDEX ledger_held ON integration.ledger (target_table, target_id, aspect_key, source_system_key)
-  WHERE ledger_status = 'Pending' AND NOT is_applied;
-
--- The ledger outlives the staging rows it came from: job_id and sync_item_id
--- keep naming them after retention has removed them (see 012), so they are
--- not foreign keys. sync_item.ledger_id is not one either: ledger rows are
--- never deleted, and verify_ledger reports an item whose entry is missing.
-ALTER TABLE integration.ledger DROP CONSTRAINT ledger_sync_item_id_fkey;
-ALTER TABLE integration.ledger DROP CONSTRAINT ledger_job_id_fkey;
-ALTER TABLE integration.sync_item DROP CONSTRAINT sync_item_ledger_fk;
-
--- The crosswalk: a record carries one identifier per source, kept by a
--- unique index led by the record id, (target_id, target_table, source). It
--- serves the lookups by record (outbound fan-out, history) that
--- identifier_by_record served, and it is no candidate for a lookup by
--- external key: with statistics that still describe a small table, the
--- planner took an index with a (source, table) or (table, ..., source) prefix
--- for key lookups and read every identifier of the source each time.
-ALTER TABLE integration.identifier DROP CONSTRAINT identifier_one_per_source_and_record;
-DROP INDEX integration.identifier_by_record;
-ALTER TABLE integration.identifier
-  ADD CONSTRAINT identifier_one_per_source_and_record UNIQUE (target_id, target_table, source_system_key);
-
--- ---------------------------------------------------------------------------
--- Source order
--- ---------------------------------------------------------------------------
-
--- "Newer" (SPEC §2, Out of order): a later source_timestamp when both items
--- carry one, otherwise a later submission (sync_job.submit_seq, then
--- sync_item.seq). One row per aspect and source keeps enough to answer
--- "did this source already say something newer about this aspect?" exactly:
+-- Source order marks: "newer" (SPEC §2, Out of order) is a later
+-- source_timestamp when both items carry one, otherwise a later submission
+-- (sync_job.submit_seq, then sync_item.seq). One row per aspect and source
+-- keeps enough to answer "did this source already say something newer about
+-- this aspect?" exactly:
 --   ts_*    the latest source_timestamp, and the latest submission carrying it
 --   any_*   the latest submission
 --   nots_*  the latest submission without a source_timestamp
 -- Every governed item updates it, including an unchanged value that produced
 -- no entry, so the final value never depends on which worker ran first.
 -- Written only under the aspect's target row lock.
-CREATE TABLE integration.source_order (
-  target_table      text   NOT NULL,
-  target_id         uuid   NOT NULL,
-  aspect_key        text   NOT NULL,
-  source_system_key text   NOT NULL,
-  ts_max            timestamptz,
-  ts_submit         bigint,
-  ts_seq            bigint,
-  any_submit        bigint NOT NULL,
-  any_seq           bigint NOT NULL,
-  nots_submit       bigint,
-  nots_seq          bigint,
-  PRIMARY KEY (target_table, target_id, aspect_key, source_system_key)
-);
-COMMENT ON TABLE integration.source_order IS
-  'Per aspect and source: the newest statement (source_timestamp, submission) that source made about it; see 008_aspects.sql.';
-
--- What the ledger already knows, for jobs still on record.
-INSERT INTO integration.source_order AS o
-  (target_table, target_id, aspect_key, source_system_key, ts_max, ts_submit, ts_seq, any_submit, any_seq, nots_submit, nots_seq)
-SELECT l.target_table, l.target_id, l.aspect_key, l.source_system_key,
-       (array_agg(l.source_timestamp ORDER BY l.source_timestamp DESC, j.submit_seq DESC, i.seq DESC) FILTER (WHERE l.source_timestamp IS NOT NULL))[1],
-       (array_agg(j.submit_seq ORDER BY l.source_timestamp DESC, j.submit_seq DESC, i.seq DESC) FILTER (WHERE l.source_timestamp IS NOT NULL))[1],
-       (array_agg(i.seq ORDER BY l.source_timestamp DESC, j.submit_seq DESC, i.seq DESC) FILTER (WHERE l.source_timestamp IS NOT NULL))[1],
-       (array_agg(j.submit_seq ORDER BY j.submit_seq DESC, i.seq DESC))[1],
-       (array_agg(i.seq ORDER BY j.submit_seq DESC, i.seq DESC))[1],
-       (array_agg(j.submit_seq ORDER BY j.submit_seq DESC, i.seq DESC) FILTER (WHERE l.source_timestamp IS NULL))[1],
-       (array_agg(i.seq ORDER BY j.submit_seq DESC, i.seq DESC) FILTER (WHERE l.source_timestamp IS NULL))[1]
-  FROM integration.ledger l
-  JOIN integration.sync_item i ON i.item_id = l.sync_item_id
-  JOIN integration.sync_job j ON j.job_id = i.job_id
- GROUP BY l.target_table, l.target_id, l.aspect_key, l.source_system_key;
-
--- ---------------------------------------------------------------------------
--- Configuration version
--- ---------------------------------------------------------------------------
-
--- Bumped by every change to the configuration the worker caches (sources,
--- target tables, policies, value maps, subscriptions). The worker checks it
--- in every chunk transaction and reloads when it moved, so it never writes
--- with a stale configuration.
-CREATE TABLE integration.config_version (
-  singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT config_version_one_row CHECK (singleton),
-  version   bigint  NOT NULL
-);
-INSERT INTO integration.config_version (singleton, version) VALUES (true, 1);
-
-CREATE FUNCTION integration.bump_config_version() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, integration, pg_temp
-AS $$
-BEGIN
-  UPDATE integration.config_version SET version = version + 1;
-  RETURN NULL;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION integration.bump_config_version() FROM PUBLIC;
-
-CREATE TRIGGER source_system_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.source_system
-  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
-CREATE TRIGGER target_table_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.target_table
-  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
-CREATE TRIGGER commit_policy_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.commit_policy
-  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
-CREATE TRIGGER value_map_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.value_map
-  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
-CREATE TRIGGER subscription_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.subscription
-  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+--
+-- Plans: the chunk functions touch only the rows they name, through indexes
+-- (every lookup is a LATERAL ... LIMIT 1 or = ANY on a unique key). The
+-- crosswalk, the ledger and its chain grow while a run goes on, faster than
+-- their statistics follow: a planner that still believes a table is small
+-- would read all of it for every lookup, a cost that grows with history. So
+-- never a sequential scan, and never JIT compilation (which the penalty cost
+-- of a refused scan would trigger, at a hundred milliseconds a statement).
+-- The plans are cached (generic) after the first calls: planning every
+-- statement of every chunk would cost a quarter of the chunk.
+--
+--   SL060  the claim no longer holds a job of the chunk (lease lost)
+--   SL061  the configuration changed since the worker loaded it
+--   SL062  a worker decision the policies do not allow (e.g. Certified without auto_certify)
 
 -- ---------------------------------------------------------------------------
 -- Ownership and staleness
 -- ---------------------------------------------------------------------------
-
-DROP VIEW integration.field_provenance;
-DROP VIEW integration.stale_values;
-DROP VIEW integration.review_queue;
-DROP VIEW integration.aspect_owner;
 
 -- owner_entry(table, id, aspect_key): the entry that owns an aspect's current
 -- value: the applied, non-rejected, non-revoked entry with the highest
 -- apply_seq. This is the one definition of ownership: the view below, the
 -- worker's state (prepare_chunk), the steward functions and the provenance
 -- check all ask it. An index walk of ledger_by_aspect, whatever the history.
-CREATE FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text)
+CREATE OR REPLACE FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text)
 RETURNS SETOF integration.ledger
 LANGUAGE sql STABLE ROWS 1 AS $$
   SELECT l.* FROM integration.ledger l
@@ -186,7 +68,7 @@ $$;
 
 -- stale_clock(entry): the staleness clock of a value: when its source last
 -- confirmed it (confirmed_at, which applying sets), else when it was applied.
-CREATE FUNCTION integration.stale_clock(l integration.ledger)
+CREATE OR REPLACE FUNCTION integration.stale_clock(l integration.ledger)
 RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
   SELECT coalesce(l.confirmed_at, l.applied_at, l.recorded_at)
@@ -194,7 +76,7 @@ $$;
 
 -- Every aspect with its owner. A filter on the first three columns finds the
 -- aspect through the index and asks owner_entry once.
-CREATE VIEW integration.aspect_owner AS
+CREATE OR REPLACE VIEW integration.aspect_owner AS
 SELECT a.target_table, a.target_id, a.aspect_key,
        o.ledger_id, o.ledger_aspect, o.source_system_key, o.ledger_status, o.value, o.previous_value, o.is_applied,
        o.applied_at, o.apply_seq, o.sync_item_id, o.job_id, o.source_timestamp, o.recorded_at, o.confirmed_at,
@@ -206,7 +88,7 @@ COMMENT ON VIEW integration.aspect_owner IS
 
 -- Whether a value last confirmed at p_clock is stale at p_at under a policy
 -- of p_days (NULL: never). Exactly p_days old is not yet stale.
-CREATE FUNCTION integration.is_stale(p_clock timestamptz, p_days integer, p_at timestamptz)
+CREATE OR REPLACE FUNCTION integration.is_stale(p_clock timestamptz, p_days integer, p_at timestamptz)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT p_days IS NOT NULL AND p_clock < p_at - make_interval(days => p_days)
@@ -214,7 +96,7 @@ $$;
 
 -- The policy that governs an aspect: the field's, or the record-level one
 -- for the Record aspect.
-CREATE FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text)
+CREATE OR REPLACE FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text)
 RETURNS SETOF integration.commit_policy
 LANGUAGE sql STABLE ROWS 1 AS $$
   SELECT p.* FROM integration.commit_policy p
@@ -223,234 +105,12 @@ LANGUAGE sql STABLE ROWS 1 AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
--- Canonical values
--- ---------------------------------------------------------------------------
-
--- canonical_values(table, column, values, currents): for each value, its
--- canonical text after a round trip through the column's type (e.g.
--- '2024-1-5' → '2024-01-05' for a date), or the cast error; and whether it
--- equals the matching current value on the column's type. The whole array
--- is cast in one statement first; only when that fails is each value tried
--- alone. Exception blocks here write nothing, so they are cheap. The type
--- comes from pg_attribute, never from the caller, so nothing can be injected.
---
--- An explicit cast to varchar(n) or char(n) silently cuts a long value where
--- writing it into the column (an assignment) would fail; so lengths are
--- checked here the way an assignment checks them.
-CREATE FUNCTION integration.canonical_values(tbl regclass, col name, vals text[], currents text[])
-RETURNS TABLE (ord integer, canonical text, error text, same boolean)
-LANGUAGE plpgsql STABLE
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-SET bytea_output = 'hex'
-AS $$
-DECLARE
-  type_name text;
-  type_oid  oid;
-  max_chars integer;
-  canon     text[];
-  sames     boolean[];
-  one       text;
-  eq        boolean;
-BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
-         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
-    INTO type_name, type_oid, max_chars
-    FROM pg_attribute a
-   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-  IF type_name IS NULL THEN
-    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
-  END IF;
-
-  IF max_chars IS NULL THEN
-    BEGIN
-      EXECUTE format('SELECT array_agg((u.v)::%1$s::text ORDER BY u.o),'
-                     '       array_agg((u.v)::%1$s IS NOT DISTINCT FROM (u.c)::%1$s ORDER BY u.o)'
-                     '  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(v, c, o)', type_name)
-         INTO canon, sames USING vals, currents;
-      RETURN QUERY SELECT x.o::integer, x.r, NULL::text, x.s FROM unnest(canon, sames) WITH ORDINALITY AS x(r, s, o);
-      RETURN;
-    EXCEPTION WHEN others THEN
-      NULL; -- at least one value does not cast: find which, one at a time
-    END;
-  END IF;
-
-  FOR i IN 1 .. coalesce(array_length(vals, 1), 0) LOOP
-    ord := i;
-    IF max_chars IS NOT NULL
-       AND char_length(CASE WHEN type_oid = 'bpchar'::regtype THEN rtrim(vals[i], ' ') ELSE vals[i] END) > max_chars THEN
-      canonical := NULL; error := format('value too long for type %s', type_name); same := false;
-    ELSE
-      BEGIN
-        EXECUTE format('SELECT ($1)::%1$s::text, ($1)::%1$s IS NOT DISTINCT FROM ($2)::%1$s', type_name)
-           INTO one, eq USING vals[i], currents[i];
-        canonical := one; error := NULL; same := eq;
-      EXCEPTION WHEN others THEN
-        canonical := NULL; error := SQLERRM; same := false;
-      END;
-    END IF;
-    RETURN NEXT;
-  END LOOP;
-END
-$$;
-
-DROP FUNCTION integration.check_values(regclass, name, text[]);
-
--- ---------------------------------------------------------------------------
--- Reading, locking and writing one aspect (the steward functions)
--- ---------------------------------------------------------------------------
-
--- lock_target(table, id): the first lock of every steward action: the target
--- row, FOR NO KEY UPDATE, as the worker's chunks lock it. Raises SL051 when
--- the record does not exist.
-CREATE FUNCTION integration.lock_target(p_table text, p_id uuid)
-RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  t     record;
-  found boolean;
-BEGIN
-  t := integration.resolve_target(p_table);
-  EXECUTE format('SELECT true FROM %I.%I t WHERE t.%I = $1 FOR NO KEY UPDATE', t.rel_schema, t.rel_name, t.id_col)
-     INTO found USING p_id;
-  IF found IS NULL THEN
-    RAISE EXCEPTION 'target record % not found in %', p_id, p_table USING ERRCODE = 'SL051';
-  END IF;
-END
-$$;
-
--- current_value(table, id, column): the target's current value as canonical
--- text, the form in which the ledger stores values. NULL when the record does
--- not exist, and for the Record aspect's key 'record' (which is not a
--- column). SECURITY DEFINER so that the views work for stewards who have no
--- privileges on the target tables; it reads only registered tables, one
--- column of one record.
-CREATE OR REPLACE FUNCTION integration.current_value(p_table text, p_id uuid, p_column text)
-RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-SET bytea_output = 'hex'
-AS $$
-DECLARE
-  t      record;
-  result text;
-BEGIN
-  IF p_table IS NULL OR p_id IS NULL OR p_column IS NULL THEN
-    RETURN NULL;
-  END IF;
-  t := integration.resolve_target(p_table, p_column, p_column_missing_ok => p_column = 'record');
-  IF t.col_type IS NULL THEN
-    RETURN NULL; -- the Record aspect
-  END IF;
-  EXECUTE format('SELECT t.%I::text FROM %I.%I t WHERE t.%I = $1', p_column, t.rel_schema, t.rel_name, t.id_col)
-     INTO result USING p_id;
-  RETURN result;
-END
-$$;
-
--- target_holds(table, id, aspect, key, value): whether the target holds
--- value, compared on the column's type (Record: 'deleted' when the active
--- column is false, 'created' otherwise).
-CREATE FUNCTION integration.target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text)
-RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-AS $$
-DECLARE
-  t     record;
-  holds boolean;
-BEGIN
-  IF p_aspect = 'Record' THEN
-    RETURN integration.aspect_state(p_table, p_id, p_aspect, p_aspect_key) IS NOT DISTINCT FROM p_value;
-  END IF;
-  t := integration.resolve_target(p_table, p_aspect_key);
-  EXECUTE format('SELECT t.%1$I IS NOT DISTINCT FROM ($2)::%5$s FROM %2$I.%3$I t WHERE t.%4$I = $1',
-                 p_aspect_key, t.rel_schema, t.rel_name, t.id_col, t.col_type)
-     INTO holds USING p_id, p_value;
-  RETURN coalesce(holds, false);
-END
-$$;
-
--- write_target: write one aspect of one target record, optionally only if it
--- still holds an expected value, compared on the column's type
--- (compare-and-set in the UPDATE itself).
---
---   Field, Relationship: column aspect_key := value cast to the column's type.
---   Record: 'deleted' clears the table's active column; any other value
---           restores it (undoing a deletion). Creation is never written here.
---
--- Returns false when the expectation did not hold (nothing written); raises
--- SL051 when the record does not exist.
-CREATE OR REPLACE FUNCTION integration.write_target(
-  p_table      text,
-  p_id         uuid,
-  p_aspect     text,
-  p_aspect_key text,
-  p_value      text,
-  p_expected   text,
-  p_check      boolean)
-RETURNS boolean
-LANGUAGE plpgsql
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-AS $$
-DECLARE
-  t       record;
-  written integer;
-  present boolean;
-BEGIN
-  IF p_aspect = 'Record' THEN
-    t := integration.resolve_target(p_table);
-    IF t.active_col IS NULL THEN
-      RAISE EXCEPTION '% has no active_column: its records cannot be deleted or restored', p_table
-        USING ERRCODE = 'SL050';
-    END IF;
-  ELSE
-    t := integration.resolve_target(p_table, p_aspect_key);
-    IF p_aspect_key = t.id_col THEN
-      RAISE EXCEPTION 'the id column "%" of % is never written', p_aspect_key, p_table
-        USING ERRCODE = 'SL050';
-    END IF;
-  END IF;
-  IF NOT t.table_active THEN
-    RAISE EXCEPTION 'target table % is not active: nothing is written to it', p_table
-      USING ERRCODE = 'SL050';
-  END IF;
-
-  IF p_aspect = 'Record' THEN
-    EXECUTE format(
-      'UPDATE %1$I.%2$I t SET %3$I = $1 WHERE t.%4$I = $2'
-      ' AND (NOT $3 OR (CASE WHEN t.%3$I IS FALSE THEN ''deleted'' ELSE ''created'' END) IS NOT DISTINCT FROM $4)',
-      t.rel_schema, t.rel_name, t.active_col, t.id_col)
-    USING p_value IS DISTINCT FROM 'deleted', p_id, p_check, p_expected;
-  ELSE
-    EXECUTE format(
-      'UPDATE %1$I.%2$I t SET %3$I = $1::%5$s WHERE t.%4$I = $2'
-      ' AND (NOT $3 OR t.%3$I IS NOT DISTINCT FROM $4::%5$s)',
-      t.rel_schema, t.rel_name, p_aspect_key, t.id_col, t.col_type)
-    USING p_value, p_id, p_check, p_expected;
-  END IF;
-  GET DIAGNOSTICS written = ROW_COUNT;
-  IF written > 0 THEN
-    RETURN true;
-  END IF;
-
-  EXECUTE format('SELECT true FROM %I.%I t WHERE t.%I = $1', t.rel_schema, t.rel_name, t.id_col)
-     INTO present USING p_id;
-  IF present IS NULL THEN
-    RAISE EXCEPTION 'target record % not found in %', p_id, p_table
-      USING ERRCODE = 'SL051';
-  END IF;
-  RETURN false;
-END
-$$;
-
--- ---------------------------------------------------------------------------
 -- The worker's chunk: prepare (resolve, lock, read), then apply (write)
 -- ---------------------------------------------------------------------------
 
 -- prepare_chunk(...): the first statement of every chunk transaction. In
 -- order: checks the configuration version (SL061) and fences the claim's jobs
--- (SL060, 006_jobs.sql); resolves the chunk's records through the crosswalk
+-- (SL060, jobs.sql); resolves the chunk's records through the crosswalk
 -- (SPEC §2 step 2: known keys get last_seen_at; new keys get an identifier
 -- and, unless the hint names an existing record, a new record; identifiers
 -- are locked in id order and inserted in key order, so concurrent chunks
@@ -469,7 +129,7 @@ $$;
 -- column read (the field, or the active column for Delete). Values that do
 -- not cast to their column's type are found first: such an item creates
 -- nothing (its record is created only if another item needs it).
-CREATE FUNCTION integration.prepare_chunk(
+CREATE OR REPLACE FUNCTION integration.prepare_chunk(
   p_token          uuid,
   p_jobs           bigint[],
   p_config_version bigint,
@@ -514,17 +174,7 @@ RETURNS TABLE (
   held_value_null   boolean[])
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-SET bytea_output = 'hex'
--- The chunk functions touch only the rows they name, through indexes (every
--- lookup is a LATERAL ... LIMIT 1 or = ANY on a unique key). The crosswalk,
--- the ledger and its chain grow while a run goes on, faster than their
--- statistics follow: a planner that still believes a table is small would
--- read all of it for every lookup, a cost that grows with history. So never a
--- sequential scan, and never JIT compilation (which the penalty cost of a
--- refused scan would trigger, at a hundred milliseconds a statement). The
--- plans are cached (generic) after the first calls: planning every statement
--- of every chunk would cost a quarter of the chunk.
+-- Planner settings: see "Plans" at the top of this file.
 SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
@@ -814,6 +464,7 @@ BEGIN
   RETURN NEXT;
 END
 $$;
+SELECT integration.use_canonical_settings('integration.prepare_chunk(uuid,bigint[],bigint,text[],text[],text[],uuid[],boolean[],integer[],boolean[],integer[],text[],text[],text[],text[],boolean[])');
 
 -- apply_chunk(...): the set-based write of a chunk, in the transaction that
 -- prepare_chunk began (its locks are held). In order: checks that every
@@ -830,7 +481,7 @@ $$;
 -- Writes (w_*): one per record and column, already coalesced. Entries (d_*),
 -- in order; d_item 0 for a record creation. Results (r_*): r_entry is the
 -- 1-based index of the item's entry in d_*, 0 for none.
-CREATE FUNCTION integration.apply_chunk(
+CREATE OR REPLACE FUNCTION integration.apply_chunk(
   p_jobs        bigint[],
   w_table       text[],
   w_id          uuid[],
@@ -874,17 +525,7 @@ CREATE FUNCTION integration.apply_chunk(
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-SET bytea_output = 'hex'
--- The chunk functions touch only the rows they name, through indexes (every
--- lookup is a LATERAL ... LIMIT 1 or = ANY on a unique key). The crosswalk,
--- the ledger and its chain grow while a run goes on, faster than their
--- statistics follow: a planner that still believes a table is small would
--- read all of it for every lookup, a cost that grows with history. So never a
--- sequential scan, and never JIT compilation (which the penalty cost of a
--- refused scan would trigger, at a hundred milliseconds a statement). The
--- plans are cached (generic) after the first calls: planning every statement
--- of every chunk would cost a quarter of the chunk.
+-- Planner settings: see "Plans" at the top of this file.
 SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
@@ -1041,28 +682,9 @@ BEGIN
   RETURN updated;
 END
 $$;
+SELECT integration.use_canonical_settings('integration.apply_chunk(bigint[],text[],uuid[],text[],text[],boolean[],bigint[],bigint[],text[],uuid[],text[],text[],text[],text[],text[],boolean[],text[],boolean[],boolean[],timestamp with time zone[],boolean[],bigint[],text[],uuid[],text[],text[],timestamp with time zone[],boolean[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],text[],text[],uuid[],boolean[],integer[])');
 
--- ---------------------------------------------------------------------------
--- The provenance invariant
--- ---------------------------------------------------------------------------
-
--- provenance_violations(): every governed value that its ledger does not
--- explain, in all three aspects. Empty on a healthy database.
---
---   mismatch  the aspect has an owner and the target's value differs from
---             the owner's, compared on the column's type (Record: the active
---             column must be false for an owner 'deleted', not false for
---             'created').
---   orphan    a non-null field or relationship without an owning entry, on
---             a record syncledger created (it has a Record entry 'created'),
---             or, on a record that existed before syncledger linked it, a
---             value other than the one its first entry found there (its
---             previous_value, the value from before the ledger).
---
--- One query per (table, column) pair joined to the target table, not one per
--- record. Values are shown as canonical text.
-DROP FUNCTION integration.provenance_violations();
-CREATE FUNCTION integration.provenance_violations()
+CREATE OR REPLACE FUNCTION integration.provenance_violations()
 RETURNS TABLE (target_table   text,
                target_id      uuid,
                aspect_key     text,
@@ -1072,8 +694,6 @@ RETURNS TABLE (target_table   text,
                violation      text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-SET bytea_output = 'hex'
 AS $$
 DECLARE
   pair record;
@@ -1145,20 +765,4 @@ BEGIN
   END LOOP;
 END
 $$;
-
-REVOKE EXECUTE ON FUNCTION
-  integration.prepare_chunk(uuid, bigint[], bigint, text[], text[], text[], uuid[], boolean[], integer[], boolean[],
-                            integer[], text[], text[], text[], text[], boolean[]),
-  integration.apply_chunk(bigint[], text[], uuid[], text[], text[], boolean[], bigint[], bigint[], text[], uuid[], text[],
-                          text[], text[], text[], text[], boolean[], text[], boolean[], boolean[], timestamptz[],
-                          boolean[], bigint[], text[], uuid[], text[], text[], timestamptz[], boolean[], bigint[], bigint[],
-                          bigint[], bigint[], bigint[], bigint[], bigint[], text[], text[], uuid[], boolean[], integer[]),
-  integration.provenance_violations(),
-  integration.lock_target(text, uuid),
-  integration.target_holds(text, uuid, text, text, text),
-  integration.canonical_values(regclass, name, text[], text[]),
-  integration.aspect_policy(text, text, text),
-  integration.is_stale(timestamptz, integer, timestamptz),
-  integration.owner_entry(text, uuid, text),
-  integration.stale_clock(integration.ledger)
-FROM PUBLIC;
+SELECT integration.use_canonical_settings('integration.provenance_violations()');

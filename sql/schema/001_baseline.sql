@@ -1,10 +1,22 @@
--- 001_schema.sql — the integration schema: configuration registries, staging
--- tables, the ledger and its events (SPEC §1).
+-- 001_baseline.sql — the integration schema's tables, sequences, types and
+-- indexes (SPEC §1): the state that releases up to and including the one
+-- with migrations 001_schema.sql … 014_observability.sql reached, as one
+-- file. A new database starts here; a database those releases migrated is
+-- recognised by its migration record and continues from here without
+-- running this file (see sql/README.md).
 --
--- Names here are the public interface that upstream systems and stewards program
--- against. Enumerations are CHECK constraints (not enum types) so that adding a
--- value later is a plain constraint swap, not an ALTER TYPE that cannot run in a
--- transaction.
+-- Versioned files (this one, and every later NNN_*.sql beside it) change
+-- the schema: tables, columns, indexes, data backfills. They run once each,
+-- in order. Functions, views, triggers, policies and grants are code: they
+-- live in sql/code/, one file per concern, and are re-applied whenever they
+-- change.
+--
+-- Names here are the public interface that upstream systems and stewards
+-- program against. Enumerations are CHECK constraints (not enum types) so
+-- that adding a value later is a plain constraint swap, not an ALTER TYPE
+-- that cannot run in a transaction. Columns appear in the order in which
+-- the earlier releases added them, so that a database they migrated and a
+-- new one have the same row types.
 
 CREATE SCHEMA IF NOT EXISTS integration;
 
@@ -47,12 +59,20 @@ CREATE TABLE integration.app_user (
   display_name text,
   email        text,
   is_steward   boolean NOT NULL DEFAULT false,
-  is_active    boolean NOT NULL DEFAULT true
+  is_active    boolean NOT NULL DEFAULT true,
+  login_role   name CONSTRAINT app_user_login_role_unique UNIQUE
 );
 COMMENT ON TABLE integration.app_user IS
   'People who act on the ledger; user_name is normally the steward''s database role.';
+COMMENT ON COLUMN integration.app_user.login_role IS
+  'The database login role that acts as this user; NULL: the role named user_name.';
 
--- The crosswalk: one external record is linked once to one target record.
+-- The crosswalk: one external record is linked once to one target record, and
+-- a record carries one identifier per source. The second key is led by the
+-- record id: it serves the lookups by record (outbound fan-out, history), and
+-- it is no candidate for a lookup by external key (with statistics that
+-- still describe a small table, the planner took an index with a (source,
+-- table) prefix for key lookups and read every identifier of the source).
 CREATE TABLE integration.identifier (
   identifier_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   source_system_key text NOT NULL REFERENCES integration.source_system,
@@ -63,12 +83,9 @@ CREATE TABLE integration.identifier (
   last_seen_at      timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT identifier_source_table_external_key_unique
     UNIQUE (source_system_key, target_table, external_key),
-  -- "one target record may carry one identifier per source"
   CONSTRAINT identifier_one_per_source_and_record
-    UNIQUE (source_system_key, target_table, target_id)
+    UNIQUE (target_id, target_table, source_system_key)
 );
--- Outbound fan-out and provenance look identifiers up by record.
-CREATE INDEX identifier_by_record ON integration.identifier (target_table, target_id);
 
 CREATE TABLE integration.commit_policy (
   policy_id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,9 +130,23 @@ CREATE TABLE integration.subscription (
 );
 COMMENT ON COLUMN integration.subscription.field_names IS 'NULL = all fields.';
 
+-- Bumped by every change to the configuration the worker caches (a trigger
+-- on each configuration table, sql/code/targets.sql); the worker checks it in
+-- every chunk transaction and reloads when it moved.
+CREATE TABLE integration.config_version (
+  singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT config_version_one_row CHECK (singleton),
+  version   bigint  NOT NULL
+);
+INSERT INTO integration.config_version (singleton, version) VALUES (true, 1);
+
 -- ---------------------------------------------------------------------------
 -- Processing
 -- ---------------------------------------------------------------------------
+
+-- submit_seq numbers jobs in the order they became Submitted (a Draft job
+-- gets a new number when its upstream flips it). Together with sync_item.seq
+-- it is what "a later submission" means in SPEC §2 (Out of order).
+CREATE SEQUENCE integration.job_submit_seq AS bigint;
 
 -- No foreign key to source_system on purpose: a job from an unknown source is
 -- accepted and its items fail with a message that says so (SPEC §1).
@@ -143,18 +174,41 @@ CREATE TABLE integration.sync_job (
   items_held        integer NOT NULL DEFAULT 0,
   items_skipped     integer NOT NULL DEFAULT 0,
   items_failed      integer NOT NULL DEFAULT 0,
+  submit_seq        bigint NOT NULL DEFAULT nextval('integration.job_submit_seq'),
+  claim_token       uuid,
+  outbound_txid     xid8,
   -- Resubmitting the same upstream batch is idempotent.
   CONSTRAINT sync_job_job_key_unique_per_source UNIQUE (source_system_key, job_key)
 );
+ALTER SEQUENCE integration.job_submit_seq OWNED BY integration.sync_job.submit_seq;
 COMMENT ON COLUMN integration.sync_job.priority IS 'Higher runs first; ties by submitted_at, then job_id.';
+COMMENT ON COLUMN integration.sync_job.submit_seq IS
+  'Submission order: assigned when the job becomes Submitted. With sync_item.seq, what "a later submission" means.';
+COMMENT ON COLUMN integration.sync_job.claim_token IS
+  'Fencing token of the claim that holds the job (NULL when unclaimed); every worker statement about the job checks it.';
+COMMENT ON COLUMN integration.sync_job.outbound_txid IS
+  'Outbound jobs: the transaction that opened the job (one job per receiving system per transaction).';
 
--- The claim query: claimable inbound jobs by priority, then age. Processing jobs
+-- The claim: claimable inbound jobs by priority, then age. Processing jobs
 -- are in the index too so that expired leases are rescued by the same scan.
 CREATE INDEX sync_job_claim ON integration.sync_job (priority DESC, submitted_at, job_id)
   WHERE direction = 'Inbound' AND job_status IN ('Submitted', 'Processing');
 -- Connectors claim the oldest outbound job of their own system.
 CREATE INDEX sync_job_outbound_claim ON integration.sync_job (source_system_key, submitted_at, job_id)
   WHERE direction = 'Outbound' AND job_status IN ('Draft', 'Submitted', 'Processing');
+-- The jobs a claim holds.
+CREATE INDEX sync_job_by_claim ON integration.sync_job (claim_token) WHERE claim_token IS NOT NULL;
+-- One outbound job per receiving system per writer transaction, found by a
+-- column that upstreams cannot write (SPEC §6).
+CREATE UNIQUE INDEX sync_job_outbound_per_transaction ON integration.sync_job (source_system_key, outbound_txid)
+  WHERE direction = 'Outbound' AND outbound_txid IS NOT NULL;
+-- Retention: finished jobs by age.
+CREATE INDEX sync_job_finished_by_age ON integration.sync_job ((coalesce(finished_at, submitted_at)), job_id)
+  WHERE job_status IN ('Completed', 'CompletedWithErrors', 'Failed', 'Cancelled');
+-- Metrics and status: open jobs by status, and those that gave up, from the
+-- index alone; also the leases per worker (job_status = 'Processing').
+CREATE INDEX sync_job_open_by_status ON integration.sync_job (direction, job_status)
+  WHERE job_status IN ('Draft', 'Submitted', 'Processing', 'Failed');
 
 CREATE TABLE integration.sync_item (
   item_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
@@ -173,6 +227,8 @@ CREATE TABLE integration.sync_item (
     CONSTRAINT sync_item_status_valid CHECK (item_status IN ('Pending', 'Applied', 'Held', 'Skipped', 'Failed')),
   applied_at       timestamptz,
   process_message  text,
+  -- Not a foreign key: ledger rows are never deleted, and verify_ledger
+  -- reports an item whose entry is missing.
   ledger_id        bigint,
   CONSTRAINT sync_item_field_name_required_for_set_and_link
     CHECK (operation = 'Delete' OR coalesce(field_name ~ '[^[:space:]]', false))
@@ -185,7 +241,20 @@ COMMENT ON COLUMN integration.sync_item.target_id IS
 CREATE INDEX sync_item_pending ON integration.sync_item (job_id, seq, item_id) WHERE item_status = 'Pending';
 -- Counting a job's results and listing its items.
 CREATE INDEX sync_item_by_job_status ON integration.sync_item (job_id, item_status);
+-- Failed items waiting for a fix and integration.requeue_failed(job_id).
+CREATE INDEX sync_item_failed ON integration.sync_item (job_id) WHERE item_status = 'Failed';
 
+-- ---------------------------------------------------------------------------
+-- The ledger
+-- ---------------------------------------------------------------------------
+
+-- The order in which values are applied to their aspect (SPEC §2, Who owns a
+-- value), taken while the writer holds the target row's lock.
+CREATE SEQUENCE integration.apply_seq AS bigint;
+
+-- The ledger outlives the staging rows it came from: job_id and sync_item_id
+-- keep naming them after retention has removed them, so they are not
+-- foreign keys.
 CREATE TABLE integration.ledger (
   ledger_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   target_table      text NOT NULL,
@@ -200,33 +269,46 @@ CREATE TABLE integration.ledger (
   previous_value    text,
   is_applied        boolean NOT NULL DEFAULT false,
   applied_at        timestamptz,
-  sync_item_id      bigint REFERENCES integration.sync_item,
-  job_id            bigint REFERENCES integration.sync_job,
+  sync_item_id      bigint,
+  job_id            bigint,
   source_timestamp  timestamptz,
   recorded_at       timestamptz NOT NULL DEFAULT now(),
   confirmed_at      timestamptz,
   certified_at      timestamptz,
   certified_by      bigint REFERENCES integration.app_user,
   notes             text,
+  chain_seq         bigint NOT NULL,
+  row_hash          bytea NOT NULL,
+  chain_hash        bytea NOT NULL,
+  apply_seq         bigint,
   -- Exactly once in effect: an item never gets a second ledger row, not even
   -- when its job is rescued after a crash.
-  CONSTRAINT ledger_one_row_per_item UNIQUE (sync_item_id)
+  CONSTRAINT ledger_one_row_per_item UNIQUE (sync_item_id),
+  CONSTRAINT ledger_applied_has_applied_at CHECK (NOT is_applied OR applied_at IS NOT NULL),
+  CONSTRAINT ledger_applied_has_apply_seq CHECK (NOT is_applied OR apply_seq IS NOT NULL)
 );
 COMMENT ON COLUMN integration.ledger.value IS
   'The value as written: canonical code, cast by PostgreSQL to the column type and back to text.';
 COMMENT ON COLUMN integration.ledger.applied_at IS
-  'When the value was written to the target; the latest applied, non-rejected, non-revoked entry owns the current value.';
+  'When the value was written to the target (for people; ownership is ordered by apply_seq).';
 COMMENT ON COLUMN integration.ledger.confirmed_at IS
   'Last time the owning source re-sent this same value: the staleness clock.';
+COMMENT ON COLUMN integration.ledger.chain_seq IS 'Position in its target record''s chain (ledger rows and events together).';
+COMMENT ON COLUMN integration.ledger.row_hash IS 'SHA-256 of the entry''s immutable content (integration.entry_digest).';
+COMMENT ON COLUMN integration.ledger.chain_hash IS
+  'The link that sealed the entry: SHA-256(previous link || row_hash of each element it sealed).';
+COMMENT ON COLUMN integration.ledger.apply_seq IS
+  'Order in which values were applied to their aspect, taken while the target row was locked: the highest applied, non-rejected, non-revoked entry owns the aspect.';
 
--- Current owner of an aspect, and the out-of-order check per source.
-CREATE INDEX ledger_by_aspect ON integration.ledger (target_table, target_id, aspect_key, applied_at DESC, ledger_id DESC);
-CREATE INDEX ledger_by_aspect_source ON integration.ledger (target_table, target_id, aspect_key, source_system_key, source_timestamp DESC);
+-- Ownership walks an aspect's entries by apply_seq; the steward history reads
+-- a record's entries. Held entries of one source are found for folding.
+CREATE INDEX ledger_by_aspect ON integration.ledger (target_table, target_id, aspect_key, apply_seq);
+CREATE INDEX ledger_held ON integration.ledger (target_table, target_id, aspect_key, source_system_key)
+  WHERE ledger_status = 'Pending' AND NOT is_applied;
 CREATE INDEX ledger_pending ON integration.ledger (recorded_at) WHERE ledger_status = 'Pending';
+-- The review backlog per table and the age of its oldest entry, from the index alone.
+CREATE INDEX ledger_pending_by_table ON integration.ledger (target_table, recorded_at) WHERE ledger_status = 'Pending';
 CREATE INDEX ledger_by_job ON integration.ledger (job_id);
-
-ALTER TABLE integration.sync_item
-  ADD CONSTRAINT sync_item_ledger_fk FOREIGN KEY (ledger_id) REFERENCES integration.ledger;
 
 CREATE TABLE integration.ledger_event (
   event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -235,6 +317,73 @@ CREATE TABLE integration.ledger_event (
   to_status   text NOT NULL,
   actor       text NOT NULL,
   occurred_at timestamptz NOT NULL DEFAULT now(),
-  notes       text
+  notes       text,
+  acting_role name NOT NULL DEFAULT session_user,
+  apply_seq   bigint,
+  chain_seq   bigint NOT NULL,
+  row_hash    bytea NOT NULL,
+  chain_hash  bytea NOT NULL
 );
+COMMENT ON COLUMN integration.ledger_event.actor IS
+  'The app_user acted for (user_name), or policy / worker.';
+COMMENT ON COLUMN integration.ledger_event.acting_role IS
+  'The database login role (session_user) whose session caused the event.';
+COMMENT ON COLUMN integration.ledger_event.apply_seq IS
+  'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
 CREATE INDEX ledger_event_by_ledger ON integration.ledger_event (ledger_id, event_id);
+
+-- Per target record: how long its chain is and its newest link (the chain is
+-- described in sql/code/ledger_guard.sql).
+CREATE TABLE integration.ledger_chain (
+  target_table text   NOT NULL,
+  target_id    uuid   NOT NULL,
+  length       bigint NOT NULL,
+  head         bytea  NOT NULL,
+  PRIMARY KEY (target_table, target_id)
+);
+COMMENT ON TABLE integration.ledger_chain IS
+  'Head of each target record''s ledger chain: its length and newest link (see sql/code/ledger_guard.sql).';
+
+-- "Newer" (SPEC §2, Out of order): per aspect and source, the newest
+-- statement that source made about it, whether or not it produced an entry
+-- (sql/code/aspects.sql says how it is read and written).
+CREATE TABLE integration.source_order (
+  target_table      text   NOT NULL,
+  target_id         uuid   NOT NULL,
+  aspect_key        text   NOT NULL,
+  source_system_key text   NOT NULL,
+  ts_max            timestamptz,
+  ts_submit         bigint,
+  ts_seq            bigint,
+  any_submit        bigint NOT NULL,
+  any_seq           bigint NOT NULL,
+  nots_submit       bigint,
+  nots_seq          bigint,
+  PRIMARY KEY (target_table, target_id, aspect_key, source_system_key)
+);
+COMMENT ON TABLE integration.source_order IS
+  'Per aspect and source: the newest statement (source_timestamp, submission) that source made about it; see sql/code/aspects.sql.';
+
+-- ---------------------------------------------------------------------------
+-- Types
+-- ---------------------------------------------------------------------------
+
+-- One value to send outbound (sql/code/outbound.sql).
+CREATE TYPE integration.outbound_value AS (
+  target_table  text,
+  target_id     uuid,
+  ledger_aspect text,    -- Field or Relationship; Record values are not sent
+  aspect_key    text,    -- the column
+  value         text,    -- canonical value; for Relationship the related record's uuid
+  origin_source text,    -- the system the value came from: never sent back there (NULL = none)
+  ledger_id     bigint   -- the entry whose action produced the item
+);
+
+-- ---------------------------------------------------------------------------
+-- Privileges that are part of the tables
+-- ---------------------------------------------------------------------------
+
+-- Row-level security on the staging tables (the policies are code:
+-- sql/code/roles.sql).
+ALTER TABLE integration.sync_job ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integration.sync_item ENABLE ROW LEVEL SECURITY;

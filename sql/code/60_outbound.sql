@@ -1,20 +1,22 @@
--- 010_outbound.sql — outbound jobs out of reach of upstreams (SPEC §6), and
--- true counts when a connector acknowledges. Replaces parts of 004_outbound.sql.
+-- outbound.sql — outbound synchronisation (SPEC §4): values that were
+-- applied or certified fan out to the other systems that subscribe to them,
+-- as Outbound sync jobs that connectors claim and acknowledge (the claim and
+-- the acknowledgement are job transitions: jobs.sql).
 --
--- Each receiving system gets one Outbound job per writer transaction. Until
--- now that job was found by the job_key 'outbound-<transaction id>', in the
--- same (source_system_key, job_key) space that upstreams insert into: an
--- upstream that inserted jobs with such keys made other systems' jobs and a
--- steward's certify fail. The job is now found by outbound_txid, a column of
--- its own that only this function writes: upstreams may insert Inbound jobs
--- only (row-level security) and cannot set the column (column privileges).
--- Outbound jobs have no job_key.
-
-ALTER TABLE integration.sync_job ADD COLUMN outbound_txid xid8;
-COMMENT ON COLUMN integration.sync_job.outbound_txid IS
-  'Outbound jobs: the transaction that opened the job (one job per receiving system per transaction).';
-CREATE UNIQUE INDEX sync_job_outbound_per_transaction ON integration.sync_job (source_system_key, outbound_txid)
-  WHERE direction = 'Outbound' AND outbound_txid IS NOT NULL;
+-- Who receives a value: every active source system other than the one the
+-- value came from (no echoes) that subscribes to the table and field
+-- (subscription.field_names NULL = all) and holds an identifier for the
+-- record. Each receiver gets one Outbound job per writer transaction, found
+-- by outbound_txid, a column only this code writes: upstreams may insert
+-- Inbound jobs only (row-level security) and cannot set it (column
+-- privileges), so no upstream can make another system's jobs, or a
+-- steward's certify, fail by inserting rows (SPEC §6). The job is invisible
+-- to connectors until that transaction commits, so it is created Submitted
+-- and never seen half-filled.
+--
+-- Everything here is SECURITY INVOKER: it acts with the caller's table
+-- privileges (the owner's when called from the worker's apply_chunk or the
+-- steward functions, which are SECURITY DEFINER).
 
 -- Jobs opened under the old scheme keep their key; nothing looks them up by it.
 
@@ -144,48 +146,38 @@ BEGIN
 END
 $$;
 
--- ack_outbound(job_id, owner): the connector delivered the job: its items
--- become Applied, the job Completed with its true counts. With p_owner, the
--- ack is refused unless that owner still holds the lease, so a connector
--- whose lease expired and was taken over cannot complete the other's work.
-CREATE OR REPLACE FUNCTION integration.ack_outbound(p_job_id bigint, p_owner text DEFAULT NULL)
-RETURNS integration.sync_job
-LANGUAGE plpgsql AS $$
-DECLARE
-  job integration.sync_job;
-BEGIN
-  SELECT * INTO job FROM integration.sync_job j WHERE j.job_id = p_job_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'sync job % not found', coalesce(p_job_id::text, 'NULL')
-      USING ERRCODE = 'SL040';
-  ELSIF job.direction <> 'Outbound' THEN
-    RAISE EXCEPTION 'sync job % is %; only outbound jobs are acknowledged', p_job_id, job.direction
-      USING ERRCODE = 'SL041';
-  ELSIF job.job_status <> 'Processing' THEN
-    RAISE EXCEPTION 'sync job % is %; only Processing jobs can be acknowledged', p_job_id, job.job_status
-      USING ERRCODE = 'SL041';
-  ELSIF p_owner IS NOT NULL AND job.lease_owner IS DISTINCT FROM p_owner THEN
-    RAISE EXCEPTION 'sync job % is leased to %, not to %', p_job_id, coalesce(job.lease_owner, 'nobody'), p_owner
-      USING ERRCODE = 'SL041';
-  END IF;
+-- enqueue_outbound(ledger_ids): send the values of these entries. Called by
+-- the worker for the entries it applied in a transaction and by certify when
+-- it applies one. Entries that are not applied, are rejected or revoked, or
+-- are Record aspects are ignored. Returns the number of items created.
+CREATE OR REPLACE FUNCTION integration.enqueue_outbound(p_ledger_ids bigint[])
+RETURNS integer
+LANGUAGE sql AS $$
+  SELECT integration.enqueue_outbound_values(array_agg(
+           ROW(l.target_table, l.target_id, l.ledger_aspect, l.aspect_key, l.value,
+               l.source_system_key, l.ledger_id)::integration.outbound_value
+           ORDER BY l.ledger_id))
+    FROM integration.ledger l
+   WHERE l.ledger_id = ANY (p_ledger_ids)
+     AND l.is_applied
+     AND l.ledger_status IN ('Pending', 'Certified')
+     AND l.ledger_aspect IN ('Field', 'Relationship')
+$$;
 
-  UPDATE integration.sync_item i
-     SET item_status = 'Applied', applied_at = now()
-   WHERE i.job_id = p_job_id AND i.item_status = 'Pending';
-
-  UPDATE integration.sync_job j
-     SET job_status       = 'Completed',
-         finished_at      = now(),
-         lease_expires_at = NULL,
-         items_total      = c.total,
-         items_applied    = c.applied,
-         items_held       = c.held,
-         items_skipped    = c.skipped,
-         items_failed     = c.failed
-    FROM integration.job_item_counts(ARRAY[p_job_id]) c
-   WHERE j.job_id = p_job_id
-  RETURNING j.* INTO job;
-
-  RETURN job;
-END
+-- enqueue_outbound_value(...): send one value that has no ledger row of its
+-- own, e.g. the value reject or revoke restored. p_origin_source is the
+-- system the value came from (excluded; NULL = exclude none); p_ledger_id the
+-- entry whose rejection or revocation produced it.
+CREATE OR REPLACE FUNCTION integration.enqueue_outbound_value(
+  p_table         text,
+  p_id            uuid,
+  p_aspect        text,
+  p_aspect_key    text,
+  p_value         text,
+  p_origin_source text,
+  p_ledger_id     bigint)
+RETURNS integer
+LANGUAGE sql AS $$
+  SELECT integration.enqueue_outbound_values(ARRAY[
+           ROW(p_table, p_id, p_aspect, p_aspect_key, p_value, p_origin_source, p_ledger_id)::integration.outbound_value])
 $$;

@@ -1,7 +1,7 @@
--- 007_ledger_guard.sql — what keeps the ledger honest (SPEC §3 "Who acts",
--- §6): changes by identity, not by a setting; a hash chain that makes edits,
--- deletions and reorderings detectable; and integrity checks an operator can
--- schedule (integration.verify_ledger, `syncledger verify`).
+-- ledger_guard.sql — what keeps the ledger honest (SPEC §3 "Who acts", §6):
+-- changes by identity, not by a setting; a hash chain that makes edits,
+-- deletions and reorderings detectable; and the integrity check an operator
+-- schedules (integration.verify_ledger, `syncledger verify`).
 --
 --   SL001  the ledger is append-only (DELETE, TRUNCATE, an UPDATE by anyone
 --          but the functions' owner)
@@ -11,8 +11,8 @@
 -- What the triggers prevent, and what the chain detects
 --   The triggers refuse every change to the ledger and its events except
 --   status transitions made by code running as the owner of
---   integration.ledger: the SECURITY DEFINER functions (certify, reject,
---   revoke, and the worker's integration.apply_chunk). No setting that a
+--   integration.ledger: the SECURITY DEFINER functions (the steward
+--   functions, and the worker's integration.apply_chunk). No setting that a
 --   session can set changes that. Roles other than the owner cannot get past
 --   them at all. A superuser (or the owner) can: switch triggers off
 --   (ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica),
@@ -36,7 +36,7 @@
 --
 --   Why per record and not one global chain: every writer of a record's
 --   ledger (a worker chunk, certify, reject, revoke) already holds the
---   record's target row lock (the lock order of 008_aspects.sql), so the
+--   record's target row lock (the lock order of aspects.sql), so the
 --   record's chain head is stable while it is extended, and writers of
 --   different records never wait for each other. A global chain would make
 --   every writer in the fleet queue on one row.
@@ -48,40 +48,42 @@
 --   against their events, which are in the chain.
 
 -- ---------------------------------------------------------------------------
--- Who acted: every event names the database role that caused it
--- ---------------------------------------------------------------------------
-
-ALTER TABLE integration.ledger_event
-  ADD COLUMN acting_role name NOT NULL DEFAULT session_user,
-  ADD COLUMN apply_seq   bigint;
-COMMENT ON COLUMN integration.ledger_event.actor IS
-  'The app_user acted for (user_name), or policy / worker.';
-COMMENT ON COLUMN integration.ledger_event.acting_role IS
-  'The database login role (session_user) whose session caused the event.';
-COMMENT ON COLUMN integration.ledger_event.apply_seq IS
-  'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
-
--- ---------------------------------------------------------------------------
 -- Append-only, by identity
 -- ---------------------------------------------------------------------------
 
--- The owner of integration.ledger: the role whose SECURITY DEFINER functions
--- are the only code allowed to change ledger rows.
-CREATE FUNCTION integration.ledger_owner() RETURNS name
-LANGUAGE sql STABLE AS $$
-  SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = 'integration.ledger'::regclass
+-- DELETE and TRUNCATE are refused at statement level, so that even a DELETE
+-- matching no row fails: a script that tries to delete from the ledger is
+-- wrong whatever it matches.
+CREATE OR REPLACE FUNCTION integration.refuse_ledger_removal() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '%.% is append-only: % is refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'SL001',
+          HINT = 'Ledger entries change only by status: use integration.reject or integration.revoke.';
+END
+$$;
+
+-- ledger_event is history of history: no row of it ever changes.
+CREATE OR REPLACE FUNCTION integration.refuse_ledger_event_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'integration.ledger_event is append-only: UPDATE is refused (event %)', OLD.event_id
+    USING ERRCODE = 'SL001';
+END
 $$;
 
 -- A ledger row may change only in the columns that record what happened to
 -- it later, only along the status transitions of SPEC §3, and only from code
--- running as the ledger's owner. The old integration.ledger_writer setting is
--- gone: any session could set it.
+-- running as the ledger's owner (decided by who runs it, never by a setting
+-- that a session could set).
 CREATE OR REPLACE FUNCTION integration.check_ledger_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   changed text;
 BEGIN
-  IF current_user IS DISTINCT FROM integration.ledger_owner() THEN
+  -- The owner of the ledger: the role whose SECURITY DEFINER functions are
+  -- the only code allowed to change ledger rows.
+  IF current_user IS DISTINCT FROM (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID) THEN
     RAISE EXCEPTION 'integration.ledger is append-only: UPDATE is refused (ledger entry %)', OLD.ledger_id
       USING ERRCODE = 'SL001',
             HINT = 'Change ledger status with integration.certify, integration.reject or integration.revoke.';
@@ -113,51 +115,53 @@ BEGIN
 END
 $$;
 
--- The UPDATE check stays an ordinary trigger (the DELETE and TRUNCATE
--- refusals fire ALWAYS): a logical replica of the ledger must apply the
+-- The refusals fire even under session_replication_role = replica, which a
+-- superuser could otherwise set to skip them. The ledger's UPDATE check stays
+-- an ordinary trigger: a logical replica of the ledger must apply the
 -- legitimate status updates it receives, and its apply worker runs with
 -- session_replication_role = replica. A superuser can use that mode to update
--- ledger rows unchecked; the chain below makes such an update visible.
+-- ledger rows unchecked; the chain makes such an update visible.
+CREATE OR REPLACE TRIGGER ledger_refuse_delete
+  BEFORE DELETE ON integration.ledger
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_delete;
 
--- ---------------------------------------------------------------------------
--- The hash chain
--- ---------------------------------------------------------------------------
+CREATE OR REPLACE TRIGGER ledger_refuse_truncate
+  BEFORE TRUNCATE ON integration.ledger
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_truncate;
 
-ALTER TABLE integration.ledger
-  ADD COLUMN chain_seq  bigint,
-  ADD COLUMN row_hash   bytea,
-  ADD COLUMN chain_hash bytea;
-ALTER TABLE integration.ledger_event
-  ADD COLUMN chain_seq  bigint,
-  ADD COLUMN row_hash   bytea,
-  ADD COLUMN chain_hash bytea;
-COMMENT ON COLUMN integration.ledger.chain_seq IS 'Position in its target record''s chain (ledger rows and events together).';
-COMMENT ON COLUMN integration.ledger.row_hash IS 'SHA-256 of the entry''s immutable content (integration.entry_digest).';
-COMMENT ON COLUMN integration.ledger.chain_hash IS 'The link that sealed the entry: SHA-256(previous link || row_hash of each element it sealed).';
+CREATE OR REPLACE TRIGGER ledger_check_update
+  BEFORE UPDATE ON integration.ledger
+  FOR EACH ROW EXECUTE FUNCTION integration.check_ledger_update();
 
--- Per target record: how long its chain is and its newest link.
-CREATE TABLE integration.ledger_chain (
-  target_table text   NOT NULL,
-  target_id    uuid   NOT NULL,
-  length       bigint NOT NULL,
-  head         bytea  NOT NULL,
-  PRIMARY KEY (target_table, target_id)
-);
-COMMENT ON TABLE integration.ledger_chain IS
-  'Head of each target record''s ledger chain: its length and newest link (see 007_ledger_guard.sql).';
+CREATE OR REPLACE TRIGGER ledger_event_refuse_delete
+  BEFORE DELETE ON integration.ledger_event
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_delete;
+
+CREATE OR REPLACE TRIGGER ledger_event_refuse_truncate
+  BEFORE TRUNCATE ON integration.ledger_event
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_truncate;
+
+CREATE OR REPLACE TRIGGER ledger_event_refuse_update
+  BEFORE UPDATE ON integration.ledger_event
+  FOR EACH ROW EXECUTE FUNCTION integration.refuse_ledger_event_update();
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
 
 -- Timestamps enter digests as microseconds since the epoch: the same text
 -- whatever TimeZone or DateStyle the session has.
 -- STABLE, not IMMUTABLE, like extract() itself: so that PostgreSQL inlines
 -- it (and the digests below) into the statements that call them.
-CREATE FUNCTION integration.epoch_us(p_at timestamptz) RETURNS bigint
+CREATE OR REPLACE FUNCTION integration.epoch_us(p_at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT (extract(epoch FROM p_at) * 1000000)::bigint
 $$;
 
 -- The digest of a ledger entry: its immutable columns as a row literal (an
 -- unambiguous text form: NULL and '' differ, separators are quoted).
-CREATE FUNCTION integration.entry_digest(
+CREATE OR REPLACE FUNCTION integration.entry_digest(
   p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text,
   p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamptz, p_recorded_at timestamptz)
 RETURNS bytea
@@ -168,7 +172,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- The digest of an event.
-CREATE FUNCTION integration.event_digest(
+CREATE OR REPLACE FUNCTION integration.event_digest(
   p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
   p_notes text, p_apply_seq bigint)
 RETURNS bytea
@@ -180,7 +184,7 @@ $$;
 
 -- The link a record's chain starts from: binds the chain to its record, so a
 -- chain copied onto another record does not verify.
-CREATE FUNCTION integration.chain_genesis(p_table text, p_id uuid) RETURNS bytea
+CREATE OR REPLACE FUNCTION integration.chain_genesis(p_table text, p_id uuid) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT sha256(convert_to('syncledger chain ' || p_table || ' ' || p_id::text, 'UTF8'))
 $$;
@@ -190,7 +194,7 @@ $$;
 -- and returns each element's chain_seq and link. The caller holds the
 -- records' target row locks (so each head is stable) and inserts the
 -- elements with these values in the same transaction.
-CREATE FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[])
+CREATE OR REPLACE FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[])
 RETURNS TABLE (ord integer, chain_seq bigint, chain_hash bytea)
 LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off
@@ -227,7 +231,7 @@ $$;
 -- record_events(...): inserts events (steward actions, restorations) with
 -- their digests, chained onto their entries' records. The caller holds the
 -- records' target row locks. acting_role is the session's login role.
-CREATE FUNCTION integration.record_events(
+CREATE OR REPLACE FUNCTION integration.record_events(
   p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[])
 RETURNS void
 LANGUAGE plpgsql AS $$
@@ -262,54 +266,6 @@ BEGIN
 END
 $$;
 
--- Seal what exists: each record's existing entries, then their events, in id
--- order, as one link. The row checks are switched off for this one backfill
--- and back on before the migration commits.
-ALTER TABLE integration.ledger DISABLE TRIGGER ledger_check_update;
-ALTER TABLE integration.ledger_event DISABLE TRIGGER ledger_event_refuse_update;
-
-WITH el AS (
-  SELECT l.target_table, l.target_id, 0 AS kind, l.ledger_id AS id,
-         integration.entry_digest(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
-                                  l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
-                                  l.source_timestamp, l.recorded_at) AS d
-    FROM integration.ledger l
-  UNION ALL
-  SELECT l.target_table, l.target_id, 1, e.event_id,
-         integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
-                                  e.occurred_at, e.notes, e.apply_seq)
-    FROM integration.ledger_event e JOIN integration.ledger l ON l.ledger_id = e.ledger_id
-), numbered AS (
-  SELECT el.*, row_number() OVER (PARTITION BY el.target_table, el.target_id ORDER BY el.kind, el.id) AS seq
-    FROM el
-), links AS (
-  SELECT n.target_table, n.target_id, count(*) AS len,
-         sha256(integration.chain_genesis(n.target_table, n.target_id) || string_agg(n.d, ''::bytea ORDER BY n.seq)) AS link
-    FROM numbered n GROUP BY n.target_table, n.target_id
-), heads AS (
-  INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
-  SELECT target_table, target_id, len, link FROM links
-), rows AS (
-  UPDATE integration.ledger l SET chain_seq = n.seq, row_hash = n.d, chain_hash = k.link
-    FROM numbered n JOIN links k USING (target_table, target_id)
-   WHERE n.kind = 0 AND l.ledger_id = n.id
-)
-UPDATE integration.ledger_event e SET chain_seq = n.seq, row_hash = n.d, chain_hash = k.link
-  FROM numbered n JOIN links k USING (target_table, target_id)
- WHERE n.kind = 1 AND e.event_id = n.id;
-
-ALTER TABLE integration.ledger ENABLE TRIGGER ledger_check_update;
-ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
-
--- From now on every element is sealed when it is written.
-ALTER TABLE integration.ledger
-  ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN row_hash SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL;
-ALTER TABLE integration.ledger_event
-  ALTER COLUMN chain_seq SET NOT NULL, ALTER COLUMN row_hash SET NOT NULL, ALTER COLUMN chain_hash SET NOT NULL;
-
--- Only the owner's functions write the chain heads.
-REVOKE ALL ON integration.ledger_chain FROM PUBLIC;
-
 -- ---------------------------------------------------------------------------
 -- Verification
 -- ---------------------------------------------------------------------------
@@ -330,7 +286,7 @@ REVOKE ALL ON integration.ledger_chain FROM PUBLIC;
 --
 -- Empty on a healthy database. Reads everything: schedule it (`syncledger
 -- verify`), do not call it per request.
-CREATE FUNCTION integration.verify_ledger()
+CREATE OR REPLACE FUNCTION integration.verify_ledger()
 RETURNS TABLE (finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -447,7 +403,7 @@ $$;
 -- ledger_anchor(): one digest over every record's chain head. Record it
 -- outside the database (`syncledger verify` prints it); a later anchor that
 -- no longer covers the earlier heads' history means history was rewritten.
-CREATE FUNCTION integration.ledger_anchor()
+CREATE OR REPLACE FUNCTION integration.ledger_anchor()
 RETURNS TABLE (records bigint, elements bigint, anchor text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -457,10 +413,3 @@ AS $$
                                            || c.head, ''::bytea ORDER BY c.target_table, c.target_id), ''::bytea)), 'hex')
     FROM integration.ledger_chain c
 $$;
-
-REVOKE EXECUTE ON FUNCTION
-  integration.chain_append(text[], uuid[], bytea[]),
-  integration.record_events(bigint[], text[], text[], text[], text[], bigint[]),
-  integration.verify_ledger(),
-  integration.ledger_anchor()
-FROM PUBLIC;

@@ -1,6 +1,6 @@
--- 009_stewardship.sql — certify, reject and revoke on the aspect layer
--- (008) and the ledger guard (007), and the views stewards read (SPEC §3).
--- Replaces the versions of 003_stewardship.sql.
+-- stewardship.sql — certify, reject and revoke on the aspect layer
+-- (aspects.sql) and the ledger guard (ledger_guard.sql), and the views
+-- stewards read (SPEC §3).
 --
 --   SL010  ledger entry not found        SL011  ledger entry in the wrong status
 --   SL020  unknown user                  SL021  inactive user
@@ -16,23 +16,21 @@
 -- user acted for (actor) and the role that acted (acting_role), as every
 -- event does.
 --
--- Lock order (008): each action reads the entry without a lock to learn its
--- record, locks the target row, then the entry (and, for revoke, the entry it
--- restores), and re-checks the entry's status under the lock. The worker
--- locks target rows before ledger rows too, so a steward and a worker never
--- deadlock; a deadlock or serialization failure that PostgreSQL still raises
--- (say, with a lock order some other client breaks) is retried inside the
--- function, not surfaced. Job counters are updated with FOR NO KEY UPDATE,
--- which the worker's FOR KEY SHARE fence does not block.
+-- Lock order (aspects.sql): each action reads the entry without a lock to
+-- learn its record, locks the target row, then the entry (and, for revoke,
+-- the entry it restores), and re-checks the entry's status under the lock.
+-- The worker locks target rows before ledger rows too, so a steward and a
+-- worker never deadlock. A held item's job is recounted under a FOR NO KEY
+-- UPDATE lock of its row, which the worker's FOR KEY SHARE fence does not
+-- block (jobs.sql, recount_jobs).
 
-ALTER TABLE integration.app_user ADD COLUMN login_role name
-  CONSTRAINT app_user_login_role_unique UNIQUE;
-COMMENT ON COLUMN integration.app_user.login_role IS
-  'The database login role that acts as this user; NULL: the role named user_name.';
+-- ---------------------------------------------------------------------------
+-- Who acts, on which entry
+-- ---------------------------------------------------------------------------
 
 -- acting_user(steward): the app_user the session acts as, or a refusal that
 -- says why not.
-CREATE FUNCTION integration.acting_user(p_steward text)
+CREATE OR REPLACE FUNCTION integration.acting_user(p_steward text)
 RETURNS integration.app_user
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -77,7 +75,7 @@ $$;
 -- the entry's target row first, then the entry itself, whose status is
 -- checked under the lock (of two stewards acting on one entry, the second
 -- waits, then sees the first one's result and is refused).
-CREATE FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status text, p_action text)
+CREATE OR REPLACE FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status text, p_action text)
 RETURNS integration.ledger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -97,16 +95,7 @@ BEGIN
 END
 $$;
 
--- unapply(entry, owner, value, origin): undo an applied entry by writing
--- value back, but only if the entry owned its aspect when the action began
--- (owner: integration.owner_entry's answer then) and the target still holds
--- the entry's value (on the column's type). Otherwise the target is left
--- alone: somebody changed it since, and that change wins. Writes that happen
--- are sent outbound; origin is the system the restored value came from
--- (never echoed to), NULL when it came from none. Returns whether it wrote,
--- and a note.
-DROP FUNCTION integration.unapply(integration.ledger, text, text);
-CREATE FUNCTION integration.unapply(
+CREATE OR REPLACE FUNCTION integration.unapply(
   e             integration.ledger,
   p_owner       bigint,
   p_value       text,
@@ -139,12 +128,34 @@ BEGIN
 END
 $$;
 
+-- settle_held_item(entry, status, note): the item that was held for the
+-- entry is decided: Applied (certified) or Skipped (rejected), with a note
+-- appended to its message, and its job's stored counts are recounted if the
+-- job has finished (recount_jobs: true whichever of the two commits first).
+CREATE OR REPLACE FUNCTION integration.settle_held_item(e integration.ledger, p_status text, p_note text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  job bigint;
+BEGIN
+  UPDATE integration.sync_item i
+     SET item_status     = p_status,
+         applied_at      = CASE WHEN p_status = 'Applied' THEN now() ELSE i.applied_at END,
+         process_message = concat_ws('; ', i.process_message, p_note)
+   WHERE i.item_id = e.sync_item_id AND i.item_status = 'Held'
+  RETURNING i.job_id INTO job;
+  IF job IS NOT NULL THEN
+    PERFORM integration.recount_jobs(ARRAY[job]);
+  END IF;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- certify
 -- ---------------------------------------------------------------------------
 
--- certify_entry: one attempt of certify (see below).
-CREATE FUNCTION integration.certify_entry(
+-- certify_entry: one attempt of certify (see certify below).
+CREATE OR REPLACE FUNCTION integration.certify_entry(
   p_ledger_id bigint, steward integration.app_user, p_notes text, p_force boolean)
 RETURNS integration.ledger
 LANGUAGE plpgsql AS $$
@@ -192,18 +203,7 @@ BEGIN
 
   IF applies THEN
     -- The item that was held for this entry is now applied.
-    WITH item AS (
-      UPDATE integration.sync_item i
-         SET item_status     = 'Applied',
-             applied_at      = now(),
-             process_message = concat_ws('; ', i.process_message, format('certified by %s', steward.user_name))
-       WHERE i.item_id = e.sync_item_id AND i.item_status = 'Held'
-      RETURNING i.job_id
-    )
-    UPDATE integration.sync_job j
-       SET items_held = j.items_held - 1, items_applied = j.items_applied + 1
-      FROM item
-     WHERE j.job_id = item.job_id AND j.job_status IN ('Completed', 'CompletedWithErrors', 'Failed');
+    PERFORM integration.settle_held_item(e, 'Applied', format('certified by %s', steward.user_name));
 
     PERFORM integration.enqueue_outbound(ARRAY[e.ledger_id]);
   END IF;
@@ -214,42 +214,12 @@ BEGIN
 END
 $$;
 
--- certify(ledger_id, steward, notes, force): Pending → Certified.
--- A value not yet applied is applied now (taking the next apply_seq), but only
--- if the target still holds the entry's previous_value, compared on the
--- column's type; otherwise somebody changed it since and the steward must
--- decide: refused with SL030 unless p_force. Applying also sends the value
--- outbound and moves the held sync_item (and its job's counters) to Applied.
--- Other pending entries for the same aspect stay pending.
-CREATE OR REPLACE FUNCTION integration.certify(
-  p_ledger_id bigint,
-  p_steward   text,
-  p_notes     text DEFAULT NULL,
-  p_force     boolean DEFAULT false)
-RETURNS integration.ledger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-AS $$
-DECLARE
-  steward integration.app_user := integration.acting_user(p_steward);
-BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      RETURN integration.certify_entry(p_ledger_id, steward, p_notes, p_force);
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
-END
-$$;
 
 -- ---------------------------------------------------------------------------
 -- reject
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION integration.reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text)
+CREATE OR REPLACE FUNCTION integration.reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text)
 RETURNS integration.ledger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -286,17 +256,7 @@ BEGIN
     SELECT u.note INTO undone FROM integration.unapply(e, owner, restore, prior.source_system_key) u;
   END IF;
 
-  WITH item AS (
-    UPDATE integration.sync_item i
-       SET item_status     = 'Skipped',
-           process_message = concat_ws('; ', i.process_message, format('rejected by %s', steward.user_name))
-     WHERE i.item_id = e.sync_item_id AND i.item_status = 'Held'
-    RETURNING i.job_id
-  )
-  UPDATE integration.sync_job j
-     SET items_held = j.items_held - 1, items_skipped = j.items_skipped + 1
-    FROM item
-   WHERE j.job_id = item.job_id AND j.job_status IN ('Completed', 'CompletedWithErrors', 'Failed');
+  PERFORM integration.settle_held_item(e, 'Skipped', format('rejected by %s', steward.user_name));
 
   PERFORM integration.record_events(ARRAY[e.ledger_id], ARRAY['Pending'], ARRAY['Rejected'], ARRAY[steward.user_name],
                                     ARRAY[concat_ws('; ', p_notes, undone)], ARRAY[NULL::bigint]);
@@ -304,42 +264,12 @@ BEGIN
 END
 $$;
 
--- reject(ledger_id, steward, notes): Pending → Rejected. A value that was
--- already applied (OnIngest without auto_certify) is rolled back if the entry
--- still owns the aspect and the target still holds its value; otherwise the
--- target is left alone with a NOTICE. Rolled back to: the value of the entry
--- that owns the aspect once this one is gone; without one, the entry's
--- previous_value if that came from outside the ledger, else NULL (a value
--- written by an entry that was itself rejected or revoked never comes back).
--- A held item of the entry becomes Skipped: nobody is waiting for it any more.
-CREATE OR REPLACE FUNCTION integration.reject(
-  p_ledger_id bigint,
-  p_steward   text,
-  p_notes     text DEFAULT NULL)
-RETURNS integration.ledger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
-AS $$
-DECLARE
-  steward integration.app_user := integration.acting_user(p_steward);
-BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      RETURN integration.reject_entry(p_ledger_id, steward, p_notes);
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
-END
-$$;
 
 -- ---------------------------------------------------------------------------
 -- revoke
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION integration.revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text)
+CREATE OR REPLACE FUNCTION integration.revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text)
 RETURNS integration.ledger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -389,6 +319,83 @@ BEGIN
 END
 $$;
 
+
+-- ---------------------------------------------------------------------------
+-- The actions
+-- ---------------------------------------------------------------------------
+
+-- steward_action(action, ledger_id, steward, notes, force): one attempt of
+-- an action per loop turn, for certify, reject and revoke alike: the acting
+-- user is resolved once, then the action runs; a deadlock or serialization
+-- failure that PostgreSQL still raises (say, with a lock order some other
+-- client breaks) rolls the attempt back to its savepoint and is tried again,
+-- up to five times, so that a steward never sees one caused by the worker.
+CREATE OR REPLACE FUNCTION integration.steward_action(
+  p_action    text,
+  p_ledger_id bigint,
+  p_steward   text,
+  p_notes     text,
+  p_force     boolean DEFAULT false)
+RETURNS integration.ledger
+LANGUAGE plpgsql AS $$
+DECLARE
+  steward integration.app_user := integration.acting_user(p_steward);
+BEGIN
+  FOR attempt IN 1 .. 5 LOOP
+    BEGIN
+      RETURN CASE p_action
+               WHEN 'certify' THEN integration.certify_entry(p_ledger_id, steward, p_notes, p_force)
+               WHEN 'reject'  THEN integration.reject_entry(p_ledger_id, steward, p_notes)
+               WHEN 'revoke'  THEN integration.revoke_entry(p_ledger_id, steward, p_notes)
+             END;
+    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
+      IF attempt = 5 THEN RAISE; END IF;
+      PERFORM pg_sleep(0.01 * attempt);
+    END;
+  END LOOP;
+END
+$$;
+
+-- certify(ledger_id, steward, notes, force): Pending → Certified.
+-- A value not yet applied is applied now (taking the next apply_seq), but only
+-- if the target still holds the entry's previous_value, compared on the
+-- column's type; otherwise somebody changed it since and the steward must
+-- decide: refused with SL030 unless p_force. Applying also sends the value
+-- outbound and moves the held sync_item (and its job's counters) to Applied.
+-- Other pending entries for the same aspect stay pending.
+CREATE OR REPLACE FUNCTION integration.certify(
+  p_ledger_id bigint,
+  p_steward   text,
+  p_notes     text DEFAULT NULL,
+  p_force     boolean DEFAULT false)
+RETURNS integration.ledger
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  SELECT * FROM integration.steward_action('certify', p_ledger_id, p_steward, p_notes, p_force)
+$$;
+SELECT integration.use_canonical_settings('integration.certify(bigint,text,text,boolean)');
+
+-- reject(ledger_id, steward, notes): Pending → Rejected. A value that was
+-- already applied (OnIngest without auto_certify) is rolled back if the entry
+-- still owns the aspect and the target still holds its value; otherwise the
+-- target is left alone with a NOTICE. Rolled back to: the value of the entry
+-- that owns the aspect once this one is gone; without one, the entry's
+-- previous_value if that came from outside the ledger, else NULL (a value
+-- written by an entry that was itself rejected or revoked never comes back).
+-- A held item of the entry becomes Skipped: nobody is waiting for it any more.
+CREATE OR REPLACE FUNCTION integration.reject(
+  p_ledger_id bigint,
+  p_steward   text,
+  p_notes     text DEFAULT NULL)
+RETURNS integration.ledger
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  SELECT * FROM integration.steward_action('reject', p_ledger_id, p_steward, p_notes)
+$$;
+SELECT integration.use_canonical_settings('integration.reject(bigint,text,text)');
+
 -- revoke(ledger_id, steward, notes): Certified → Revoked. If the entry still
 -- owns the aspect and the target still holds its value, the target returns
 -- to the value of the latest earlier (by apply_seq) Certified entry for the
@@ -400,34 +407,12 @@ CREATE OR REPLACE FUNCTION integration.revoke(
   p_steward   text,
   p_notes     text DEFAULT NULL)
 RETURNS integration.ledger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
-SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' SET extra_float_digits = 1
 AS $$
-DECLARE
-  steward integration.app_user := integration.acting_user(p_steward);
-BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      RETURN integration.revoke_entry(p_ledger_id, steward, p_notes);
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
-END
+  SELECT * FROM integration.steward_action('revoke', p_ledger_id, p_steward, p_notes)
 $$;
-
--- The old helpers: the lock and the steward check now live in
--- entry_for_action and acting_user.
-DROP FUNCTION integration.lock_ledger_entry(bigint, text, text);
-DROP FUNCTION integration.steward_user(text);
-
--- target_holds is what the review queue's has_conflict reads; like
--- current_value it reads one column of one registered record for stewards
--- who have no privileges on the target tables.
-ALTER FUNCTION integration.target_holds(text, uuid, text, text, text) SECURITY DEFINER;
-ALTER FUNCTION integration.target_holds(text, uuid, text, text, text) SET search_path = pg_catalog, integration, pg_temp;
+SELECT integration.use_canonical_settings('integration.revoke(bigint,text,text)');
 
 -- ---------------------------------------------------------------------------
 -- Views
@@ -436,7 +421,7 @@ ALTER FUNCTION integration.target_holds(text, uuid, text, text, text) SET search
 -- What waits for a steward. has_conflict: certify would refuse (SL030)
 -- without force, because the target no longer holds previous_value (compared
 -- on the column's type).
-CREATE VIEW integration.review_queue AS
+CREATE OR REPLACE VIEW integration.review_queue AS
 SELECT l.ledger_id,
        l.target_table,
        l.target_id,
@@ -471,7 +456,7 @@ COMMENT ON VIEW integration.review_queue IS
 -- Certified values whose source has not re-sent them within the policy's
 -- stale_after_days: they no longer outrank other sources (SPEC §2, Authority)
 -- and a steward may want to confirm them.
-CREATE VIEW integration.stale_values AS
+CREATE OR REPLACE VIEW integration.stale_values AS
 SELECT o.ledger_id,
        o.target_table,
        o.target_id,
@@ -497,7 +482,7 @@ COMMENT ON VIEW integration.stale_values IS
 -- Where each governed value of each record came from. One row per aspect
 -- with ledger entries; the owner columns are NULL when no entry owns it
 -- (all pending and unapplied, or rejected, or revoked).
-CREATE VIEW integration.field_provenance AS
+CREATE OR REPLACE VIEW integration.field_provenance AS
 SELECT a.target_table,
        a.target_id,
        a.ledger_aspect,
@@ -526,11 +511,3 @@ SELECT a.target_table,
   LEFT JOIN integration.app_user u ON u.user_id = o.certified_by;
 COMMENT ON VIEW integration.field_provenance IS
   'Per record and aspect: current value and the owning ledger entry (source, status, certified by and when).';
-
-REVOKE EXECUTE ON FUNCTION
-  integration.acting_user(text),
-  integration.entry_for_action(bigint, text, text),
-  integration.certify_entry(bigint, integration.app_user, text, boolean),
-  integration.reject_entry(bigint, integration.app_user, text),
-  integration.revoke_entry(bigint, integration.app_user, text)
-FROM PUBLIC;

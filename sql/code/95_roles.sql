@@ -1,4 +1,5 @@
--- 005_roles.sql — database roles, privileges and row-level security (SPEC §6).
+-- roles.sql — database roles, privileges and row-level security (SPEC §6),
+-- all of them: this file is the whole answer to "who may do what".
 --
 -- Five group roles (NOLOGIN). People and programs log in with roles of their
 -- own and are made members of one of these; nothing here grants anything to a
@@ -11,11 +12,15 @@
 --   syncledger_connector  the systems that receive: claim and acknowledge the
 --                         outbound jobs of their own source system only
 --                         (integration.claim_outbound / ack_outbound).
---   syncledger_worker     `syncledger worker`: processes inbound jobs.
+--   syncledger_worker     `syncledger worker`: processes inbound jobs, only
+--                         through the SECURITY DEFINER functions of jobs.sql
+--                         and aspects.sql, which check its claim token and
+--                         its decisions; it writes no table directly.
 --   syncledger_steward    reads everything; changes ledger state only through
 --                         certify / reject / revoke / requeue_failed.
 --   syncledger_admin      the configuration tables; reads everything else;
---                         requeue_failed after fixing a value map.
+--                         requeue_failed after fixing a value map; acts for
+--                         other users (SPEC §3, Who acts); prunes.
 --
 -- Which source system a login role speaks for is configuration:
 -- integration.source_system.login_role. Setting that column is therefore a
@@ -29,30 +34,27 @@
 -- member of both: GRANT syncledger_upstream, syncledger_connector TO hr_sync.
 --
 -- Target tables (e.g. core.person) are the operator's, not syncledger's: this
--- migration grants nothing on them. The operator grants, per registered table,
---
---   GRANT USAGE ON SCHEMA core TO syncledger_worker;
---   GRANT SELECT, INSERT, UPDATE ON core.person TO syncledger_worker;
---
--- (SELECT to read current values, INSERT to create records, UPDATE to write
--- values and to lock rows with FOR NO KEY UPDATE). Stewards need nothing on
--- target tables: certify, reject, revoke and current_value are SECURITY
--- DEFINER and act with the privileges of the role that ran the migrations,
--- which must therefore be able to SELECT and UPDATE the target tables.
+-- file grants nothing on them. The functions that read and write them
+-- (the worker's chunk functions, the steward functions, current_value) are
+-- SECURITY DEFINER and act with the privileges of the role that ran the
+-- migrations, which must therefore be able to SELECT, INSERT and UPDATE the
+-- registered target tables.
 --
 -- Roles are cluster-wide, unlike everything else here: every database of the
--- cluster that runs this migration shares them, and two may run it at the
--- same moment. Creating them is idempotent and tolerates that race. Creating
--- a role needs CREATEROLE; a DBA who does not want the migrating role to hold
+-- cluster that runs this file shares them, and two may run it at the same
+-- moment. Creating them is idempotent and tolerates that race. Creating a
+-- role needs CREATEROLE; a DBA who does not want the migrating role to hold
 -- it creates the five roles beforehand (CREATE ROLE ... NOLOGIN), and then
--- this migration creates nothing and needs no CREATEROLE.
+-- this file creates nothing and needs no CREATEROLE.
 --
--- Grants are on the objects that exist now. A later migration that adds a
--- table, view or function grants on it itself.
+-- How the privileges are kept exact: every privilege on the schema's tables,
+-- sequences and functions is first revoked from PUBLIC and the five roles,
+-- then granted again as written below, in the same transaction. So this file
+-- is the whole truth, whatever an earlier version granted; grants to other
+-- roles (a monitoring login, say) are left alone.
 --
 -- Identity columns: inserting into a table with a GENERATED ... AS IDENTITY
--- column needs no privilege on its sequence (PostgreSQL does not check it),
--- so no sequence is granted to anybody.
+-- column needs no privilege on its sequence (PostgreSQL does not check it).
 
 -- ---------------------------------------------------------------------------
 -- Roles
@@ -111,7 +113,7 @@ $$;
 -- Cost: the policies call it as an uncorrelated scalar subquery,
 -- (SELECT integration.my_source_systems()), which PostgreSQL evaluates once
 -- per statement (an InitPlan), not once per row.
-CREATE FUNCTION integration.my_source_systems(p_role name DEFAULT current_user)
+CREATE OR REPLACE FUNCTION integration.my_source_systems(p_role name DEFAULT current_user)
 RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -124,19 +126,28 @@ $$;
 COMMENT ON FUNCTION integration.my_source_systems(name) IS
   'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
 
-REVOKE EXECUTE ON FUNCTION integration.my_source_systems(name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION integration.my_source_systems(name) TO syncledger_upstream, syncledger_connector;
+COMMENT ON FUNCTION integration.my_source_systems(name) IS
+  'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
 
 -- ---------------------------------------------------------------------------
--- Privileges
+-- Privileges: start from none
 -- ---------------------------------------------------------------------------
+
+REVOKE ALL ON ALL TABLES IN SCHEMA integration
+  FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA integration
+  FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA integration
+  FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
 
 GRANT USAGE ON SCHEMA integration
   TO syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
 
--- Stewards and administrators read everything: tables, views and the
--- migration record. ALL TABLES includes views; it is a snapshot of what
--- exists now.
+-- ---------------------------------------------------------------------------
+-- Stewards and administrators
+-- ---------------------------------------------------------------------------
+
+-- They read everything: tables, views and the migration record.
 GRANT SELECT ON ALL TABLES IN SCHEMA integration TO syncledger_steward, syncledger_admin;
 
 -- Administrators: the configuration. Not TRUNCATE, and not TRIGGER: a trigger
@@ -152,102 +163,129 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 TO syncledger_admin;
 
 -- Stewards act on the ledger only through these functions (SECURITY
--- DEFINER, so they need no privilege to write the ledger, the items, the
--- jobs or the target tables themselves). current_value is what the views
--- review_queue, stale_values and field_provenance call; a view's function
--- calls are checked against the role reading the view. Administrators
--- requeue failed items after fixing a mapping (SPEC §2) and read the views.
+-- DEFINER: they need no privilege to write the ledger, the items, the jobs
+-- or the target tables themselves). Administrators call them too, to act for
+-- another user (a service relaying a web form; both names are recorded), and
+-- requeue failed items after fixing a mapping (SPEC §2).
 GRANT EXECUTE ON FUNCTION
   integration.certify(bigint, text, text, boolean),
   integration.reject(bigint, text, text),
   integration.revoke(bigint, text, text),
-  integration.requeue_failed(bigint),
-  integration.current_value(text, uuid, text),
-  integration.provenance_violations()
-TO syncledger_steward;
-GRANT EXECUTE ON FUNCTION
-  integration.requeue_failed(bigint),
-  integration.current_value(text, uuid, text),
-  integration.provenance_violations()
-TO syncledger_admin;
+  integration.requeue_failed(bigint)
+TO syncledger_steward, syncledger_admin;
 
--- The worker: exactly what Sources/SyncLedger/Worker reads and writes.
---   configuration   read once per job (not app_user: the worker never acts
---                   as a person)
---   sync_job        claim, heartbeat, fence (FOR SHARE needs UPDATE), finish;
---                   INSERT for the outbound jobs enqueue_outbound opens
---   sync_item       load, record results; INSERT for outbound items
---   identifier      the crosswalk: look up, create, bump last_seen_at
---   ledger          INSERT new entries; UPDATE of confirmed_at only (the
---                   staleness clock). The append-only trigger lets an UPDATE
---                   marked 'worker' change status too, so the column grant is
---                   what keeps a worker from certifying anything.
---   ledger_event    INSERT the policy's certification events
---   schema_migration  the worker waits until the migrations it needs are
---                   recorded. The table is created by `syncledger migrate`
---                   before the first migration; a database migrated with
---                   plain psql has none, hence the condition.
+-- What the views (review_queue, stale_values, field_provenance,
+-- aspect_owner) call: a view's function calls are checked against the role
+-- reading the view. And the checks an operator schedules.
+GRANT EXECUTE ON FUNCTION
+  integration.current_value(text, uuid, text),
+  integration.target_holds(text, uuid, text, text, text),
+  integration.owner_entry(text, uuid, text),
+  integration.stale_clock(integration.ledger),
+  integration.is_stale(timestamptz, integer, timestamptz),
+  integration.aspect_policy(text, text, text),
+  integration.job_item_counts(bigint[]),
+  integration.verify_ledger(),
+  integration.ledger_anchor(),
+  integration.provenance_violations()
+TO syncledger_steward, syncledger_admin;
+
+-- Retention (`syncledger prune`), for administrators and for workers started
+-- with --retention; SECURITY DEFINER: neither may delete jobs or items
+-- directly. The crosswalk keys of one source for a snapshot submit.
+GRANT EXECUTE ON FUNCTION
+  integration.prune_jobs(interval, integer, boolean),
+  integration.prune_preview(interval, boolean)
+TO syncledger_admin, syncledger_worker;
+GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
+
+-- ---------------------------------------------------------------------------
+-- The worker
+-- ---------------------------------------------------------------------------
+
+-- It reads the configuration (not app_user: the worker never acts as a
+-- person), the staging tables, the crosswalk and the ledger, and the
+-- migration record (it waits until the migrations it needs are recorded);
+-- it writes only through these functions.
 GRANT SELECT ON
   integration.source_system,
   integration.target_table,
   integration.commit_policy,
   integration.value_map,
-  integration.subscription
-TO syncledger_worker;
-GRANT SELECT, INSERT, UPDATE ON integration.sync_job, integration.sync_item, integration.identifier
-  TO syncledger_worker;
-GRANT SELECT, INSERT ON integration.ledger, integration.ledger_event TO syncledger_worker;
-GRANT UPDATE (confirmed_at) ON integration.ledger TO syncledger_worker;
-
-DO $$
-BEGIN
-  IF to_regclass('integration.schema_migration') IS NOT NULL THEN
-    GRANT SELECT ON integration.schema_migration TO syncledger_worker;
-  END IF;
-END
-$$;
-
--- check_values and the outbound functions are SECURITY INVOKER and, as
--- created, executable by PUBLIC: what they may do is decided by the caller's
--- table privileges and the policies below (an upstream calling
--- enqueue_outbound is refused by them). They are granted explicitly anyway,
--- so that a DBA who revokes EXECUTE from PUBLIC schema-wide does not break
--- the worker or the connectors.
-GRANT EXECUTE ON FUNCTION
-  integration.check_values(regclass, name, text[]),
-  integration.enqueue_outbound(bigint[]),
-  integration.enqueue_outbound_values(integration.outbound_value[]),
-  integration.enqueue_outbound_value(text, uuid, text, text, text, text, bigint),
-  integration.referenced_table(text, text)
+  integration.subscription,
+  integration.config_version,
+  integration.sync_job,
+  integration.sync_item,
+  integration.identifier,
+  integration.ledger,
+  integration.ledger_event,
+  integration.ledger_chain,
+  integration.source_order,
+  integration.schema_migration
 TO syncledger_worker;
 GRANT EXECUTE ON FUNCTION
-  integration.claim_outbound(text, text, integer),
-  integration.ack_outbound(bigint, text)
-TO syncledger_connector;
+  integration.claim_jobs(text, uuid, integer, integer, integer),
+  integration.fence_jobs(uuid, bigint[]),
+  integration.heartbeat(uuid[], integer),
+  integration.transition_jobs(uuid, bigint[], text, text, integer, double precision),
+  integration.expire_leases_of(text),
+  integration.pending_items(bigint[], integer, bigint, bigint, integer),
+  integration.job_item_counts(bigint[]),
+  integration.prepare_chunk(uuid, bigint[], bigint, text[], text[], text[], uuid[], boolean[], integer[], boolean[],
+                            integer[], text[], text[], text[], text[], boolean[]),
+  integration.apply_chunk(bigint[], text[], uuid[], text[], text[], boolean[], bigint[], bigint[], text[], uuid[], text[],
+                          text[], text[], text[], text[], boolean[], text[], boolean[], boolean[], timestamptz[],
+                          boolean[], bigint[], text[], uuid[], text[], text[], timestamptz[], boolean[], bigint[], bigint[],
+                          bigint[], bigint[], bigint[], bigint[], bigint[], text[], text[], uuid[], boolean[], integer[])
+TO syncledger_worker;
 
--- Upstream systems: read their jobs and items (rows limited by the policies
--- below), insert them through the input columns only, and flip job_status
--- (Draft → Submitted; the policy allows nothing else). The result and lease
--- columns (item_status, process_message, lease_owner, attempts, counts, ...)
--- are not insertable, so an upstream cannot forge results or claim a job.
-GRANT SELECT ON integration.sync_job, integration.sync_item TO syncledger_upstream;
+-- ---------------------------------------------------------------------------
+-- Upstream systems
+-- ---------------------------------------------------------------------------
+
+-- They read their jobs and items (rows limited by the policies below),
+-- insert them through the input columns only, and flip job_status (Draft →
+-- Submitted; the policy allows nothing else). The result and lease columns
+-- (item_status, process_message, lease_owner, attempts, counts, ...) are not
+-- insertable, so an upstream cannot forge results or claim a job.
+-- `syncledger submit` checks a file's mapping against the registered tables
+-- and the source systems' keys and active flags (not who logs in as which
+-- system). Submitting a job takes the next submission number (sync_job's
+-- submit_seq default, and the Draft → Submitted trigger, run as the upstream).
+GRANT SELECT ON integration.sync_job, integration.sync_item, integration.target_table TO syncledger_upstream;
+GRANT SELECT (source_system_key, is_active) ON integration.source_system TO syncledger_upstream;
 GRANT INSERT (source_system_key, direction, entity_type, job_status, job_key, priority)
   ON integration.sync_job TO syncledger_upstream;
 GRANT UPDATE (job_status) ON integration.sync_job TO syncledger_upstream;
 GRANT INSERT (job_id, seq, external_key, target_table, operation, field_name, new_value, source_timestamp, target_id)
   ON integration.sync_item TO syncledger_upstream;
+GRANT USAGE ON SEQUENCE integration.job_submit_seq TO syncledger_upstream;
+GRANT EXECUTE ON FUNCTION integration.my_source_systems(name) TO syncledger_upstream, syncledger_connector;
 
--- Connectors: what claim_outbound and ack_outbound write, plus last_error,
+-- ---------------------------------------------------------------------------
+-- Connectors
+-- ---------------------------------------------------------------------------
+
+-- claim_outbound and ack_outbound run with the connector's own privileges
+-- (the policies below keep it to its own system's jobs), plus last_error,
 -- run_after and process_message so that a connector can hand back or defer a
--- job it could not deliver. Only on their own outbound rows (policies below).
--- `syncledger outbound next` first checks that the source system it is asked
--- for exists and is active: the key and is_active columns, not login_role.
+-- job it could not deliver. Ending the claim is transition_jobs, which
+-- checks the claim token. `syncledger outbound next` first checks that the
+-- source system it is asked for exists and is active.
 GRANT SELECT ON integration.sync_job, integration.sync_item TO syncledger_connector;
 GRANT SELECT (source_system_key, is_active) ON integration.source_system TO syncledger_connector;
-GRANT UPDATE (job_status, started_at, finished_at, attempts, lease_owner, lease_expires_at, run_after, last_error,
-              items_total, items_applied, items_held, items_skipped, items_failed)
+GRANT UPDATE (job_status, started_at, finished_at, attempts, lease_owner, claim_token, lease_expires_at, run_after,
+              last_error, items_total, items_applied, items_held, items_skipped, items_failed)
   ON integration.sync_job TO syncledger_connector;
 GRANT UPDATE (item_status, applied_at, process_message) ON integration.sync_item TO syncledger_connector;
+GRANT EXECUTE ON FUNCTION
+  integration.claim_outbound(text, text, integer),
+  integration.ack_outbound(bigint, uuid),
+  integration.job_for_action(bigint, text, text[], text, text),
+  integration.job_status_after(text, text, integer, integer, integer),
+  integration.transition_jobs(uuid, bigint[], text, text, integer, double precision),
+  integration.job_item_counts(bigint[])
+TO syncledger_connector;
 
 -- ---------------------------------------------------------------------------
 -- Row-level security on the staging tables
@@ -274,26 +312,31 @@ GRANT UPDATE (item_status, applied_at, process_message) ON integration.sync_item
 -- also an upstream. Login roles must INHERIT (the default) for the group
 -- roles' policies and grants to apply to them.
 
-ALTER TABLE integration.sync_job ENABLE ROW LEVEL SECURITY;
-ALTER TABLE integration.sync_item ENABLE ROW LEVEL SECURITY;
-
+DROP POLICY IF EXISTS sync_job_worker ON integration.sync_job;
 CREATE POLICY sync_job_worker ON integration.sync_job
   FOR ALL TO syncledger_worker USING (true) WITH CHECK (true);
+
+DROP POLICY IF EXISTS sync_job_read_all ON integration.sync_job;
 CREATE POLICY sync_job_read_all ON integration.sync_job
   FOR SELECT TO syncledger_steward, syncledger_admin USING (true);
 
+DROP POLICY IF EXISTS sync_item_worker ON integration.sync_item;
 CREATE POLICY sync_item_worker ON integration.sync_item
   FOR ALL TO syncledger_worker USING (true) WITH CHECK (true);
+
+DROP POLICY IF EXISTS sync_item_read_all ON integration.sync_item;
 CREATE POLICY sync_item_read_all ON integration.sync_item
   FOR SELECT TO syncledger_steward, syncledger_admin USING (true);
 
 -- Upstream: its own jobs, in either direction (its outbound jobs hold data
 -- addressed to it anyway).
+DROP POLICY IF EXISTS sync_job_upstream_read_own ON integration.sync_job;
 CREATE POLICY sync_job_upstream_read_own ON integration.sync_job
   FOR SELECT TO syncledger_upstream
   USING (source_system_key = ANY ((SELECT integration.my_source_systems())::text[]));
 
 -- Upstream: new inbound jobs for its own source, as Draft or Submitted.
+DROP POLICY IF EXISTS sync_job_upstream_submit_own ON integration.sync_job;
 CREATE POLICY sync_job_upstream_submit_own ON integration.sync_job
   FOR INSERT TO syncledger_upstream
   WITH CHECK (source_system_key = ANY ((SELECT integration.my_source_systems())::text[])
@@ -303,6 +346,7 @@ CREATE POLICY sync_job_upstream_submit_own ON integration.sync_job
 -- Upstream: its own Draft inbound jobs may become Submitted (the only column
 -- it may update is job_status). Other jobs are not matched by USING, so an
 -- UPDATE of them changes no row.
+DROP POLICY IF EXISTS sync_job_upstream_release_draft ON integration.sync_job;
 CREATE POLICY sync_job_upstream_release_draft ON integration.sync_job
   FOR UPDATE TO syncledger_upstream
   USING (source_system_key = ANY ((SELECT integration.my_source_systems())::text[])
@@ -311,6 +355,7 @@ CREATE POLICY sync_job_upstream_release_draft ON integration.sync_job
               AND direction = 'Inbound' AND job_status IN ('Draft', 'Submitted'));
 
 -- Upstream: the items of its own jobs.
+DROP POLICY IF EXISTS sync_item_upstream_read_own ON integration.sync_item;
 CREATE POLICY sync_item_upstream_read_own ON integration.sync_item
   FOR SELECT TO syncledger_upstream
   USING (EXISTS (SELECT FROM integration.sync_job j
@@ -323,6 +368,7 @@ CREATE POLICY sync_item_upstream_read_own ON integration.sync_item
 -- items in one transaction, the usual way, always qualifies. Adding items to
 -- a job that was committed as Submitted races with a worker claiming it; stage
 -- such jobs as Draft and submit them when complete.
+DROP POLICY IF EXISTS sync_item_upstream_submit_own ON integration.sync_item;
 CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item
   FOR INSERT TO syncledger_upstream
   WITH CHECK (item_status = 'Pending'
@@ -337,20 +383,26 @@ CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item
 -- to read, claim and acknowledge. claim_outbound and ack_outbound are
 -- SECURITY INVOKER, so these policies are what keeps a connector from
 -- claiming another system's outbound job: it is simply not found.
+DROP POLICY IF EXISTS sync_job_connector_own_outbound ON integration.sync_job;
 CREATE POLICY sync_job_connector_own_outbound ON integration.sync_job
   FOR SELECT TO syncledger_connector
   USING (source_system_key = ANY ((SELECT integration.my_source_systems())::text[]) AND direction = 'Outbound');
+
+DROP POLICY IF EXISTS sync_job_connector_deliver_own ON integration.sync_job;
 CREATE POLICY sync_job_connector_deliver_own ON integration.sync_job
   FOR UPDATE TO syncledger_connector
   USING (source_system_key = ANY ((SELECT integration.my_source_systems())::text[]) AND direction = 'Outbound')
   WITH CHECK (source_system_key = ANY ((SELECT integration.my_source_systems())::text[]) AND direction = 'Outbound');
 
+DROP POLICY IF EXISTS sync_item_connector_own_outbound ON integration.sync_item;
 CREATE POLICY sync_item_connector_own_outbound ON integration.sync_item
   FOR SELECT TO syncledger_connector
   USING (EXISTS (SELECT FROM integration.sync_job j
                   WHERE j.job_id = sync_item.job_id
                     AND j.source_system_key = ANY ((SELECT integration.my_source_systems())::text[])
                     AND j.direction = 'Outbound'));
+
+DROP POLICY IF EXISTS sync_item_connector_deliver_own ON integration.sync_item;
 CREATE POLICY sync_item_connector_deliver_own ON integration.sync_item
   FOR UPDATE TO syncledger_connector
   USING (EXISTS (SELECT FROM integration.sync_job j

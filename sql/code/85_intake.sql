@@ -1,23 +1,20 @@
--- 013_intake.sql — what `syncledger submit` needs from the database (SPEC §7),
+-- intake.sql — what `syncledger submit` needs from the database (SPEC §7),
 -- also when an upstream system runs it under its own login (a member of
 -- syncledger_upstream).
 --
 -- submit stages a file in one transaction: COPY into a temporary table (COPY
 -- FROM is not allowed into a table with row-level security, which sync_item
 -- has for upstreams), then INSERT ... SELECT into sync_job and sync_item as
--- the upstream's own rows (the policies of 005 check them), and flips the job
+-- the upstream's own rows (the row-level security policies of roles.sql check them), and flips the job
 -- from Draft to Submitted. Before that it checks the file's mapping against
 -- the catalogue, which an upstream could not read until now: it gets the
 -- registered tables, and the key and active flag of each source system
--- (connectors have had the same since 005), not who logs in as which system.
+-- (as connectors can), not who logs in as which system.
 --
 -- With --snapshot, records the crosswalk holds for the source and table but
 -- the file lacks get Delete items. The crosswalk is not the upstream's to
 -- read (it names every system's keys); integration.snapshot_keys gives it
 -- its own source's keys for one table, and nothing else.
-
-GRANT SELECT ON integration.target_table TO syncledger_upstream;
-GRANT SELECT (source_system_key, is_active) ON integration.source_system TO syncledger_upstream;
 
 -- snapshot_keys(source, table): the external keys the crosswalk holds for
 -- that source and table whose record is not deleted (the owner of its Record
@@ -26,7 +23,7 @@ GRANT SELECT (source_system_key, is_active) ON integration.source_system TO sync
 -- function is called): only a source whose login_role it is
 -- (integration.my_source_systems), or any source for a role that may read the
 -- crosswalk anyway (steward, admin, worker, the owner). Otherwise SL071.
-CREATE FUNCTION integration.snapshot_keys(p_source text, p_table text, p_role name DEFAULT current_user)
+CREATE OR REPLACE FUNCTION integration.snapshot_keys(p_source text, p_table text, p_role name DEFAULT current_user)
 RETURNS TABLE (external_key text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -47,6 +44,3 @@ BEGIN
                       WHERE o.value = 'deleted');
 END
 $$;
-
-REVOKE EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;

@@ -1,4 +1,4 @@
--- 012_retention.sql — retention: processed work is removed, provenance stays
+-- retention.sql — retention: processed work is removed, provenance stays
 -- (SPEC §7 `prune`).
 --
 -- What is removed, and why nothing else needs it
@@ -39,7 +39,7 @@
 --       to a default partition that can never be dropped cheaply again.
 --     - The worker's statements on items (pending_items, apply_chunk, the
 --       claim's sizing) are index lookups tuned for plans that do not change
---       with volume (006, 008); converting the table rewrites every item and
+--       with volume (jobs.sql, aspects.sql); converting the table rewrites every item and
 --       its policies, grants and identity in one migration.
 --   A batched DELETE through the existing index on sync_item (job_id, ...)
 --   removes a night's million items in a hundred short transactions of ten
@@ -73,22 +73,12 @@
 --   administrator prunes it on purpose (p_include_failed, `syncledger prune
 --   --include-failed`). integration.job_awaits_requeue is that rule, once.
 --
--- On a large existing database the index below locks writes to sync_job
--- while it is built (claims and heartbeats wait). To avoid that, a DBA may
--- create it beforehand, outside a transaction, with CREATE INDEX
--- CONCURRENTLY and the same name and definition (check that it is valid:
--- pg_index.indisvalid); this migration then finds it and does nothing.
---
 --   SL070  invalid argument to prune_jobs / prune_preview
 
--- Finished jobs by age: what prune_jobs and prune_preview scan.
-CREATE INDEX IF NOT EXISTS sync_job_finished_by_age ON integration.sync_job ((coalesce(finished_at, submitted_at)), job_id)
-  WHERE job_status IN ('Completed', 'CompletedWithErrors', 'Failed', 'Cancelled');
-
 -- job_awaits_requeue(job): a finished inbound job whose Failed or Pending
--- items wait for integration.requeue_failed (see above). Through the index
+-- items wait for integration.requeue_failed (see the top of this file). Through the index
 -- sync_item (job_id, item_status).
-CREATE FUNCTION integration.job_awaits_requeue(p_job integration.sync_job)
+CREATE OR REPLACE FUNCTION integration.job_awaits_requeue(p_job integration.sync_job)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, integration, pg_temp
@@ -100,14 +90,14 @@ AS $$
 $$;
 
 -- prune_jobs(older_than, batch, include_failed): one batch of retention, as
--- described above.
+-- described at the top of this file.
 -- jobs_pruned and items_pruned: what this call removed; more: call again.
-CREATE FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer DEFAULT 10000,
+CREATE OR REPLACE FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer DEFAULT 10000,
                                        p_include_failed boolean DEFAULT false)
 RETURNS TABLE (jobs_pruned integer, items_pruned integer, more boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
--- Through indexes only, like the job functions of 006: the job and item
+-- Through indexes only, like the job functions of jobs.sql: the job and item
 -- tables grow faster than their statistics.
 SET enable_seqscan = off SET jit = off
 AS $$
@@ -171,12 +161,14 @@ BEGIN
     (n_jobs + n_items) > 0 AND (n_items >= p_batch OR cardinality(chosen) >= p_batch OR n_jobs < cardinality(chosen));
 END
 $$;
+COMMENT ON FUNCTION integration.prune_jobs(interval, integer, boolean) IS
+  'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
 
 -- prune_preview(older_than, include_failed): what prune_jobs would remove now, without
 -- removing anything (`syncledger prune --dry-run`): finished jobs, their
 -- items, and the newest finish among them. Counts every such item: a read
 -- of the item index, not for every minute.
-CREATE FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean DEFAULT false)
 RETURNS TABLE (jobs bigint, items bigint, cutoff timestamptz, newest timestamptz, kept_for_requeue bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -206,20 +198,3 @@ BEGIN
              AND integration.job_awaits_requeue(j));
 END
 $$;
-
-COMMENT ON FUNCTION integration.prune_jobs(interval, integer, boolean) IS
-  'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
-
-REVOKE EXECUTE ON FUNCTION integration.job_awaits_requeue(integration.sync_job) FROM PUBLIC;
-
--- Administrators prune (`syncledger prune`); workers prune when started with
--- --retention. Both as SECURITY DEFINER: neither may delete jobs or items
--- directly.
-REVOKE EXECUTE ON FUNCTION
-  integration.prune_jobs(interval, integer, boolean),
-  integration.prune_preview(interval, boolean)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-  integration.prune_jobs(interval, integer, boolean),
-  integration.prune_preview(interval, boolean)
-TO syncledger_admin, syncledger_worker;

@@ -1,0 +1,2416 @@
+--
+-- PostgreSQL database dump
+--
+
+
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: integration; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA integration;
+
+
+--
+-- Name: SCHEMA integration; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA integration IS 'syncledger: inbound/outbound synchronisation, crosswalk, governance and the provenance ledger';
+
+
+--
+-- Name: outbound_value; Type: TYPE; Schema: integration; Owner: -
+--
+
+CREATE TYPE integration.outbound_value AS (
+	target_table text,
+	target_id uuid,
+	ledger_aspect text,
+	aspect_key text,
+	value text,
+	origin_source text,
+	ledger_id bigint
+);
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: sync_job; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.sync_job (
+    job_id bigint NOT NULL,
+    source_system_key text NOT NULL,
+    direction text DEFAULT 'Inbound'::text NOT NULL,
+    entity_type text,
+    job_status text DEFAULT 'Submitted'::text NOT NULL,
+    job_key text,
+    priority integer DEFAULT 0 NOT NULL,
+    submitted_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    lease_owner text,
+    lease_expires_at timestamp with time zone,
+    run_after timestamp with time zone,
+    last_error text,
+    items_total integer DEFAULT 0 NOT NULL,
+    items_applied integer DEFAULT 0 NOT NULL,
+    items_held integer DEFAULT 0 NOT NULL,
+    items_skipped integer DEFAULT 0 NOT NULL,
+    items_failed integer DEFAULT 0 NOT NULL,
+    submit_seq bigint NOT NULL,
+    claim_token uuid,
+    outbound_txid xid8,
+    CONSTRAINT sync_job_direction_valid CHECK ((direction = ANY (ARRAY['Inbound'::text, 'Outbound'::text]))),
+    CONSTRAINT sync_job_status_valid CHECK ((job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text, 'Processing'::text, 'Completed'::text, 'CompletedWithErrors'::text, 'Failed'::text, 'Cancelled'::text])))
+);
+
+
+--
+-- Name: COLUMN sync_job.priority; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.priority IS 'Higher runs first; ties by submitted_at, then job_id.';
+
+
+--
+-- Name: COLUMN sync_job.submit_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.submit_seq IS 'Submission order: assigned when the job becomes Submitted. With sync_item.seq, what "a later submission" means.';
+
+
+--
+-- Name: COLUMN sync_job.claim_token; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.claim_token IS 'Fencing token of the claim that holds the job (NULL when unclaimed); every worker statement about the job checks it.';
+
+
+--
+-- Name: COLUMN sync_job.outbound_txid; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.outbound_txid IS 'Outbound jobs: the transaction that opened the job (one job per receiving system per transaction).';
+
+
+--
+-- Name: app_user; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.app_user (
+    user_id bigint NOT NULL,
+    user_name text NOT NULL,
+    display_name text,
+    email text,
+    is_steward boolean DEFAULT false NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    login_role name
+);
+
+
+--
+-- Name: TABLE app_user; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.app_user IS 'People who act on the ledger; user_name is normally the steward''s database role.';
+
+
+--
+-- Name: COLUMN app_user.login_role; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.app_user.login_role IS 'The database login role that acts as this user; NULL: the role named user_name.';
+
+
+--
+-- Name: commit_policy; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.commit_policy (
+    policy_id bigint NOT NULL,
+    target_table text NOT NULL,
+    field_name text,
+    commit_mode text DEFAULT 'OnIngest'::text NOT NULL,
+    authoritative_sources text[] DEFAULT '{}'::text[] NOT NULL,
+    auto_certify boolean DEFAULT false NOT NULL,
+    stale_after_days integer,
+    code_list text,
+    min_confidence numeric,
+    CONSTRAINT commit_policy_commit_mode_valid CHECK ((commit_mode = ANY (ARRAY['OnIngest'::text, 'OnCertify'::text]))),
+    CONSTRAINT commit_policy_min_confidence_range CHECK (((min_confidence >= (0)::numeric) AND (min_confidence <= (1)::numeric))),
+    CONSTRAINT commit_policy_stale_after_days_positive CHECK ((stale_after_days > 0))
+);
+
+
+--
+-- Name: COLUMN commit_policy.field_name; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.commit_policy.field_name IS 'NULL = the record-level policy (creation, deletion).';
+
+
+--
+-- Name: COLUMN commit_policy.authoritative_sources; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.commit_policy.authoritative_sources IS 'Ordered, highest precedence first; empty = all sources equal; unlisted sources rank after all listed ones.';
+
+
+--
+-- Name: ledger; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.ledger (
+    ledger_id bigint NOT NULL,
+    target_table text NOT NULL,
+    target_id uuid NOT NULL,
+    ledger_aspect text NOT NULL,
+    aspect_key text NOT NULL,
+    source_system_key text NOT NULL,
+    ledger_status text DEFAULT 'Pending'::text NOT NULL,
+    value text,
+    previous_value text,
+    is_applied boolean DEFAULT false NOT NULL,
+    applied_at timestamp with time zone,
+    sync_item_id bigint,
+    job_id bigint,
+    source_timestamp timestamp with time zone,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_at timestamp with time zone,
+    certified_at timestamp with time zone,
+    certified_by bigint,
+    notes text,
+    chain_seq bigint NOT NULL,
+    row_hash bytea NOT NULL,
+    chain_hash bytea NOT NULL,
+    apply_seq bigint,
+    CONSTRAINT ledger_applied_has_applied_at CHECK (((NOT is_applied) OR (applied_at IS NOT NULL))),
+    CONSTRAINT ledger_applied_has_apply_seq CHECK (((NOT is_applied) OR (apply_seq IS NOT NULL))),
+    CONSTRAINT ledger_aspect_valid CHECK ((ledger_aspect = ANY (ARRAY['Field'::text, 'Record'::text, 'Relationship'::text]))),
+    CONSTRAINT ledger_status_valid CHECK ((ledger_status = ANY (ARRAY['Pending'::text, 'Certified'::text, 'Rejected'::text, 'Revoked'::text])))
+);
+
+
+--
+-- Name: COLUMN ledger.value; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.value IS 'The value as written: canonical code, cast by PostgreSQL to the column type and back to text.';
+
+
+--
+-- Name: COLUMN ledger.applied_at; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.applied_at IS 'When the value was written to the target (for people; ownership is ordered by apply_seq).';
+
+
+--
+-- Name: COLUMN ledger.confirmed_at; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.confirmed_at IS 'Last time the owning source re-sent this same value: the staleness clock.';
+
+
+--
+-- Name: COLUMN ledger.chain_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.chain_seq IS 'Position in its target record''s chain (ledger rows and events together).';
+
+
+--
+-- Name: COLUMN ledger.row_hash; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.row_hash IS 'SHA-256 of the entry''s immutable content (integration.entry_digest).';
+
+
+--
+-- Name: COLUMN ledger.chain_hash; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.chain_hash IS 'The link that sealed the entry: SHA-256(previous link || row_hash of each element it sealed).';
+
+
+--
+-- Name: COLUMN ledger.apply_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.apply_seq IS 'Order in which values were applied to their aspect, taken while the target row was locked: the highest applied, non-rejected, non-revoked entry owns the aspect.';
+
+
+--
+-- Name: FUNCTION my_source_systems(p_role name); Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON FUNCTION integration.my_source_systems(p_role name) IS 'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
+
+
+--
+-- Name: FUNCTION prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean); Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) IS 'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
+
+
+--
+-- Name: app_user_user_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.app_user ALTER COLUMN user_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.app_user_user_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: apply_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+CREATE SEQUENCE integration.apply_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: VIEW aspect_owner; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.aspect_owner IS 'Per (target_table, target_id, aspect_key): the owning ledger entry (integration.owner_entry) and its staleness clock.';
+
+
+--
+-- Name: commit_policy_policy_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.commit_policy ALTER COLUMN policy_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.commit_policy_policy_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: config_version; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.config_version (
+    singleton boolean DEFAULT true NOT NULL,
+    version bigint NOT NULL,
+    CONSTRAINT config_version_one_row CHECK (singleton)
+);
+
+
+--
+-- Name: VIEW field_provenance; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.field_provenance IS 'Per record and aspect: current value and the owning ledger entry (source, status, certified by and when).';
+
+
+--
+-- Name: identifier; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.identifier (
+    identifier_id bigint NOT NULL,
+    source_system_key text NOT NULL,
+    target_table text NOT NULL,
+    external_key text NOT NULL,
+    target_id uuid NOT NULL,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: identifier_identifier_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.identifier ALTER COLUMN identifier_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.identifier_identifier_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: job_submit_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+CREATE SEQUENCE integration.job_submit_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: job_submit_seq; Type: SEQUENCE OWNED BY; Schema: integration; Owner: -
+--
+
+ALTER SEQUENCE integration.job_submit_seq OWNED BY integration.sync_job.submit_seq;
+
+
+--
+-- Name: ledger_chain; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.ledger_chain (
+    target_table text NOT NULL,
+    target_id uuid NOT NULL,
+    length bigint NOT NULL,
+    head bytea NOT NULL
+);
+
+
+--
+-- Name: TABLE ledger_chain; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.ledger_chain IS 'Head of each target record''s ledger chain: its length and newest link (see sql/code/ledger_guard.sql).';
+
+
+--
+-- Name: ledger_event; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.ledger_event (
+    event_id bigint NOT NULL,
+    ledger_id bigint NOT NULL,
+    from_status text,
+    to_status text NOT NULL,
+    actor text NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    notes text,
+    acting_role name DEFAULT SESSION_USER NOT NULL,
+    apply_seq bigint,
+    chain_seq bigint NOT NULL,
+    row_hash bytea NOT NULL,
+    chain_hash bytea NOT NULL
+);
+
+
+--
+-- Name: COLUMN ledger_event.actor; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.actor IS 'The app_user acted for (user_name), or policy / worker.';
+
+
+--
+-- Name: COLUMN ledger_event.acting_role; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.acting_role IS 'The database login role (session_user) whose session caused the event.';
+
+
+--
+-- Name: COLUMN ledger_event.apply_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.apply_seq IS 'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
+
+
+--
+-- Name: ledger_event_event_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.ledger_event ALTER COLUMN event_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.ledger_event_event_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: ledger_ledger_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.ledger ALTER COLUMN ledger_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.ledger_ledger_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: VIEW review_queue; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.review_queue IS 'Pending ledger entries with the current, proposed and previous value; has_conflict = certify needs force; confirmed_at = the source last re-sent it.';
+
+
+--
+-- Name: source_order; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.source_order (
+    target_table text NOT NULL,
+    target_id uuid NOT NULL,
+    aspect_key text NOT NULL,
+    source_system_key text NOT NULL,
+    ts_max timestamp with time zone,
+    ts_submit bigint,
+    ts_seq bigint,
+    any_submit bigint NOT NULL,
+    any_seq bigint NOT NULL,
+    nots_submit bigint,
+    nots_seq bigint
+);
+
+
+--
+-- Name: TABLE source_order; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.source_order IS 'Per aspect and source: the newest statement (source_timestamp, submission) that source made about it; see sql/code/aspects.sql.';
+
+
+--
+-- Name: source_system; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.source_system (
+    source_system_key text NOT NULL,
+    display_name text NOT NULL,
+    login_role name,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT source_system_key_not_blank CHECK ((btrim(source_system_key) <> ''::text))
+);
+
+
+--
+-- Name: TABLE source_system; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.source_system IS 'External systems that submit inbound jobs and receive outbound updates.';
+
+
+--
+-- Name: VIEW stale_values; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.stale_values IS 'Certified values owning their aspect whose staleness clock is older than the policy''s stale_after_days.';
+
+
+--
+-- Name: subscription; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.subscription (
+    subscription_id bigint NOT NULL,
+    source_system_key text NOT NULL,
+    target_table text NOT NULL,
+    field_names text[]
+);
+
+
+--
+-- Name: COLUMN subscription.field_names; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.subscription.field_names IS 'NULL = all fields.';
+
+
+--
+-- Name: subscription_subscription_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.subscription ALTER COLUMN subscription_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.subscription_subscription_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sync_item; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.sync_item (
+    item_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    seq bigint DEFAULT 0 NOT NULL,
+    external_key text,
+    target_table text,
+    operation text DEFAULT 'Set'::text NOT NULL,
+    field_name text,
+    new_value text,
+    source_timestamp timestamp with time zone,
+    target_id uuid,
+    item_status text DEFAULT 'Pending'::text NOT NULL,
+    applied_at timestamp with time zone,
+    process_message text,
+    ledger_id bigint,
+    CONSTRAINT sync_item_external_key_required CHECK (COALESCE((external_key ~ '[^[:space:]]'::text), false)),
+    CONSTRAINT sync_item_field_name_required_for_set_and_link CHECK (((operation = 'Delete'::text) OR COALESCE((field_name ~ '[^[:space:]]'::text), false))),
+    CONSTRAINT sync_item_operation_valid CHECK ((operation = ANY (ARRAY['Set'::text, 'Link'::text, 'Delete'::text]))),
+    CONSTRAINT sync_item_status_valid CHECK ((item_status = ANY (ARRAY['Pending'::text, 'Applied'::text, 'Held'::text, 'Skipped'::text, 'Failed'::text])))
+);
+
+
+--
+-- Name: COLUMN sync_item.seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_item.seq IS 'Order within the job; ties by item_id.';
+
+
+--
+-- Name: COLUMN sync_item.target_id; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_item.target_id IS 'Input: optional hint linking a new external key to an existing record. Result: the resolved record.';
+
+
+--
+-- Name: sync_item_item_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.sync_item ALTER COLUMN item_id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME integration.sync_item_item_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sync_job_job_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.sync_job ALTER COLUMN job_id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME integration.sync_job_job_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: target_table; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.target_table (
+    target_table text NOT NULL,
+    id_column text DEFAULT 'id'::text NOT NULL,
+    active_column text,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT target_table_is_schema_qualified_lowercase CHECK ((target_table ~ '^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$'::text)),
+    CONSTRAINT target_table_not_a_system_schema CHECK ((split_part(target_table, '.'::text, 1) <> ALL (ARRAY['integration'::text, 'pg_catalog'::text, 'information_schema'::text, 'pg_toast'::text])))
+);
+
+
+--
+-- Name: TABLE target_table; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.target_table IS 'The only tables the worker ever writes. id_column is a uuid key; active_column (boolean) is cleared by Delete items, NULL refuses Delete.';
+
+
+--
+-- Name: value_map; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.value_map (
+    map_id bigint NOT NULL,
+    source_system_key text NOT NULL,
+    code_list text NOT NULL,
+    source_code text NOT NULL,
+    source_label text,
+    canonical_code_value text NOT NULL,
+    confidence numeric DEFAULT 1 NOT NULL,
+    CONSTRAINT value_map_confidence_range CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric)))
+);
+
+
+--
+-- Name: value_map_map_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.value_map ALTER COLUMN map_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.value_map_map_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sync_job submit_seq; Type: DEFAULT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.sync_job ALTER COLUMN submit_seq SET DEFAULT nextval('integration.job_submit_seq'::regclass);
+
+
+--
+-- Name: app_user app_user_login_role_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.app_user
+    ADD CONSTRAINT app_user_login_role_unique UNIQUE (login_role);
+
+
+--
+-- Name: app_user app_user_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.app_user
+    ADD CONSTRAINT app_user_pkey PRIMARY KEY (user_id);
+
+
+--
+-- Name: app_user app_user_user_name_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.app_user
+    ADD CONSTRAINT app_user_user_name_unique UNIQUE (user_name);
+
+
+--
+-- Name: commit_policy commit_policy_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.commit_policy
+    ADD CONSTRAINT commit_policy_pkey PRIMARY KEY (policy_id);
+
+
+--
+-- Name: commit_policy commit_policy_table_field_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.commit_policy
+    ADD CONSTRAINT commit_policy_table_field_unique UNIQUE NULLS NOT DISTINCT (target_table, field_name);
+
+
+--
+-- Name: config_version config_version_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.config_version
+    ADD CONSTRAINT config_version_pkey PRIMARY KEY (singleton);
+
+
+--
+-- Name: identifier identifier_one_per_source_and_record; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.identifier
+    ADD CONSTRAINT identifier_one_per_source_and_record UNIQUE (target_id, target_table, source_system_key);
+
+
+--
+-- Name: identifier identifier_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.identifier
+    ADD CONSTRAINT identifier_pkey PRIMARY KEY (identifier_id);
+
+
+--
+-- Name: identifier identifier_source_table_external_key_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.identifier
+    ADD CONSTRAINT identifier_source_table_external_key_unique UNIQUE (source_system_key, target_table, external_key);
+
+
+--
+-- Name: ledger_chain ledger_chain_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger_chain
+    ADD CONSTRAINT ledger_chain_pkey PRIMARY KEY (target_table, target_id);
+
+
+--
+-- Name: ledger_event ledger_event_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger_event
+    ADD CONSTRAINT ledger_event_pkey PRIMARY KEY (event_id);
+
+
+--
+-- Name: ledger ledger_one_row_per_item; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger
+    ADD CONSTRAINT ledger_one_row_per_item UNIQUE (sync_item_id);
+
+
+--
+-- Name: ledger ledger_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger
+    ADD CONSTRAINT ledger_pkey PRIMARY KEY (ledger_id);
+
+
+--
+-- Name: source_order source_order_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.source_order
+    ADD CONSTRAINT source_order_pkey PRIMARY KEY (target_table, target_id, aspect_key, source_system_key);
+
+
+--
+-- Name: source_system source_system_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.source_system
+    ADD CONSTRAINT source_system_pkey PRIMARY KEY (source_system_key);
+
+
+--
+-- Name: subscription subscription_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.subscription
+    ADD CONSTRAINT subscription_pkey PRIMARY KEY (subscription_id);
+
+
+--
+-- Name: subscription subscription_source_table_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.subscription
+    ADD CONSTRAINT subscription_source_table_unique UNIQUE (source_system_key, target_table);
+
+
+--
+-- Name: sync_item sync_item_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.sync_item
+    ADD CONSTRAINT sync_item_pkey PRIMARY KEY (item_id);
+
+
+--
+-- Name: sync_job sync_job_job_key_unique_per_source; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.sync_job
+    ADD CONSTRAINT sync_job_job_key_unique_per_source UNIQUE (source_system_key, job_key);
+
+
+--
+-- Name: sync_job sync_job_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.sync_job
+    ADD CONSTRAINT sync_job_pkey PRIMARY KEY (job_id);
+
+
+--
+-- Name: target_table target_table_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.target_table
+    ADD CONSTRAINT target_table_pkey PRIMARY KEY (target_table);
+
+
+--
+-- Name: value_map value_map_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.value_map
+    ADD CONSTRAINT value_map_pkey PRIMARY KEY (map_id);
+
+
+--
+-- Name: value_map value_map_source_list_code_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.value_map
+    ADD CONSTRAINT value_map_source_list_code_unique UNIQUE (source_system_key, code_list, source_code);
+
+
+--
+-- Name: ledger_by_aspect; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_by_aspect ON integration.ledger USING btree (target_table, target_id, aspect_key, apply_seq);
+
+
+--
+-- Name: ledger_by_job; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_by_job ON integration.ledger USING btree (job_id);
+
+
+--
+-- Name: ledger_event_by_ledger; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_event_by_ledger ON integration.ledger_event USING btree (ledger_id, event_id);
+
+
+--
+-- Name: ledger_held; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_held ON integration.ledger USING btree (target_table, target_id, aspect_key, source_system_key) WHERE ((ledger_status = 'Pending'::text) AND (NOT is_applied));
+
+
+--
+-- Name: ledger_pending; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_pending ON integration.ledger USING btree (recorded_at) WHERE (ledger_status = 'Pending'::text);
+
+
+--
+-- Name: ledger_pending_by_table; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_pending_by_table ON integration.ledger USING btree (target_table, recorded_at) WHERE (ledger_status = 'Pending'::text);
+
+
+--
+-- Name: sync_item_by_job_status; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_item_by_job_status ON integration.sync_item USING btree (job_id, item_status);
+
+
+--
+-- Name: sync_item_failed; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_item_failed ON integration.sync_item USING btree (job_id) WHERE (item_status = 'Failed'::text);
+
+
+--
+-- Name: sync_item_pending; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_item_pending ON integration.sync_item USING btree (job_id, seq, item_id) WHERE (item_status = 'Pending'::text);
+
+
+--
+-- Name: sync_job_by_claim; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_job_by_claim ON integration.sync_job USING btree (claim_token) WHERE (claim_token IS NOT NULL);
+
+
+--
+-- Name: sync_job_claim; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_job_claim ON integration.sync_job USING btree (priority DESC, submitted_at, job_id) WHERE ((direction = 'Inbound'::text) AND (job_status = ANY (ARRAY['Submitted'::text, 'Processing'::text])));
+
+
+--
+-- Name: sync_job_finished_by_age; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_job_finished_by_age ON integration.sync_job USING btree (COALESCE(finished_at, submitted_at), job_id) WHERE (job_status = ANY (ARRAY['Completed'::text, 'CompletedWithErrors'::text, 'Failed'::text, 'Cancelled'::text]));
+
+
+--
+-- Name: sync_job_open_by_status; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_job_open_by_status ON integration.sync_job USING btree (direction, job_status) WHERE (job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text, 'Processing'::text, 'Failed'::text]));
+
+
+--
+-- Name: sync_job_outbound_claim; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX sync_job_outbound_claim ON integration.sync_job USING btree (source_system_key, submitted_at, job_id) WHERE ((direction = 'Outbound'::text) AND (job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text, 'Processing'::text])));
+
+
+--
+-- Name: sync_job_outbound_per_transaction; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE UNIQUE INDEX sync_job_outbound_per_transaction ON integration.sync_job USING btree (source_system_key, outbound_txid) WHERE ((direction = 'Outbound'::text) AND (outbound_txid IS NOT NULL));
+
+
+--
+-- Name: value_map_reverse; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX value_map_reverse ON integration.value_map USING btree (source_system_key, code_list, canonical_code_value);
+
+
+--
+-- Name: commit_policy commit_policy_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER commit_policy_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.commit_policy FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: ledger ledger_check_update; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_check_update BEFORE UPDATE ON integration.ledger FOR EACH ROW EXECUTE FUNCTION integration.check_ledger_update();
+
+
+--
+-- Name: ledger_event ledger_event_refuse_delete; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_event_refuse_delete BEFORE DELETE ON integration.ledger_event FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_delete;
+
+
+--
+-- Name: ledger_event ledger_event_refuse_truncate; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_event_refuse_truncate BEFORE TRUNCATE ON integration.ledger_event FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_truncate;
+
+
+--
+-- Name: ledger_event ledger_event_refuse_update; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_event_refuse_update BEFORE UPDATE ON integration.ledger_event FOR EACH ROW EXECUTE FUNCTION integration.refuse_ledger_event_update();
+
+ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
+
+
+--
+-- Name: ledger ledger_refuse_delete; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_refuse_delete BEFORE DELETE ON integration.ledger FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_delete;
+
+
+--
+-- Name: ledger ledger_refuse_truncate; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_refuse_truncate BEFORE TRUNCATE ON integration.ledger FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
+
+ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_truncate;
+
+
+--
+-- Name: source_system source_system_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER source_system_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.source_system FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: subscription subscription_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER subscription_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.subscription FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: sync_job sync_job_notify_submitted; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_notify_submitted AFTER INSERT OR UPDATE OF job_status ON integration.sync_job FOR EACH ROW EXECUTE FUNCTION integration.notify_job_submitted();
+
+
+--
+-- Name: sync_job sync_job_stamp_submitted_at; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_stamp_submitted_at BEFORE UPDATE OF job_status ON integration.sync_job FOR EACH ROW EXECUTE FUNCTION integration.stamp_submitted_at();
+
+
+--
+-- Name: target_table target_table_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER target_table_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.target_table FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: value_map value_map_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER value_map_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.value_map FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: commit_policy commit_policy_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.commit_policy
+    ADD CONSTRAINT commit_policy_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: identifier identifier_source_system_key_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.identifier
+    ADD CONSTRAINT identifier_source_system_key_fkey FOREIGN KEY (source_system_key) REFERENCES integration.source_system(source_system_key);
+
+
+--
+-- Name: identifier identifier_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.identifier
+    ADD CONSTRAINT identifier_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: ledger ledger_certified_by_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger
+    ADD CONSTRAINT ledger_certified_by_fkey FOREIGN KEY (certified_by) REFERENCES integration.app_user(user_id);
+
+
+--
+-- Name: ledger_event ledger_event_ledger_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger_event
+    ADD CONSTRAINT ledger_event_ledger_id_fkey FOREIGN KEY (ledger_id) REFERENCES integration.ledger(ledger_id);
+
+
+--
+-- Name: subscription subscription_source_system_key_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.subscription
+    ADD CONSTRAINT subscription_source_system_key_fkey FOREIGN KEY (source_system_key) REFERENCES integration.source_system(source_system_key);
+
+
+--
+-- Name: subscription subscription_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.subscription
+    ADD CONSTRAINT subscription_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: sync_item sync_item_job_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.sync_item
+    ADD CONSTRAINT sync_item_job_id_fkey FOREIGN KEY (job_id) REFERENCES integration.sync_job(job_id);
+
+
+--
+-- Name: value_map value_map_source_system_key_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.value_map
+    ADD CONSTRAINT value_map_source_system_key_fkey FOREIGN KEY (source_system_key) REFERENCES integration.source_system(source_system_key);
+
+
+--
+-- Name: sync_item; Type: ROW SECURITY; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.sync_item ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sync_item sync_item_connector_deliver_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_connector_deliver_own ON integration.sync_item FOR UPDATE TO syncledger_connector USING ((EXISTS ( SELECT
+   FROM integration.sync_job j
+  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (j.direction = 'Outbound'::text))))) WITH CHECK ((EXISTS ( SELECT
+   FROM integration.sync_job j
+  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (j.direction = 'Outbound'::text)))));
+
+
+--
+-- Name: sync_item sync_item_connector_own_outbound; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_connector_own_outbound ON integration.sync_item FOR SELECT TO syncledger_connector USING ((EXISTS ( SELECT
+   FROM integration.sync_job j
+  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (j.direction = 'Outbound'::text)))));
+
+
+--
+-- Name: sync_item sync_item_read_all; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_read_all ON integration.sync_item FOR SELECT TO syncledger_steward, syncledger_admin USING (true);
+
+
+--
+-- Name: sync_item sync_item_upstream_read_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_upstream_read_own ON integration.sync_item FOR SELECT TO syncledger_upstream USING ((EXISTS ( SELECT
+   FROM integration.sync_job j
+  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[]))))));
+
+
+--
+-- Name: sync_item sync_item_upstream_submit_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item FOR INSERT TO syncledger_upstream WITH CHECK (((item_status = 'Pending'::text) AND (EXISTS ( SELECT
+   FROM integration.sync_job j
+  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (j.direction = 'Inbound'::text) AND (j.job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text])) AND (j.started_at IS NULL))))));
+
+
+--
+-- Name: sync_item sync_item_worker; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_item_worker ON integration.sync_item TO syncledger_worker USING (true) WITH CHECK (true);
+
+
+--
+-- Name: sync_job; Type: ROW SECURITY; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.sync_job ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sync_job sync_job_connector_deliver_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_connector_deliver_own ON integration.sync_job FOR UPDATE TO syncledger_connector USING (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Outbound'::text))) WITH CHECK (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Outbound'::text)));
+
+
+--
+-- Name: sync_job sync_job_connector_own_outbound; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_connector_own_outbound ON integration.sync_job FOR SELECT TO syncledger_connector USING (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Outbound'::text)));
+
+
+--
+-- Name: sync_job sync_job_read_all; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_read_all ON integration.sync_job FOR SELECT TO syncledger_steward, syncledger_admin USING (true);
+
+
+--
+-- Name: sync_job sync_job_upstream_read_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_upstream_read_own ON integration.sync_job FOR SELECT TO syncledger_upstream USING ((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])));
+
+
+--
+-- Name: sync_job sync_job_upstream_release_draft; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_upstream_release_draft ON integration.sync_job FOR UPDATE TO syncledger_upstream USING (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Inbound'::text) AND (job_status = 'Draft'::text))) WITH CHECK (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Inbound'::text) AND (job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text]))));
+
+
+--
+-- Name: sync_job sync_job_upstream_submit_own; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_upstream_submit_own ON integration.sync_job FOR INSERT TO syncledger_upstream WITH CHECK (((source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (direction = 'Inbound'::text) AND (job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text]))));
+
+
+--
+-- Name: sync_job sync_job_worker; Type: POLICY; Schema: integration; Owner: -
+--
+
+CREATE POLICY sync_job_worker ON integration.sync_job TO syncledger_worker USING (true) WITH CHECK (true);
+
+
+--
+-- Name: SCHEMA integration; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA integration TO syncledger_upstream;
+GRANT USAGE ON SCHEMA integration TO syncledger_connector;
+GRANT USAGE ON SCHEMA integration TO syncledger_worker;
+GRANT USAGE ON SCHEMA integration TO syncledger_steward;
+GRANT USAGE ON SCHEMA integration TO syncledger_admin;
+
+
+--
+-- Name: TABLE sync_job; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.sync_job TO syncledger_steward;
+GRANT SELECT ON TABLE integration.sync_job TO syncledger_admin;
+GRANT SELECT ON TABLE integration.sync_job TO syncledger_worker;
+GRANT SELECT ON TABLE integration.sync_job TO syncledger_upstream;
+GRANT SELECT ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.source_system_key; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(source_system_key) ON TABLE integration.sync_job TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_job.direction; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(direction) ON TABLE integration.sync_job TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_job.entity_type; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(entity_type) ON TABLE integration.sync_job TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_job.job_status; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(job_status),UPDATE(job_status) ON TABLE integration.sync_job TO syncledger_upstream;
+GRANT UPDATE(job_status) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.job_key; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(job_key) ON TABLE integration.sync_job TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_job.priority; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(priority) ON TABLE integration.sync_job TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_job.started_at; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(started_at) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.finished_at; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(finished_at) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.attempts; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(attempts) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.lease_owner; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(lease_owner) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.lease_expires_at; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(lease_expires_at) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.run_after; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(run_after) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.last_error; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(last_error) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.items_total; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(items_total) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.items_applied; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(items_applied) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.items_held; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(items_held) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.items_skipped; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(items_skipped) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.items_failed; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(items_failed) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_job.claim_token; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(claim_token) ON TABLE integration.sync_job TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION ack_outbound(p_job_id bigint, p_claim_token uuid); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.ack_outbound(p_job_id bigint, p_claim_token uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.ack_outbound(p_job_id bigint, p_claim_token uuid) TO syncledger_connector;
+
+
+--
+-- Name: TABLE app_user; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.app_user TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.app_user TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION acting_user(p_steward text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.acting_user(p_steward text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]) TO syncledger_worker;
+
+
+--
+-- Name: TABLE commit_policy; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.commit_policy TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.commit_policy TO syncledger_admin;
+GRANT SELECT ON TABLE integration.commit_policy TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION aspect_policy(p_table text, p_aspect text, p_aspect_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.aspect_policy(p_table text, p_aspect text, p_aspect_key text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION aspect_state(p_table text, p_id uuid, p_aspect text, p_aspect_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.aspect_state(p_table text, p_id uuid, p_aspect text, p_aspect_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION bump_config_version(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.bump_config_version() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION canonical_values(tbl regclass, col name, vals text[], currents text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.canonical_values(tbl regclass, col name, vals text[], currents text[]) FROM PUBLIC;
+
+
+--
+-- Name: TABLE ledger; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.ledger TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger TO syncledger_admin;
+GRANT SELECT ON TABLE integration.ledger TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION certify_entry(p_ledger_id bigint, steward integration.app_user, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.certify_entry(p_ledger_id bigint, steward integration.app_user, p_notes text, p_force boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_append(p_tables text[], p_ids uuid[], p_digests bytea[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_genesis(p_table text, p_id uuid); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.chain_genesis(p_table text, p_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_ledger_update(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_ledger_update() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION claim_outbound(p_source text, p_owner text, p_lease_seconds integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.claim_outbound(p_source text, p_owner text, p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.claim_outbound(p_source text, p_owner text, p_lease_seconds integer) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION current_value(p_table text, p_id uuid, p_column text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION enqueue_outbound(p_ledger_ids bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.enqueue_outbound(p_ledger_ids bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION enqueue_outbound_value(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_origin_source text, p_ledger_id bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.enqueue_outbound_value(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_origin_source text, p_ledger_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION enqueue_outbound_values(p_values integration.outbound_value[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.enqueue_outbound_values(p_values integration.outbound_value[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION entry_digest(p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text, p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamp with time zone, p_recorded_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.entry_digest(p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text, p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamp with time zone, p_recorded_at timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION entry_for_action(p_ledger_id bigint, p_status text, p_action text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status text, p_action text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION epoch_us(p_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.epoch_us(p_at timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION event_digest(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.event_digest(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION expire_leases_of(p_worker text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.expire_leases_of(p_worker text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.expire_leases_of(p_worker text) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION fence_jobs(p_token uuid, p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[]) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION heartbeat(p_tokens uuid[], p_lease_seconds integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION is_stale(p_clock timestamp with time zone, p_days integer, p_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.is_stale(p_clock timestamp with time zone, p_days integer, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.is_stale(p_clock timestamp with time zone, p_days integer, p_at timestamp with time zone) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.is_stale(p_clock timestamp with time zone, p_days integer, p_at timestamp with time zone) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION job_awaits_requeue(p_job integration.sync_job); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.job_awaits_requeue(p_job integration.sync_job) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION job_for_action(p_job_id bigint, p_direction text, p_statuses text[], p_action text, p_which text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.job_for_action(p_job_id bigint, p_direction text, p_statuses text[], p_action text, p_which text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.job_for_action(p_job_id bigint, p_direction text, p_statuses text[], p_action text, p_which text) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION job_item_counts(p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_admin;
+GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_worker;
+GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION job_status_after(p_status text, p_event text, p_failed integer, p_attempts integer, p_max_attempts integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.job_status_after(p_status text, p_event text, p_failed integer, p_attempts integer, p_max_attempts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.job_status_after(p_status text, p_event text, p_failed integer, p_attempts integer, p_max_attempts integer) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION ledger_anchor(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.ledger_anchor() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.ledger_anchor() TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.ledger_anchor() TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION lock_target(p_table text, p_id uuid); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.lock_target(p_table text, p_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION my_source_systems(p_role name); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.my_source_systems(p_role name) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.my_source_systems(p_role name) TO syncledger_upstream;
+GRANT ALL ON FUNCTION integration.my_source_systems(p_role name) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION notify_job_submitted(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.notify_job_submitted() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION owner_entry(p_table text, p_id uuid, p_aspect_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.owner_entry(p_table text, p_id uuid, p_aspect_key text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION pending_items(p_jobs bigint[], p_after_job integer, p_after_seq bigint, p_after_item bigint, p_limit integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.pending_items(p_jobs bigint[], p_after_job integer, p_after_seq bigint, p_after_item bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.pending_items(p_jobs bigint[], p_after_job integer, p_after_seq bigint, p_after_item bigint, p_limit integer) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION provenance_violations(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.provenance_violations() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.provenance_violations() TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.provenance_violations() TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) TO syncledger_admin;
+GRANT ALL ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION prune_preview(p_older_than interval, p_include_failed boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean) TO syncledger_admin;
+GRANT ALL ON FUNCTION integration.prune_preview(p_older_than interval, p_include_failed boolean) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION recount_jobs(p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.recount_jobs(p_jobs bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION referenced_table(p_table text, p_column text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_ledger_event_update(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.refuse_ledger_event_update() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_ledger_removal(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.refuse_ledger_removal() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION reject(p_ledger_id bigint, p_steward text, p_notes text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION requeue_failed(p_job_id bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION resolve_target(p_table text, p_column text, p_column_missing_ok boolean, OUT rel_schema name, OUT rel_name name, OUT id_col name, OUT active_col name, OUT col_type text, OUT table_active boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.resolve_target(p_table text, p_column text, p_column_missing_ok boolean, OUT rel_schema name, OUT rel_name name, OUT id_col name, OUT active_col name, OUT col_type text, OUT table_active boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION revoke(p_ledger_id bigint, p_steward text, p_notes text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.revoke(p_ledger_id bigint, p_steward text, p_notes text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.revoke(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.revoke(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION settle_held_item(e integration.ledger, p_status text, p_note text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.settle_held_item(e integration.ledger, p_status text, p_note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION snapshot_keys(p_source text, p_table text, p_role name); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.snapshot_keys(p_source text, p_table text, p_role name) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.snapshot_keys(p_source text, p_table text, p_role name) TO syncledger_upstream;
+GRANT ALL ON FUNCTION integration.snapshot_keys(p_source text, p_table text, p_role name) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION stale_clock(l integration.ledger); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.stale_clock(l integration.ledger) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.stale_clock(l integration.ledger) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.stale_clock(l integration.ledger) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION stamp_submitted_at(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.stamp_submitted_at() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION steward_action(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.steward_action(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION transition_jobs(p_token uuid, p_jobs bigint[], p_event text, p_error text, p_max_attempts integer, p_backoff_seconds double precision); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.transition_jobs(p_token uuid, p_jobs bigint[], p_event text, p_error text, p_max_attempts integer, p_backoff_seconds double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.transition_jobs(p_token uuid, p_jobs bigint[], p_event text, p_error text, p_max_attempts integer, p_backoff_seconds double precision) TO syncledger_worker;
+GRANT ALL ON FUNCTION integration.transition_jobs(p_token uuid, p_jobs bigint[], p_event text, p_error text, p_max_attempts integer, p_backoff_seconds double precision) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION unapply(e integration.ledger, p_owner bigint, p_value text, p_origin text, OUT restored boolean, OUT note text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.unapply(e integration.ledger, p_owner bigint, p_value text, p_origin text, OUT restored boolean, OUT note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION use_canonical_settings(p_function regprocedure); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.use_canonical_settings(p_function regprocedure) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION verify_ledger(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.verify_ledger() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.verify_ledger() TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.verify_ledger() TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION wait_for_chunks(p_token uuid, p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.wait_for_chunks(p_token uuid, p_jobs bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION write_target(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_expected text, p_check boolean); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.write_target(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_expected text, p_check boolean) FROM PUBLIC;
+
+
+--
+-- Name: TABLE aspect_owner; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.aspect_owner TO syncledger_steward;
+GRANT SELECT ON TABLE integration.aspect_owner TO syncledger_admin;
+
+
+--
+-- Name: TABLE config_version; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.config_version TO syncledger_steward;
+GRANT SELECT ON TABLE integration.config_version TO syncledger_admin;
+GRANT SELECT ON TABLE integration.config_version TO syncledger_worker;
+
+
+--
+-- Name: TABLE field_provenance; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.field_provenance TO syncledger_steward;
+GRANT SELECT ON TABLE integration.field_provenance TO syncledger_admin;
+
+
+--
+-- Name: TABLE identifier; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.identifier TO syncledger_steward;
+GRANT SELECT ON TABLE integration.identifier TO syncledger_admin;
+GRANT SELECT ON TABLE integration.identifier TO syncledger_worker;
+
+
+--
+-- Name: SEQUENCE job_submit_seq; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT USAGE ON SEQUENCE integration.job_submit_seq TO syncledger_upstream;
+
+
+--
+-- Name: TABLE ledger_chain; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.ledger_chain TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger_chain TO syncledger_admin;
+GRANT SELECT ON TABLE integration.ledger_chain TO syncledger_worker;
+
+
+--
+-- Name: TABLE ledger_event; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_admin;
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_worker;
+
+
+--
+-- Name: TABLE review_queue; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.review_queue TO syncledger_steward;
+GRANT SELECT ON TABLE integration.review_queue TO syncledger_admin;
+
+
+--
+-- Name: TABLE source_order; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.source_order TO syncledger_steward;
+GRANT SELECT ON TABLE integration.source_order TO syncledger_admin;
+GRANT SELECT ON TABLE integration.source_order TO syncledger_worker;
+
+
+--
+-- Name: TABLE source_system; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.source_system TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.source_system TO syncledger_admin;
+GRANT SELECT ON TABLE integration.source_system TO syncledger_worker;
+
+
+--
+-- Name: COLUMN source_system.source_system_key; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT(source_system_key) ON TABLE integration.source_system TO syncledger_upstream;
+GRANT SELECT(source_system_key) ON TABLE integration.source_system TO syncledger_connector;
+
+
+--
+-- Name: COLUMN source_system.is_active; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT(is_active) ON TABLE integration.source_system TO syncledger_upstream;
+GRANT SELECT(is_active) ON TABLE integration.source_system TO syncledger_connector;
+
+
+--
+-- Name: TABLE stale_values; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.stale_values TO syncledger_steward;
+GRANT SELECT ON TABLE integration.stale_values TO syncledger_admin;
+
+
+--
+-- Name: TABLE subscription; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.subscription TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.subscription TO syncledger_admin;
+GRANT SELECT ON TABLE integration.subscription TO syncledger_worker;
+
+
+--
+-- Name: TABLE sync_item; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.sync_item TO syncledger_steward;
+GRANT SELECT ON TABLE integration.sync_item TO syncledger_admin;
+GRANT SELECT ON TABLE integration.sync_item TO syncledger_worker;
+GRANT SELECT ON TABLE integration.sync_item TO syncledger_upstream;
+GRANT SELECT ON TABLE integration.sync_item TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_item.job_id; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(job_id) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.seq; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(seq) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.external_key; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(external_key) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.target_table; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(target_table) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.operation; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(operation) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.field_name; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(field_name) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.new_value; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(new_value) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.source_timestamp; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(source_timestamp) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.target_id; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT INSERT(target_id) ON TABLE integration.sync_item TO syncledger_upstream;
+
+
+--
+-- Name: COLUMN sync_item.item_status; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(item_status) ON TABLE integration.sync_item TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_item.applied_at; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(applied_at) ON TABLE integration.sync_item TO syncledger_connector;
+
+
+--
+-- Name: COLUMN sync_item.process_message; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT UPDATE(process_message) ON TABLE integration.sync_item TO syncledger_connector;
+
+
+--
+-- Name: TABLE target_table; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.target_table TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.target_table TO syncledger_admin;
+GRANT SELECT ON TABLE integration.target_table TO syncledger_worker;
+GRANT SELECT ON TABLE integration.target_table TO syncledger_upstream;
+
+
+--
+-- Name: TABLE value_map; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.value_map TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.value_map TO syncledger_admin;
+GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
+
+--
+-- Functions and views: their definitions are in sql/code/ (each in exactly one file).
+--
+
+-- FUNCTION integration.ack_outbound(bigint,uuid)
+--   RETURNS integration.sync_job; LANGUAGE plpgsql
+--   EXECUTE: syncledger_connector
+
+-- FUNCTION integration.acting_user(text)
+--   RETURNS integration.app_user; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.apply_chunk(bigint[],text[],uuid[],text[],text[],boolean[],bigint[],bigint[],text[],uuid[],text[],text[],text[],text[],text[],boolean[],text[],boolean[],boolean[],timestamp with time zone[],boolean[],bigint[],text[],uuid[],text[],text[],timestamp with time zone[],boolean[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],text[],text[],uuid[],boolean[],integer[])
+--   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.aspect_policy(text,text,text)
+--   RETURNS SETOF integration.commit_policy; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.aspect_state(text,uuid,text,text)
+--   RETURNS text; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.bump_config_version()
+--   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+
+-- FUNCTION integration.canonical_values(regclass,name,text[],text[])
+--   RETURNS TABLE(ord integer, canonical text, error text, same boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+
+-- FUNCTION integration.certify(bigint,text,text,boolean)
+--   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.certify_entry(bigint,integration.app_user,text,boolean)
+--   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.chain_append(text[],uuid[],bytea[])
+--   RETURNS TABLE(ord integer, chain_seq bigint, chain_hash bytea); LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
+
+-- FUNCTION integration.chain_genesis(text,uuid)
+--   RETURNS bytea; LANGUAGE sql; IMMUTABLE
+
+-- FUNCTION integration.check_ledger_update()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.claim_jobs(text,uuid,integer,integer,integer)
+--   RETURNS TABLE(job_id bigint, source_system_key text, entity_type text, attempts integer, submit_seq bigint, rescued_from text, last_error text); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.claim_outbound(text,text,integer)
+--   RETURNS SETOF integration.sync_job; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_connector
+
+-- FUNCTION integration.current_value(text,uuid,text)
+--   RETURNS text; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.enqueue_outbound(bigint[])
+--   RETURNS integer; LANGUAGE sql
+
+-- FUNCTION integration.enqueue_outbound_value(text,uuid,text,text,text,text,bigint)
+--   RETURNS integer; LANGUAGE sql
+
+-- FUNCTION integration.enqueue_outbound_values(integration.outbound_value[])
+--   RETURNS integer; LANGUAGE plpgsql
+
+-- FUNCTION integration.entry_digest(bigint,text,uuid,text,text,text,text,text,bigint,bigint,timestamp with time zone,timestamp with time zone)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.entry_for_action(bigint,text,text)
+--   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.epoch_us(timestamp with time zone)
+--   RETURNS bigint; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.event_digest(bigint,bigint,text,text,text,name,timestamp with time zone,text,bigint)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.expire_leases_of(text)
+--   RETURNS bigint[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.fence_jobs(uuid,bigint[])
+--   RETURNS bigint[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.heartbeat(uuid[],integer)
+--   RETURNS uuid[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.is_stale(timestamp with time zone,integer,timestamp with time zone)
+--   RETURNS boolean; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.job_awaits_requeue(integration.sync_job)
+--   RETURNS boolean; LANGUAGE sql; STABLE; SET search_path=pg_catalog, integration, pg_temp
+
+-- FUNCTION integration.job_for_action(bigint,text,text[],text,text)
+--   RETURNS integration.sync_job; LANGUAGE plpgsql
+--   EXECUTE: syncledger_connector
+
+-- FUNCTION integration.job_item_counts(bigint[])
+--   RETURNS TABLE(job_id bigint, total integer, applied integer, held integer, skipped integer, failed integer, pending integer); LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin, syncledger_worker, syncledger_connector
+
+-- FUNCTION integration.job_status_after(text,text,integer,integer,integer)
+--   RETURNS text; LANGUAGE sql; IMMUTABLE
+--   EXECUTE: syncledger_connector
+
+-- FUNCTION integration.ledger_anchor()
+--   RETURNS TABLE(records bigint, elements bigint, anchor text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.lock_target(text,uuid)
+--   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.my_source_systems(name)
+--   RETURNS text[]; LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, pg_temp
+--   EXECUTE: syncledger_upstream, syncledger_connector
+
+-- FUNCTION integration.notify_job_submitted()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.owner_entry(text,uuid,text)
+--   RETURNS SETOF integration.ledger; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.pending_items(bigint[],integer,bigint,bigint,integer)
+--   RETURNS TABLE(job_index integer[], item_id bigint[], seq bigint[], target_table text[], table_null boolean[], external_key text[], key_null boolean[], operation text[], field_name text[], field_null boolean[], new_value text[], value_null boolean[], source_timestamp timestamp with time zone[], ts_null boolean[], target_id uuid[], hint_null boolean[]); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.prepare_chunk(uuid,bigint[],bigint,text[],text[],text[],uuid[],boolean[],integer[],boolean[],integer[],text[],text[],text[],text[],boolean[])
+--   RETURNS TABLE(at timestamp with time zone, key_target uuid[], key_found boolean[], key_created boolean[], item_value text[], item_value_null boolean[], item_error text[], item_current text[], item_current_null boolean[], item_same boolean[], item_owner bigint[], item_owner_source text[], item_owner_stale boolean[], item_ts_max timestamp with time zone[], item_ts_null boolean[], item_ts_submit bigint[], item_ts_seq bigint[], item_any_submit bigint[], item_any_seq bigint[], item_nots_submit bigint[], item_nots_seq bigint[], held_item integer[], held_ledger bigint[], held_value text[], held_value_null boolean[]); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.provenance_violations()
+--   RETURNS TABLE(target_table text, target_id uuid, aspect_key text, current_value text, expected_value text, ledger_id bigint, violation text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.prune_jobs(interval,integer,boolean)
+--   RETURNS TABLE(jobs_pruned integer, items_pruned integer, more boolean); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_admin, syncledger_worker
+
+-- FUNCTION integration.prune_preview(interval,boolean)
+--   RETURNS TABLE(jobs bigint, items bigint, cutoff timestamp with time zone, newest timestamp with time zone, kept_for_requeue bigint); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_admin, syncledger_worker
+
+-- FUNCTION integration.record_events(bigint[],text[],text[],text[],text[],bigint[])
+--   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.recount_jobs(bigint[])
+--   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
+
+-- FUNCTION integration.referenced_table(text,text)
+--   RETURNS text; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.refuse_ledger_event_update()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.refuse_ledger_removal()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.reject(bigint,text,text)
+--   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.reject_entry(bigint,integration.app_user,text)
+--   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.requeue_failed(bigint)
+--   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.resolve_target(text,text,boolean)
+--   RETURNS record; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.revoke(bigint,text,text)
+--   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.revoke_entry(bigint,integration.app_user,text)
+--   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.settle_held_item(integration.ledger,text,text)
+--   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.snapshot_keys(text,text,name)
+--   RETURNS TABLE(external_key text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_upstream, syncledger_admin
+
+-- FUNCTION integration.stale_clock(integration.ledger)
+--   RETURNS timestamp with time zone; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.stamp_submitted_at()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.steward_action(text,bigint,text,text,boolean)
+--   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.target_holds(text,uuid,text,text,text)
+--   RETURNS boolean; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.transition_jobs(uuid,bigint[],text,text,integer,double precision)
+--   RETURNS TABLE(job_id bigint, job_status text, attempts integer, total integer, applied integer, held integer, skipped integer, failed integer, pending integer); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   EXECUTE: syncledger_worker, syncledger_connector
+
+-- FUNCTION integration.unapply(integration.ledger,bigint,text,text)
+--   RETURNS record; LANGUAGE plpgsql
+
+-- FUNCTION integration.use_canonical_settings(regprocedure)
+--   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.verify_ledger()
+--   RETURNS TABLE(finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.wait_for_chunks(uuid,bigint[])
+--   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
+
+-- FUNCTION integration.write_target(text,uuid,text,text,text,text,boolean)
+--   RETURNS boolean; LANGUAGE plpgsql; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+
+-- VIEW integration.aspect_owner (target_table text, target_id uuid, aspect_key text, ledger_id bigint, ledger_aspect text, source_system_key text, ledger_status text, value text, previous_value text, is_applied boolean, applied_at timestamp with time zone, apply_seq bigint, sync_item_id bigint, job_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, confirmed_at timestamp with time zone, certified_at timestamp with time zone, certified_by bigint, notes text, stale_clock timestamp with time zone)
+
+-- VIEW integration.field_provenance (target_table text, target_id uuid, ledger_aspect text, aspect_key text, current_value text, ledger_id bigint, ledger_value text, source_system_key text, ledger_status text, certified_by text, certified_at timestamp with time zone, applied_at timestamp with time zone, confirmed_at timestamp with time zone, recorded_at timestamp with time zone, pending_entries bigint, ledger_entries bigint, apply_seq bigint)
+
+-- VIEW integration.review_queue (ledger_id bigint, target_table text, target_id uuid, ledger_aspect text, aspect_key text, source_system_key text, current_value text, proposed_value text, previous_value text, is_applied boolean, has_conflict boolean, job_id bigint, sync_item_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, age interval, notes text, confirmed_at timestamp with time zone)
+
+-- VIEW integration.stale_values (ledger_id bigint, target_table text, target_id uuid, ledger_aspect text, aspect_key text, source_system_key text, value text, current_value text, last_confirmed_at timestamp with time zone, stale_after_days integer, stale_since timestamp with time zone, certified_at timestamp with time zone, certified_by text)

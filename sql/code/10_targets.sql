@@ -1,0 +1,377 @@
+-- targets.sql — the registered target tables: resolving their names,
+-- canonical values, reading, comparing, locking and writing one aspect of a
+-- record, and the configuration version the worker checks (SPEC §2, §6).
+--
+-- Every identifier that reaches dynamic SQL comes from resolve_target (the
+-- registry and pg_catalog) and is still interpolated with %I; type names come
+-- from format_type; values are always bound parameters.
+--
+--   SL050  target table not registered, missing, inactive, or the column not writable
+--   SL051  target record not found
+--   42703  (undefined_column) the aspect names no column of the target table
+
+-- ---------------------------------------------------------------------------
+-- Canonical values
+-- ---------------------------------------------------------------------------
+
+-- use_canonical_settings(function): gives a function the settings under
+-- which values become canonical text (SPEC §2, Canonical values): TimeZone
+-- UTC, DateStyle ISO, IntervalStyle postgres, full float precision and hex
+-- bytea, whatever the calling session has set. The one definition of those
+-- settings: every function that turns values into text, or text into values,
+-- calls this right after its definition.
+CREATE OR REPLACE FUNCTION integration.use_canonical_settings(p_function regprocedure)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('ALTER FUNCTION %s SET TimeZone = %L SET DateStyle = %L SET IntervalStyle = %L'
+                 ' SET extra_float_digits = 1 SET bytea_output = %L',
+                 p_function, 'UTC', 'ISO, MDY', 'postgres', 'hex');
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Registered tables
+-- ---------------------------------------------------------------------------
+
+
+-- resolve_target(table, column): a registered target table split into quoted-
+-- safe parts, with the type of one of its columns. Every identifier that
+-- reaches dynamic SQL below comes from here (the registry and pg_catalog),
+-- and is still interpolated with %I; the type name comes from format_type.
+CREATE OR REPLACE FUNCTION integration.resolve_target(
+  p_table             text,
+  p_column            text DEFAULT NULL,
+  p_column_missing_ok boolean DEFAULT false,
+  OUT rel_schema      name,
+  OUT rel_name        name,
+  OUT id_col          name,
+  OUT active_col      name,
+  OUT col_type        text,
+  OUT table_active    boolean)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  reg integration.target_table;
+  rel regclass;
+BEGIN
+  SELECT * INTO reg FROM integration.target_table t WHERE t.target_table = p_table;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION '% is not a registered target table', coalesce(p_table, 'NULL')
+      USING ERRCODE = 'SL050';
+  END IF;
+
+  rel_schema   := split_part(reg.target_table, '.', 1);
+  rel_name     := split_part(reg.target_table, '.', 2);
+  id_col       := reg.id_column;
+  active_col   := reg.active_column;
+  table_active := reg.is_active;
+
+  rel := to_regclass(format('%I.%I', rel_schema, rel_name));
+  IF rel IS NULL THEN
+    RAISE EXCEPTION 'registered target table % does not exist', p_table
+      USING ERRCODE = 'SL050';
+  END IF;
+
+  IF p_column IS NOT NULL THEN
+    SELECT format_type(a.atttypid, a.atttypmod) INTO col_type
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = rel AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF col_type IS NULL AND NOT p_column_missing_ok THEN
+      RAISE EXCEPTION 'unknown column "%" on %', p_column, p_table
+        USING ERRCODE = 'undefined_column';
+    END IF;
+  END IF;
+END
+$$;
+
+-- The registered target table a foreign-key column points to, so that a
+-- Relationship value (the related record's uuid) is translated through the
+-- crosswalk of the right table. NULL when the column has no single-column
+-- foreign key.
+CREATE OR REPLACE FUNCTION integration.referenced_table(p_table text, p_column text)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT rn.nspname || '.' || rc.relname
+    FROM pg_catalog.pg_constraint k
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid
+    JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+   WHERE k.contype = 'f'
+     AND k.conrelid = to_regclass(format('%I.%I', split_part(p_table, '.', 1), split_part(p_table, '.', 2)))
+     AND cardinality(k.conkey) = 1
+     AND a.attname = p_column
+   ORDER BY k.oid
+   LIMIT 1
+$$;
+
+-- canonical_values(table, column, values, currents): for each value, its
+-- canonical text after a round trip through the column's type (e.g.
+-- '2024-1-5' → '2024-01-05' for a date), or the cast error; and whether it
+-- equals the matching current value on the column's type. The whole array
+-- is cast in one statement first; only when that fails is each value tried
+-- alone. Exception blocks here write nothing, so they are cheap. The type
+-- comes from pg_attribute, never from the caller, so nothing can be injected.
+--
+-- An explicit cast to varchar(n) or char(n) silently cuts a long value where
+-- writing it into the column (an assignment) would fail; so lengths are
+-- checked here the way an assignment checks them.
+CREATE OR REPLACE FUNCTION integration.canonical_values(tbl regclass, col name, vals text[], currents text[])
+RETURNS TABLE (ord integer, canonical text, error text, same boolean)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  type_name text;
+  type_oid  oid;
+  max_chars integer;
+  canon     text[];
+  sames     boolean[];
+  one       text;
+  eq        boolean;
+BEGIN
+  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
+         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
+    INTO type_name, type_oid, max_chars
+    FROM pg_attribute a
+   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF type_name IS NULL THEN
+    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
+  END IF;
+
+  IF max_chars IS NULL THEN
+    BEGIN
+      EXECUTE format('SELECT array_agg((u.v)::%1$s::text ORDER BY u.o),'
+                     '       array_agg((u.v)::%1$s IS NOT DISTINCT FROM (u.c)::%1$s ORDER BY u.o)'
+                     '  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(v, c, o)', type_name)
+         INTO canon, sames USING vals, currents;
+      RETURN QUERY SELECT x.o::integer, x.r, NULL::text, x.s FROM unnest(canon, sames) WITH ORDINALITY AS x(r, s, o);
+      RETURN;
+    EXCEPTION WHEN others THEN
+      NULL; -- at least one value does not cast: find which, one at a time
+    END;
+  END IF;
+
+  FOR i IN 1 .. coalesce(array_length(vals, 1), 0) LOOP
+    ord := i;
+    IF max_chars IS NOT NULL
+       AND char_length(CASE WHEN type_oid = 'bpchar'::regtype THEN rtrim(vals[i], ' ') ELSE vals[i] END) > max_chars THEN
+      canonical := NULL; error := format('value too long for type %s', type_name); same := false;
+    ELSE
+      BEGIN
+        EXECUTE format('SELECT ($1)::%1$s::text, ($1)::%1$s IS NOT DISTINCT FROM ($2)::%1$s', type_name)
+           INTO one, eq USING vals[i], currents[i];
+        canonical := one; error := NULL; same := eq;
+      EXCEPTION WHEN others THEN
+        canonical := NULL; error := SQLERRM; same := false;
+      END;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+SELECT integration.use_canonical_settings('integration.canonical_values(regclass,name,text[],text[])');
+
+-- current_value(table, id, column): the target's current value as canonical
+-- text, the form in which the ledger stores values. NULL when the record does
+-- not exist, and for the Record aspect's key 'record' (which is not a
+-- column). SECURITY DEFINER so that the views work for stewards who have no
+-- privileges on the target tables; it reads only registered tables, one
+-- column of one record.
+CREATE OR REPLACE FUNCTION integration.current_value(p_table text, p_id uuid, p_column text)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+DECLARE
+  t      record;
+  result text;
+BEGIN
+  IF p_table IS NULL OR p_id IS NULL OR p_column IS NULL THEN
+    RETURN NULL;
+  END IF;
+  t := integration.resolve_target(p_table, p_column, p_column_missing_ok => p_column = 'record');
+  IF t.col_type IS NULL THEN
+    RETURN NULL; -- the Record aspect
+  END IF;
+  EXECUTE format('SELECT t.%I::text FROM %I.%I t WHERE t.%I = $1', p_column, t.rel_schema, t.rel_name, t.id_col)
+     INTO result USING p_id;
+  RETURN result;
+END
+$$;
+SELECT integration.use_canonical_settings('integration.current_value(text,uuid,text)');
+
+-- aspect_state: like current_value, but the Record aspect reads as its
+-- lifecycle: 'deleted' when the active column is false, else 'created'
+-- (NULL when the record does not exist). Used in messages and undo decisions.
+CREATE OR REPLACE FUNCTION integration.aspect_state(p_table text, p_id uuid, p_aspect text, p_aspect_key text)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  t     record;
+  state text;
+BEGIN
+  IF p_aspect <> 'Record' THEN
+    RETURN integration.current_value(p_table, p_id, p_aspect_key);
+  END IF;
+  t := integration.resolve_target(p_table);
+  IF t.active_col IS NULL THEN
+    EXECUTE format('SELECT ''created'' FROM %I.%I t WHERE t.%I = $1', t.rel_schema, t.rel_name, t.id_col)
+       INTO state USING p_id;
+  ELSE
+    EXECUTE format('SELECT CASE WHEN t.%I IS FALSE THEN ''deleted'' ELSE ''created'' END FROM %I.%I t WHERE t.%I = $1',
+                   t.active_col, t.rel_schema, t.rel_name, t.id_col)
+       INTO state USING p_id;
+  END IF;
+  RETURN state;
+END
+$$;
+
+-- target_holds(table, id, aspect, key, value): whether the target holds
+-- value, compared on the column's type (Record: 'deleted' when the active
+-- column is false, 'created' otherwise). Like current_value, SECURITY DEFINER
+-- for the views (review_queue's has_conflict) that stewards read without
+-- privileges on the target tables; it reads one column of one record.
+CREATE OR REPLACE FUNCTION integration.target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+DECLARE
+  t     record;
+  holds boolean;
+BEGIN
+  IF p_aspect = 'Record' THEN
+    RETURN integration.aspect_state(p_table, p_id, p_aspect, p_aspect_key) IS NOT DISTINCT FROM p_value;
+  END IF;
+  t := integration.resolve_target(p_table, p_aspect_key);
+  EXECUTE format('SELECT t.%1$I IS NOT DISTINCT FROM ($2)::%5$s FROM %2$I.%3$I t WHERE t.%4$I = $1',
+                 p_aspect_key, t.rel_schema, t.rel_name, t.id_col, t.col_type)
+     INTO holds USING p_id, p_value;
+  RETURN coalesce(holds, false);
+END
+$$;
+SELECT integration.use_canonical_settings('integration.target_holds(text,uuid,text,text,text)');
+
+-- write_target: write one aspect of one target record, optionally only if it
+-- still holds an expected value, compared on the column's type
+-- (compare-and-set in the UPDATE itself).
+--
+--   Field, Relationship: column aspect_key := value cast to the column's type.
+--   Record: 'deleted' clears the table's active column; any other value
+--           restores it (undoing a deletion). Creation is never written here.
+--
+-- Returns false when the expectation did not hold (nothing written); raises
+-- SL051 when the record does not exist.
+CREATE OR REPLACE FUNCTION integration.write_target(
+  p_table      text,
+  p_id         uuid,
+  p_aspect     text,
+  p_aspect_key text,
+  p_value      text,
+  p_expected   text,
+  p_check      boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  t       record;
+  written integer;
+  present boolean;
+BEGIN
+  IF p_aspect = 'Record' THEN
+    t := integration.resolve_target(p_table);
+    IF t.active_col IS NULL THEN
+      RAISE EXCEPTION '% has no active_column: its records cannot be deleted or restored', p_table
+        USING ERRCODE = 'SL050';
+    END IF;
+  ELSE
+    t := integration.resolve_target(p_table, p_aspect_key);
+    IF p_aspect_key = t.id_col THEN
+      RAISE EXCEPTION 'the id column "%" of % is never written', p_aspect_key, p_table
+        USING ERRCODE = 'SL050';
+    END IF;
+  END IF;
+  IF NOT t.table_active THEN
+    RAISE EXCEPTION 'target table % is not active: nothing is written to it', p_table
+      USING ERRCODE = 'SL050';
+  END IF;
+
+  IF p_aspect = 'Record' THEN
+    EXECUTE format(
+      'UPDATE %1$I.%2$I t SET %3$I = $1 WHERE t.%4$I = $2'
+      ' AND (NOT $3 OR (CASE WHEN t.%3$I IS FALSE THEN ''deleted'' ELSE ''created'' END) IS NOT DISTINCT FROM $4)',
+      t.rel_schema, t.rel_name, t.active_col, t.id_col)
+    USING p_value IS DISTINCT FROM 'deleted', p_id, p_check, p_expected;
+  ELSE
+    EXECUTE format(
+      'UPDATE %1$I.%2$I t SET %3$I = $1::%5$s WHERE t.%4$I = $2'
+      ' AND (NOT $3 OR t.%3$I IS NOT DISTINCT FROM $4::%5$s)',
+      t.rel_schema, t.rel_name, p_aspect_key, t.id_col, t.col_type)
+    USING p_value, p_id, p_check, p_expected;
+  END IF;
+  GET DIAGNOSTICS written = ROW_COUNT;
+  IF written > 0 THEN
+    RETURN true;
+  END IF;
+
+  EXECUTE format('SELECT true FROM %I.%I t WHERE t.%I = $1', t.rel_schema, t.rel_name, t.id_col)
+     INTO present USING p_id;
+  IF present IS NULL THEN
+    RAISE EXCEPTION 'target record % not found in %', p_id, p_table
+      USING ERRCODE = 'SL051';
+  END IF;
+  RETURN false;
+END
+$$;
+SELECT integration.use_canonical_settings('integration.write_target(text,uuid,text,text,text,text,boolean)');
+
+-- lock_target(table, id): the first lock of every steward action: the target
+-- row, FOR NO KEY UPDATE, as the worker's chunks lock it. Raises SL051 when
+-- the record does not exist.
+CREATE OR REPLACE FUNCTION integration.lock_target(p_table text, p_id uuid)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  t     record;
+  found boolean;
+BEGIN
+  t := integration.resolve_target(p_table);
+  EXECUTE format('SELECT true FROM %I.%I t WHERE t.%I = $1 FOR NO KEY UPDATE', t.rel_schema, t.rel_name, t.id_col)
+     INTO found USING p_id;
+  IF found IS NULL THEN
+    RAISE EXCEPTION 'target record % not found in %', p_id, p_table USING ERRCODE = 'SL051';
+  END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Configuration version
+-- ---------------------------------------------------------------------------
+
+-- Bumped by every change to the configuration the worker caches (sources,
+-- target tables, policies, value maps, subscriptions). The worker checks it
+-- in every chunk transaction and reloads when it moved (SL061), so it never
+-- writes with a stale configuration.
+CREATE OR REPLACE FUNCTION integration.bump_config_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+BEGIN
+  UPDATE integration.config_version SET version = version + 1;
+  RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER source_system_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.source_system
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+CREATE OR REPLACE TRIGGER target_table_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.target_table
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+CREATE OR REPLACE TRIGGER commit_policy_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.commit_policy
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+CREATE OR REPLACE TRIGGER value_map_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.value_map
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+CREATE OR REPLACE TRIGGER subscription_config_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integration.subscription
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();

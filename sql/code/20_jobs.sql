@@ -1,0 +1,586 @@
+-- jobs.sql — the job lifecycle, defined once (SPEC §2, §4, §5): wake-up
+-- notifications, submission order, the status rule, claims with fencing
+-- tokens (inbound and outbound alike), the fence, heartbeat, the transitions
+-- that end a claim, requeue, and the one definition of a job's item counts.
+--
+-- Every function below reads and writes the jobs and items it names through
+-- indexes, and says so (enable_seqscan = off): the job and item tables grow
+-- faster than their statistics, and a plan that scans them would cost more
+-- with every job ever submitted. JIT is off with it: the penalty cost of a
+-- refused scan would otherwise make PostgreSQL compile small statements.
+--
+-- The status rule
+--   integration.job_status_after(status, event, ...) is the one place that
+--   says which status an event leads to from which status; every statement
+--   that changes job_status asks it, and an event it does not allow changes
+--   nothing. The events: submit (Draft → Submitted, an upstream's UPDATE),
+--   claim (a worker or connector takes the job), finish, ack (a connector
+--   delivered an outbound job), retry, release, requeue.
+--
+-- Claims and fencing tokens
+--   A claim stamps its jobs with a claim token (a uuid unique to that claim:
+--   the worker generates one per claim, claim_outbound one per connector
+--   claim). Every later statement about those jobs names the token, not the
+--   worker: the fence, the heartbeat, and the transitions that end the
+--   claim. Two claims never share a token, so no slot of any process, and
+--   no connector, can act on a job that another claim holds, including
+--   another slot of the same process after its own lease expired.
+--   lease_owner still names the worker or connector, for people.
+--
+-- The fence
+--   Every chunk transaction locks its jobs' rows FOR KEY SHARE, checking the
+--   token. Claims lock candidates FOR UPDATE SKIP LOCKED, which conflicts with
+--   KEY SHARE: a job is never taken over while a chunk of it is in flight, and
+--   the rescuer simply skips it. The heartbeat and a steward's recount take
+--   FOR NO KEY UPDATE, which does not conflict with KEY SHARE, so neither
+--   waits for a chunk and neither can deadlock with one. The transitions that
+--   end a claim first wait for chunks still in flight (wait_for_chunks).
+--
+--   SL040  sync job not found
+--   SL041  sync job in the wrong direction or status for the action
+
+-- ---------------------------------------------------------------------------
+-- Submission
+-- ---------------------------------------------------------------------------
+
+-- One notification per job that becomes claimable, never one per item. The
+-- payload is the job id; workers treat it only as a hint and also poll, so a
+-- lost notification (or a transaction pooler) costs latency, not work.
+CREATE OR REPLACE FUNCTION integration.notify_job_submitted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.direction = 'Inbound' AND NEW.job_status = 'Submitted'
+     AND (TG_OP = 'INSERT' OR OLD.job_status IS DISTINCT FROM 'Submitted') THEN
+    PERFORM pg_notify('syncledger_job_submitted', NEW.job_id::text);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER sync_job_notify_submitted
+  AFTER INSERT OR UPDATE OF job_status ON integration.sync_job
+  FOR EACH ROW EXECUTE FUNCTION integration.notify_job_submitted();
+
+-- Draft → Submitted: the job's age and its place in the submission order
+-- count from now.
+CREATE OR REPLACE FUNCTION integration.stamp_submitted_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.job_status = 'Draft' AND NEW.job_status = 'Submitted' THEN
+    NEW.submitted_at := now();
+    NEW.submit_seq   := nextval('integration.job_submit_seq');
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER sync_job_stamp_submitted_at
+  BEFORE UPDATE OF job_status ON integration.sync_job
+  FOR EACH ROW EXECUTE FUNCTION integration.stamp_submitted_at();
+
+-- ---------------------------------------------------------------------------
+-- The status rule and the counts
+-- ---------------------------------------------------------------------------
+
+-- job_status_after(status, event, failed, attempts, max_attempts): the status
+-- a job in `status` gets from `event`, or NULL when the event does not apply
+-- to a job in that status. failed: the job's failed items (finish, ack);
+-- attempts and max_attempts: its claims so far and the limit (retry).
+CREATE OR REPLACE FUNCTION integration.job_status_after(
+  p_status text, p_event text, p_failed integer DEFAULT 0, p_attempts integer DEFAULT 0, p_max_attempts integer DEFAULT 1)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN p_event = 'submit'  AND p_status = 'Draft' THEN 'Submitted'
+    WHEN p_event = 'claim'   AND p_status IN ('Submitted', 'Processing') THEN 'Processing'
+    WHEN p_event IN ('finish', 'ack') AND p_status = 'Processing'
+      THEN CASE WHEN p_failed > 0 THEN 'CompletedWithErrors' ELSE 'Completed' END
+    WHEN p_event = 'retry'   AND p_status = 'Processing'
+      THEN CASE WHEN p_attempts >= p_max_attempts THEN 'Failed' ELSE 'Submitted' END
+    WHEN p_event = 'release' AND p_status = 'Processing' THEN 'Submitted'
+    WHEN p_event = 'requeue' AND p_status IN ('Completed', 'CompletedWithErrors', 'Failed') THEN 'Submitted'
+  END
+$$;
+
+-- job_item_counts(jobs): the one definition of a job's counts, from its
+-- items. Every transition stores these, and so does a steward action that
+-- changes an item of a finished job (recount_jobs).
+CREATE OR REPLACE FUNCTION integration.job_item_counts(p_jobs bigint[])
+RETURNS TABLE (job_id bigint, total integer, applied integer, held integer, skipped integer, failed integer, pending integer)
+LANGUAGE sql STABLE AS $$
+  SELECT j.job_id,
+         count(i.item_id)::integer,
+         (count(*) FILTER (WHERE i.item_status = 'Applied'))::integer,
+         (count(*) FILTER (WHERE i.item_status = 'Held'))::integer,
+         (count(*) FILTER (WHERE i.item_status = 'Skipped'))::integer,
+         (count(*) FILTER (WHERE i.item_status = 'Failed'))::integer,
+         (count(*) FILTER (WHERE i.item_status = 'Pending'))::integer
+    FROM unnest(p_jobs) AS j(job_id)
+    LEFT JOIN integration.sync_item i ON i.job_id = j.job_id
+   GROUP BY j.job_id
+$$;
+
+-- recount_jobs(jobs): stores the true counts of the finished jobs among
+-- `jobs`, after an action changed the status of some of their items (a
+-- steward certifying a held item). The job rows are locked first, FOR NO KEY
+-- UPDATE: a transition ending the job's claim (which locks FOR UPDATE) then
+-- either finished before (the count below sees its status) or waits for this
+-- transaction and counts after it. Either way the stored counts are true,
+-- whichever commits first (SPEC §2: a job's counts are always true).
+CREATE OR REPLACE FUNCTION integration.recount_jobs(p_jobs bigint[])
+RETURNS void
+LANGUAGE sql
+SET enable_seqscan = off SET jit = off
+AS $$
+  SELECT FROM integration.sync_job j WHERE j.job_id = ANY (p_jobs) ORDER BY j.job_id FOR NO KEY UPDATE;
+  UPDATE integration.sync_job j
+     SET items_total = c.total, items_applied = c.applied, items_held = c.held, items_skipped = c.skipped,
+         items_failed = c.failed
+    FROM integration.job_item_counts(p_jobs) c
+   WHERE j.job_id = c.job_id AND j.job_status IN ('Completed', 'CompletedWithErrors', 'Failed');
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Claims
+-- ---------------------------------------------------------------------------
+
+-- claim_jobs(worker, token, lease, max_jobs, item_budget): claims ready inbound
+-- jobs — Submitted ones whose run_after has passed, and Processing ones whose
+-- lease expired — by priority, then age, in one statement. It takes up to
+-- max_jobs of them while their pending items add up to at most item_budget
+-- (each counted up to the budget), and always at least one: many small jobs
+-- are claimed together, a large one alone. Returns the claimed jobs in
+-- submission order, each with the lease owner it was rescued from (NULL when
+-- it was Submitted).
+CREATE OR REPLACE FUNCTION integration.claim_jobs(
+  p_worker        text,
+  p_token         uuid,
+  p_lease_seconds integer,
+  p_max_jobs      integer DEFAULT 1,
+  p_item_budget   integer DEFAULT 1000)
+RETURNS TABLE (job_id bigint, source_system_key text, entity_type text, attempts integer, submit_seq bigint,
+               rescued_from text, last_error text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+BEGIN
+  IF p_token IS NULL OR p_worker IS NULL OR btrim(p_worker) = '' THEN
+    RAISE EXCEPTION 'claim_jobs needs a worker name and a claim token' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN QUERY
+  WITH candidate AS (
+    SELECT j.job_id, j.priority, j.submitted_at,
+           CASE WHEN j.job_status = 'Processing' THEN coalesce(j.lease_owner, '') END AS was_owner
+      FROM integration.sync_job j
+     WHERE j.direction = 'Inbound'
+       AND j.job_status IN ('Submitted', 'Processing')
+       AND ((j.job_status = 'Submitted' AND (j.run_after IS NULL OR j.run_after <= now()))
+         OR (j.job_status = 'Processing' AND j.lease_expires_at < now()))
+     ORDER BY j.priority DESC, j.submitted_at, j.job_id
+     LIMIT greatest(p_max_jobs, 1)
+       FOR UPDATE SKIP LOCKED
+  ), sized AS (
+    SELECT c.job_id, c.was_owner,
+           row_number() OVER w AS rn,
+           sum(p.n) OVER w AS running
+      FROM candidate c
+     CROSS JOIN LATERAL (
+           SELECT count(*) AS n
+             FROM (SELECT 1 FROM integration.sync_item i
+                    WHERE i.job_id = c.job_id AND i.item_status = 'Pending'
+                    LIMIT greatest(p_item_budget, 1)) x) p
+    WINDOW w AS (ORDER BY c.priority DESC, c.submitted_at, c.job_id)
+  ), chosen AS (
+    SELECT s.job_id, s.was_owner FROM sized s WHERE s.rn = 1 OR s.running <= p_item_budget
+  ), claimed AS (
+    UPDATE integration.sync_job j
+       SET job_status       = integration.job_status_after(j.job_status, 'claim'),
+           started_at       = coalesce(j.started_at, now()),
+           attempts         = j.attempts + 1,
+           lease_owner      = p_worker,
+           claim_token      = p_token,
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds)
+      FROM chosen
+     WHERE j.job_id = chosen.job_id
+    RETURNING j.job_id, j.source_system_key, j.entity_type, j.attempts, j.submit_seq, chosen.was_owner, j.last_error
+  )
+  SELECT * FROM claimed ORDER BY claimed.submit_seq, claimed.job_id;
+END
+$$;
+
+-- claim_outbound(source, owner, lease_seconds): for connectors, the oldest
+-- claimable Outbound job of that system (Submitted, or Processing with an
+-- expired lease, and not deferred by run_after), now Processing under a new
+-- claim token and owner's lease; the returned row carries the token, which
+-- ack_outbound checks. Empty when there is none. SKIP LOCKED lets several
+-- connector instances claim side by side without waiting for each other.
+CREATE OR REPLACE FUNCTION integration.claim_outbound(
+  p_source        text,
+  p_owner         text,
+  p_lease_seconds integer DEFAULT 300)
+RETURNS SETOF integration.sync_job
+LANGUAGE plpgsql
+SET enable_seqscan = off SET jit = off
+AS $$
+BEGIN
+  IF p_owner IS NULL OR btrim(p_owner) = '' THEN
+    RAISE EXCEPTION 'claim_outbound needs a lease owner'
+      USING ERRCODE = 'invalid_parameter_value';
+  ELSIF p_lease_seconds IS NULL OR p_lease_seconds <= 0 THEN
+    RAISE EXCEPTION 'lease of % seconds: it must be positive', coalesce(p_lease_seconds::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  RETURN QUERY
+  WITH next_job AS (
+    SELECT j.job_id
+      FROM integration.sync_job j
+     WHERE j.direction = 'Outbound'
+       AND j.source_system_key = p_source
+       AND j.job_status IN ('Draft', 'Submitted', 'Processing')
+       AND (j.job_status = 'Submitted'
+            OR (j.job_status = 'Processing' AND j.lease_expires_at < now()))
+       AND (j.run_after IS NULL OR j.run_after <= now())
+     ORDER BY j.submitted_at, j.job_id
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED
+  )
+  UPDATE integration.sync_job j
+     SET job_status       = integration.job_status_after(j.job_status, 'claim'),
+         lease_owner      = p_owner,
+         claim_token      = gen_random_uuid(),
+         lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+         attempts         = j.attempts + 1,
+         started_at       = now()
+    FROM next_job
+   WHERE j.job_id = next_job.job_id
+  RETURNING j.*;
+END
+$$;
+
+-- fence_jobs(token, jobs): inside a chunk transaction, locks the jobs' rows
+-- FOR KEY SHARE while the token still holds them, and returns the ones it
+-- does. A chunk whose jobs are not all returned writes nothing.
+CREATE OR REPLACE FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[])
+RETURNS bigint[]
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+  SELECT coalesce(array_agg(f.job_id ORDER BY f.job_id), '{}')
+    FROM (SELECT j.job_id FROM integration.sync_job j
+           WHERE j.job_id = ANY (p_jobs) AND j.claim_token = p_token AND j.job_status = 'Processing'
+           ORDER BY j.job_id
+             FOR KEY SHARE) f
+$$;
+
+-- heartbeat(tokens, lease): extends the leases of every job the claims still
+-- hold; returns the tokens that hold at least one job.
+CREATE OR REPLACE FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer)
+RETURNS uuid[]
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+  WITH renewed AS (
+    UPDATE integration.sync_job j
+       SET lease_expires_at = now() + make_interval(secs => p_lease_seconds)
+     WHERE j.claim_token = ANY (p_tokens) AND j.job_status = 'Processing'
+    RETURNING j.claim_token
+  )
+  SELECT coalesce(array_agg(DISTINCT r.claim_token), '{}') FROM renewed r
+$$;
+
+-- expire_leases_of(worker): a worker that starts again under the same
+-- (stable) worker id ends the leases its previous run left behind: that run
+-- is gone (systemd runs one process per unit), so its jobs are rescued at
+-- once instead of a lease length later. The attempt it was in counts. Were
+-- two processes ever given the same id by mistake, the other one loses its
+-- claims at its next statement (fencing) and writes nothing more. Returns the
+-- jobs whose leases ended.
+CREATE OR REPLACE FUNCTION integration.expire_leases_of(p_worker text)
+RETURNS bigint[]
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET jit = off
+AS $$
+  WITH expired AS (
+    UPDATE integration.sync_job j
+       SET lease_expires_at = now()
+     WHERE j.direction = 'Inbound' AND j.job_status = 'Processing' AND j.lease_owner = p_worker
+       AND j.lease_expires_at > now()
+    RETURNING j.job_id
+  )
+  SELECT coalesce(array_agg(e.job_id ORDER BY e.job_id), '{}') FROM expired e
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Ending a claim
+-- ---------------------------------------------------------------------------
+
+-- wait_for_chunks(token, jobs): waits until no chunk transaction is fenced
+-- on the claim's jobs any more (a chunk holds them FOR KEY SHARE; FOR UPDATE
+-- waits for it), and keeps them locked. A statement after this one, with a
+-- snapshot of its own, then sees everything those chunks wrote.
+CREATE OR REPLACE FUNCTION integration.wait_for_chunks(p_token uuid, p_jobs bigint[])
+RETURNS void
+LANGUAGE sql
+SET enable_seqscan = off SET jit = off
+AS $$
+  SELECT FROM integration.sync_job j
+   WHERE j.claim_token = p_token AND (p_jobs IS NULL OR j.job_id = ANY (p_jobs))
+   ORDER BY j.job_id
+     FOR UPDATE
+$$;
+
+-- transition_jobs(token, jobs, event, error, max_attempts, backoff): ends the
+-- claim `token` holds on `jobs` (NULL: all of them) with one of
+--
+--   finish   jobs with no pending item left become Completed, or
+--            CompletedWithErrors when an item failed; jobs that still have
+--            pending items (added behind the worker's cursor) stay Processing
+--            and are returned with their pending count;
+--   ack      an outbound job was delivered: its pending items become Applied,
+--            then as finish;
+--   retry    back to Submitted with run_after pushed out by backoff, or
+--            Failed once its attempts reached max_attempts, with the error;
+--   release  back to Submitted with no lease, the interrupted attempt not
+--            counted (graceful shutdown).
+--
+-- Every job it moves loses its claim (token, owner, lease) and stores its true
+-- counts. Returns each job of the claim with the status it has now and its
+-- counts. Jobs the token no longer holds are left alone and not returned.
+CREATE OR REPLACE FUNCTION integration.transition_jobs(
+  p_token           uuid,
+  p_jobs            bigint[],
+  p_event           text,
+  p_error           text DEFAULT NULL,
+  p_max_attempts    integer DEFAULT NULL,
+  p_backoff_seconds double precision DEFAULT 0)
+RETURNS TABLE (job_id bigint, job_status text, attempts integer, total integer, applied integer, held integer,
+               skipped integer, failed integer, pending integer)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+DECLARE
+  jobs bigint[];
+BEGIN
+  IF p_event NOT IN ('finish', 'ack', 'retry', 'release') THEN
+    RAISE EXCEPTION 'transition_jobs: % does not end a claim (finish, ack, retry, release)', p_event
+      USING ERRCODE = 'invalid_parameter_value';
+  ELSIF p_event = 'retry' AND p_max_attempts IS NULL THEN
+    RAISE EXCEPTION 'transition_jobs: retry needs max_attempts' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM integration.wait_for_chunks(p_token, p_jobs);
+  SELECT coalesce(array_agg(j.job_id ORDER BY j.job_id), '{}') INTO jobs
+    FROM integration.sync_job j
+   WHERE j.claim_token = p_token AND j.job_status = 'Processing' AND (p_jobs IS NULL OR j.job_id = ANY (p_jobs));
+
+  IF p_event = 'ack' THEN
+    UPDATE integration.sync_item i SET item_status = 'Applied', applied_at = now()
+     WHERE i.job_id = ANY (jobs) AND i.item_status = 'Pending';
+  END IF;
+
+  RETURN QUERY
+  WITH c AS (SELECT * FROM integration.job_item_counts(jobs)),
+  n AS (
+    SELECT c.*, integration.job_status_after(j.job_status, p_event, c.failed, j.attempts, p_max_attempts) AS status
+      FROM c JOIN integration.sync_job j ON j.job_id = c.job_id
+  ),
+  moved AS (
+    UPDATE integration.sync_job j
+       SET job_status       = n.status,
+           finished_at      = CASE WHEN n.status IN ('Completed', 'CompletedWithErrors', 'Failed') THEN now() END,
+           lease_owner      = NULL,
+           claim_token      = NULL,
+           lease_expires_at = NULL,
+           run_after        = CASE WHEN p_event = 'retry' AND n.status = 'Submitted'
+                                   THEN now() + make_interval(secs => p_backoff_seconds) END,
+           attempts         = CASE WHEN p_event = 'release' THEN greatest(j.attempts - 1, 0) ELSE j.attempts END,
+           last_error       = CASE WHEN p_event = 'release' THEN j.last_error
+                                   WHEN p_event = 'retry' AND n.status = 'Failed'
+                                   THEN format('gave up after %s attempts: %s', j.attempts, p_error)
+                                   ELSE p_error END,
+           items_total      = n.total,
+           items_applied    = n.applied,
+           items_held       = n.held,
+           items_skipped    = n.skipped,
+           items_failed     = n.failed
+      FROM n
+     WHERE j.job_id = n.job_id
+       AND n.status IS NOT NULL
+       AND NOT (p_event = 'finish' AND n.pending > 0)
+    RETURNING j.job_id, j.job_status, j.attempts
+  )
+  SELECT c.job_id, coalesce(moved.job_status, 'Processing'), coalesce(moved.attempts, j.attempts),
+         c.total, c.applied, c.held, c.skipped, c.failed, c.pending
+    FROM c
+    JOIN integration.sync_job j ON j.job_id = c.job_id
+    LEFT JOIN moved ON moved.job_id = c.job_id
+   ORDER BY c.job_id;
+END
+$$;
+
+-- pending_items(jobs, after_job, after_seq, after_item, limit): the next
+-- window of a claim's pending items, in processing order: job by job in the
+-- order given (the claim's submission order), then seq, then item_id, after
+-- the cursor (the position of the last item of the previous window: its
+-- job's index in p_jobs, 1-based, its seq and item_id). Each job is read
+-- through the pending index with its own LIMIT, so a window costs the same
+-- whether a job has ten items or ten million. One row of arrays.
+CREATE OR REPLACE FUNCTION integration.pending_items(
+  p_jobs       bigint[],
+  p_after_job  integer,
+  p_after_seq  bigint,
+  p_after_item bigint,
+  p_limit      integer)
+RETURNS TABLE (job_index integer[], item_id bigint[], seq bigint[], target_table text[], table_null boolean[],
+               external_key text[], key_null boolean[], operation text[], field_name text[], field_null boolean[],
+               new_value text[], value_null boolean[], source_timestamp timestamptz[], ts_null boolean[],
+               target_id uuid[], hint_null boolean[])
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+  WITH w AS (
+    SELECT q.ord::integer AS job_index, x.*
+      FROM unnest(p_jobs) WITH ORDINALITY AS q(job_id, ord)
+      JOIN integration.sync_job j ON j.job_id = q.job_id
+     CROSS JOIN LATERAL (
+           SELECT i.item_id, i.seq, coalesce(i.target_table, j.entity_type) AS target_table, i.external_key,
+                  i.operation, i.field_name, i.new_value, i.source_timestamp, i.target_id
+             FROM integration.sync_item i
+            WHERE i.job_id = q.job_id AND i.item_status = 'Pending'
+              -- The cursor as an index condition: the scan starts after it
+              -- rather than skipping every item processed before.
+              AND (i.seq, i.item_id) > (CASE WHEN q.ord = p_after_job THEN p_after_seq ELSE -9223372036854775808 END,
+                                        CASE WHEN q.ord = p_after_job THEN p_after_item ELSE -9223372036854775808 END)
+            ORDER BY i.seq, i.item_id
+            LIMIT p_limit) x
+     WHERE q.ord >= p_after_job
+     ORDER BY q.ord, x.seq, x.item_id
+     LIMIT p_limit
+  )
+  SELECT coalesce(array_agg(w.job_index ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.item_id ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.seq ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.target_table, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.target_table IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.external_key, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.external_key IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.operation ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.field_name, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.field_name IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.new_value, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.new_value IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.source_timestamp, 'epoch') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.source_timestamp IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(coalesce(w.target_id, '00000000-0000-0000-0000-000000000000') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
+         coalesce(array_agg(w.target_id IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}')
+    FROM w
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Acting on one job
+-- ---------------------------------------------------------------------------
+
+-- job_for_action(job_id, direction, statuses, action, which): the job, locked
+-- FOR UPDATE, or a refusal that names why the action does not apply to it
+-- (which: the statuses in words, e.g. 'finished').
+CREATE OR REPLACE FUNCTION integration.job_for_action(
+  p_job_id bigint, p_direction text, p_statuses text[], p_action text, p_which text)
+RETURNS integration.sync_job
+LANGUAGE plpgsql AS $$
+DECLARE
+  job integration.sync_job;
+BEGIN
+  SELECT * INTO job FROM integration.sync_job j WHERE j.job_id = p_job_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'sync job % not found', coalesce(p_job_id::text, 'NULL')
+      USING ERRCODE = 'SL040';
+  ELSIF job.direction <> p_direction THEN
+    RAISE EXCEPTION 'sync job % is %; only % jobs can be %', p_job_id, job.direction, lower(p_direction), p_action
+      USING ERRCODE = 'SL041';
+  ELSIF job.job_status <> ALL (p_statuses) THEN
+    RAISE EXCEPTION 'sync job % is %; only % jobs can be %', p_job_id, job.job_status, p_which, p_action
+      USING ERRCODE = 'SL041';
+  END IF;
+  RETURN job;
+END
+$$;
+
+-- ack_outbound(job_id, claim_token): the connector delivered the job: its
+-- items become Applied, the job Completed with its true counts. With a
+-- token, the ack is refused unless that claim still holds the job, so a
+-- connector whose lease expired and was taken over cannot complete the
+-- other's work (without one, any connector of the system may ack).
+CREATE OR REPLACE FUNCTION integration.ack_outbound(p_job_id bigint, p_claim_token uuid DEFAULT NULL)
+RETURNS integration.sync_job
+LANGUAGE plpgsql AS $$
+DECLARE
+  job integration.sync_job := integration.job_for_action(
+                                p_job_id, 'Outbound', ARRAY['Processing'], 'acknowledged', 'Processing');
+BEGIN
+  IF p_claim_token IS NOT NULL AND job.claim_token IS DISTINCT FROM p_claim_token THEN
+    RAISE EXCEPTION 'sync job % is held by another claim (leased to %), not by claim %',
+                    p_job_id, coalesce(job.lease_owner, 'nobody'), p_claim_token
+      USING ERRCODE = 'SL041',
+            HINT = 'its lease expired and another connector claimed it; claim the next job again';
+  END IF;
+  IF job.claim_token IS NULL THEN
+    -- Claimed before claims carried tokens: give it one to end.
+    UPDATE integration.sync_job j SET claim_token = gen_random_uuid() WHERE j.job_id = p_job_id
+    RETURNING * INTO job;
+  END IF;
+  PERFORM integration.transition_jobs(job.claim_token, ARRAY[p_job_id], 'ack');
+  SELECT * INTO job FROM integration.sync_job j WHERE j.job_id = p_job_id;
+  RETURN job;
+END
+$$;
+
+-- requeue_failed(job_id): after an administrator fixed what made items fail
+-- (typically a missing value_map row), send the job's failed items round
+-- again. The job returns to Submitted with a fresh attempt budget, no lease
+-- and true counts; the worker is woken by the job's notification trigger.
+-- Returns the number of items requeued. Only finished inbound jobs qualify:
+-- a running job is its worker's, an outbound job is its connector's, and a
+-- Cancelled job was stopped on purpose.
+CREATE OR REPLACE FUNCTION integration.requeue_failed(p_job_id bigint)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+SET enable_seqscan = off SET jit = off
+AS $$
+DECLARE
+  job      integration.sync_job := integration.job_for_action(
+                                     p_job_id, 'Inbound', ARRAY['Completed', 'CompletedWithErrors', 'Failed'], 'requeued',
+                                     'finished (Completed, CompletedWithErrors, Failed)');
+  requeued integer;
+BEGIN
+  UPDATE integration.sync_item i
+     SET item_status = 'Pending', process_message = NULL
+   WHERE i.job_id = p_job_id AND i.item_status = 'Failed';
+  GET DIAGNOSTICS requeued = ROW_COUNT;
+
+  UPDATE integration.sync_job j
+     SET job_status       = integration.job_status_after(j.job_status, 'requeue'),
+         finished_at      = NULL,
+         lease_owner      = NULL,
+         claim_token      = NULL,
+         lease_expires_at = NULL,
+         run_after        = NULL,
+         attempts         = 0,
+         last_error       = NULL,
+         items_total      = c.total,
+         items_applied    = c.applied,
+         items_held       = c.held,
+         items_skipped    = c.skipped,
+         items_failed     = c.failed
+    FROM integration.job_item_counts(ARRAY[p_job_id]) c
+   WHERE j.job_id = p_job_id;
+
+  RETURN requeued;
+END
+$$;
