@@ -82,6 +82,51 @@ public struct SHA256: Sendable {
         return hasher.hexDigest()
     }
 
+    /// The digest of `bytes`, in one call: for many small messages (Merkle
+    /// tree nodes), without the incremental hasher's buffering and padding
+    /// arrays. The same digest as `update(bytes)` then `finalize()`.
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        let words =
+            bytes.withContiguousStorageIfAvailable { digestWords(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { digestWords($0) }
+        var digest: [UInt8] = []
+        digest.reserveCapacity(32)
+        for word in [words.0, words.1, words.2, words.3, words.4, words.5, words.6, words.7] {
+            for shift: UInt32 in [24, 16, 8, 0] { digest.append(UInt8(truncatingIfNeeded: word >> shift)) }
+        }
+        return digest
+    }
+
+    /// The eight big-endian words of a digest.
+    typealias Words = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+
+    /// The digest of `bytes` as its eight words: whole blocks are compressed
+    /// from `bytes` directly, the padded tail from a buffer on the stack.
+    static func digestWords(_ bytes: UnsafeRawBufferPointer) -> Words {
+        var hasher = SHA256(unbuffered: ())
+        let whole = bytes.count - bytes.count % 64
+        var offset = 0
+        while offset < whole {
+            hasher.compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 64)]))
+            offset += 64
+        }
+        let rest = bytes.count - whole
+        let bitLength = UInt64(bytes.count) &* 8
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { tail in
+            tail.initializeMemory(as: UInt8.self, repeating: 0)
+            if rest > 0 { tail.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[whole...])) }
+            tail[rest] = 0x80
+            let end = rest + 9 <= 64 ? 64 : 128
+            for i in 0..<8 { tail[end - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(i * 8)) }
+            hasher.compress(UnsafeRawBufferPointer(rebasing: tail[0..<64]))
+            if end == 128 { hasher.compress(UnsafeRawBufferPointer(rebasing: tail[64..<128])) }
+        }
+        return hasher.state
+    }
+
+    /// A hasher for ``digestWords(_:)``, which buffers nothing (no allocation).
+    private init(unbuffered: Void) {}
+
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
