@@ -137,7 +137,8 @@ struct IntakePipelineTests {
     }
 
     @Test func formatFromFileName() {
-        #expect(IntakeFormat.guess(fromName: "people.CSV") == .commaSeparated)
+        // A .csv file's delimiter is detected from its header (comma, semicolon or tab).
+        #expect(IntakeFormat.guess(fromName: "people.CSV") == .detectedCSV)
         #expect(IntakeFormat.guess(fromName: "people.tsv") == .csv(delimiter: UInt8(ascii: "\t")))
         #expect(IntakeFormat.guess(fromName: "people.jsonl") == .jsonLines)
         #expect(IntakeFormat.guess(fromName: "-") == nil)

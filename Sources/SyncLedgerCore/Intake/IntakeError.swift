@@ -11,6 +11,10 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         /// The file is not valid CSV or JSON Lines at a line.
         case malformed
+        /// Bytes that are not text in the file's encoding (``IntakeDecoder``).
+        case badEncoding
+        /// The CSV delimiter cannot be told from the header and the first lines.
+        case ambiguousDelimiter
         /// A CSV row with more or fewer fields than the header.
         case raggedRow
         /// The header names a column twice, or a column without a name.
@@ -19,8 +23,13 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
         case missingKey
         /// A column that maps to no field of the table.
         case unknownColumn
-        /// A cell that cannot be submitted (a NUL character, a bad timestamp, a key too long).
+        /// A cell that cannot be submitted (a NUL character, a bad timestamp, a key too long,
+        /// a number or date the file's conventions do not read: ``badValues``).
         case invalidValue
+        /// A record key that appears more than once in the file (``badValues``).
+        case duplicateKey
+        /// A command-line option with a value it does not take.
+        case badOption
         /// The source system is unknown or inactive.
         case unknownSource
         /// The table is not registered, inactive, missing or protected.
@@ -44,6 +53,10 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var hint: String?
     /// The file's name as the user gave it, added by the caller for messages.
     public var file: String?
+    /// Every bad value and repeated key found in the whole file (up to a
+    /// limit, with their total), when the error is about them: ``line`` and
+    /// ``column`` are then the first one's, and ``description`` lists them.
+    public var badValues: BadValueReport?
 
     public init(_ code: Code, line: Int? = nil, column: String? = nil, _ message: String, hint: String? = nil) {
         self.code = code
@@ -61,7 +74,17 @@ public struct IntakeError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `people.csv, line 7, column 'email': message` and the hint on a line of its own.
+    /// With ``badValues``: `people.csv: message`, then one line per value, then the hints.
     public var description: String {
+        if let badValues {
+            var text = (file.map { "\($0): " } ?? "") + message
+            for value in badValues.values { text += "\n  \(value)" }
+            if badValues.total > badValues.values.count {
+                text += "\n  … and \(badValues.total - badValues.values.count) more"
+            }
+            for hint in badValues.hints { text += "\nhint: \(hint)" }
+            return text
+        }
         var place: [String] = []
         if let file { place.append(file) }
         if let line { place.append("line \(line)") }

@@ -44,23 +44,62 @@ public struct IntakeRecord: Sendable, Equatable {
 /// The unpivot: one record becomes one item per mapped column (SPEC §7), in
 /// column order, each carrying the record's external key and source
 /// timestamp. Empty cells (an empty string, JSON `null`) give no item unless
-/// the mapping says to clear the field. Refused, naming the line and column:
-/// a record without a key, a key over ``ItemPreparer/maxExternalKeyBytes``, a
-/// NUL character (PostgreSQL text cannot hold it), a source timestamp that is
-/// not one.
+/// the mapping says to clear the field.
+///
+/// Refused at once, naming the line and column (the error is thrown): a
+/// record without a key, a key over ``ItemPreparer/maxExternalKeyBytes``, a
+/// NUL character (PostgreSQL text cannot hold it).
+///
+/// Collected in ``problems`` (the caller throws ``BadValueReport/error`` at
+/// the end, as ``IntakePipeline`` does), so that one run shows them all:
+/// - a cell its column's type does not read in the file's conventions
+///   (``ValueFormat``; the cell gives no item), and a source timestamp that
+///   is not one (``SourceTimestampText``, after its date part was read in
+///   the file's date order);
+/// - with ``DuplicateKeys/error``, a record whose key an earlier record had
+///   (``DuplicateKeyDetector``). With ``DuplicateKeys/lastWins`` such a record
+///   is a ``Supersession`` instead, taken with ``takeSupersessions()``.
 public struct RecordUnpivot: Sendable {
     public let mapping: ResolvedMapping
     /// Also emit a marker per record (snapshots: the set of keys the file holds,
     /// records with no item included).
     public let markRecords: Bool
+    /// How numbers and dates are written in the file.
+    public let valueFormat: ValueFormat
+    /// What a repeated key means.
+    public let duplicates: DuplicateKeys
     /// The next `seq`.
     public private(set) var nextSeq: Int64 = 1
-    /// Plans of the columns met so far (JSON Lines objects differ in their keys).
-    private var plans: [String: ResolvedMapping.ColumnPlan] = [:]
+    /// Bad values and repeated keys so far.
+    public private(set) var problems: BadValueReport
+    /// Records superseded by later ones with their key (``DuplicateKeys/lastWins``), not yet taken.
+    public private(set) var supersessions: [Supersession] = []
+    private var keys = DuplicateKeyDetector()
 
-    public init(mapping: ResolvedMapping, markRecords: Bool = false) {
+    /// What a column of the file becomes, and how its cells are read.
+    private struct ColumnInfo: Sendable {
+        var plan: ResolvedMapping.ColumnPlan
+        var kind: ValueKind
+    }
+
+    /// Columns met so far (JSON Lines objects differ in their keys).
+    private var infos: [String: ColumnInfo] = [:]
+    /// The columns of the previous record and what each is, by position
+    /// (for CSV: the header, every time).
+    private var layoutColumns: [String] = []
+    private var layout: [ColumnInfo]?
+    private var keyIndex: Int?
+    private var timestampIndex: Int?
+
+    public init(
+        mapping: ResolvedMapping, markRecords: Bool = false, valueFormat: ValueFormat = ValueFormat(), duplicates: DuplicateKeys = .error,
+        badValueLimit: Int = IntakeOptions.defaultBadValueLimit
+    ) {
         self.mapping = mapping
         self.markRecords = markRecords
+        self.valueFormat = valueFormat
+        self.duplicates = duplicates
+        problems = BadValueReport(limit: badValueLimit)
     }
 
     /// Checks a CSV header before any row: no column twice or without a name,
@@ -70,16 +109,22 @@ public struct RecordUnpivot: Sendable {
         var seen = Set<String>()
         for (index, column) in columns.enumerated() {
             if column.isEmpty {
-                throw IntakeError(.badHeader, line: line, "column \(index + 1) of the header has no name", hint: "every column needs a name in the header row")
+                throw IntakeError(
+                    .badHeader, line: line, "column \(index + 1) of the header has no name",
+                    hint: "name every column in the header row (only empty columns at its end are ignored); to leave a column out, name it and pass --ignore with the name")
             }
             guard seen.insert(column).inserted else {
                 throw IntakeError(.badHeader, line: line, column: column, "the header names this column twice")
             }
         }
         guard seen.contains(mapping.keyColumn) else {
-            throw IntakeError(
-                .missingKey, line: line, column: mapping.keyColumn, "the key column is not in the header",
-                hint: "the header has \(columns.map { Quote.short($0) }.joined(separator: ", ")); pass the key column's name with --key")
+            var hint = "the header has \(columns.map { Quote.short($0) }.joined(separator: ", ")); pass the key column's name with --key"
+            if columns.count == 1,
+                let (character, name) = [(";", "semicolon"), ("\t", "tab"), (",", "comma"), ("|", "pipe")].first(where: { columns[0].contains($0.0) })
+            {
+                hint = "the header is read as one column: if the file is delimited by \(name == "tab" ? "tabs" : "'\(character)'"), pass --delimiter \(name)"
+            }
+            throw IntakeError(.missingKey, line: line, column: mapping.keyColumn, "the key column is not in the header", hint: hint)
         }
         if let timestamp = mapping.sourceTimestampColumn, !seen.contains(timestamp) {
             throw IntakeError(.badMapping, line: line, column: timestamp, "the source_timestamp column is not in the header")
@@ -89,18 +134,31 @@ public struct RecordUnpivot: Sendable {
                 .badMapping, line: line, column: absent, "the mapping names this column, but the header does not have it",
                 hint: "check the spelling in the mapping file, or remove the column from it")
         }
-        for column in columns { plans[column] = try mapping.plan(forColumn: column, line: line) }
+        for column in columns { infos[column] = try info(forColumn: column, line: line) }
+    }
+
+    /// What `column` becomes: its plan, and for a `Set` the kind of its field's type.
+    private func info(forColumn column: String, line: Int) throws -> ColumnInfo {
+        let plan = try mapping.plan(forColumn: column, line: line)
+        guard case .set(let field) = plan, let type = mapping.table.columns[field]?.sqlType else { return ColumnInfo(plan: plan, kind: .text) }
+        return ColumnInfo(plan: plan, kind: ValueKind(sqlType: type))
+    }
+
+    /// Takes the supersessions noted so far (``DuplicateKeys/lastWins``).
+    public mutating func takeSupersessions() -> [Supersession] {
+        defer { supersessions.removeAll() }
+        return supersessions
     }
 
     /// The items of one record, in column order (after its marker, if any).
     public mutating func unpivot(_ record: IntakeRecord, _ emit: (StagedItem) throws -> Void) throws {
-        var key: String?
-        var timestamp: String?
-        for (index, column) in record.columns.enumerated() {
-            if column == mapping.keyColumn { key = record.values[index] }
-            if column == mapping.sourceTimestampColumn { timestamp = record.values[index] }
+        if layout == nil || record.columns != layoutColumns {
+            layoutColumns = record.columns
+            layout = nil
+            keyIndex = record.columns.lastIndex(of: mapping.keyColumn)
+            timestampIndex = mapping.sourceTimestampColumn.flatMap { record.columns.lastIndex(of: $0) }
         }
-        guard let key, key.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+        guard let key = keyIndex.flatMap({ record.values[$0] }), key.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw IntakeError(
                 .missingKey, line: record.line, column: mapping.keyColumn, "the record has no key (the key column is empty or missing)",
                 hint: "every record needs its external key")
@@ -114,42 +172,92 @@ public struct RecordUnpivot: Sendable {
         if key.utf8.contains(0) {
             throw IntakeError(.invalidValue, line: record.line, column: mapping.keyColumn, "the key contains a NUL character")
         }
-        if let text = timestamp, text.isEmpty {
-            timestamp = nil
-        } else if let text = timestamp, !SourceTimestampText.isValid(text) {
-            throw IntakeError(
-                .invalidValue, line: record.line, column: mapping.sourceTimestampColumn,
-                "\(Quote.short(text)) is not a timestamp",
-                hint: "use ISO 8601, e.g. 2026-11-25T08:00:00Z (a time without an offset is UTC)")
+        let timestamp = timestampIndex.flatMap { record.values[$0] }.flatMap { sourceTimestamp($0, line: record.line) }
+        if let previous = keys.see(key, line: record.line, keepLatest: duplicates == .lastWins) {
+            switch duplicates {
+            case .error:
+                problems.add(
+                    BadValue(
+                        .duplicateKey, line: record.line, column: mapping.keyColumn, value: key, reason: "the key is also on line \(previous)",
+                        hint: "a file holds each record once; pass --duplicates last-wins to keep the last record of each key"))
+            case .lastWins:
+                supersessions.append(Supersession(externalKey: key, line: record.line, supersededLine: previous, beforeSeq: nextSeq))
+            }
+        }
+        let columns: [ColumnInfo]
+        if let layout {
+            columns = layout
+        } else {
+            var resolved: [ColumnInfo] = []
+            resolved.reserveCapacity(record.columns.count)
+            for column in record.columns {
+                if let known = infos[column] {
+                    resolved.append(known)
+                } else {
+                    let info = try info(forColumn: column, line: record.line)
+                    infos[column] = info
+                    resolved.append(info)
+                }
+            }
+            layout = resolved
+            columns = resolved
         }
         if markRecords {
             try emit(StagedItem(seq: 0, externalKey: key, operation: nil))
         }
-        for (index, column) in record.columns.enumerated() {
-            let plan: ResolvedMapping.ColumnPlan
-            if let known = plans[column] {
-                plan = known
-            } else {
-                plan = try mapping.plan(forColumn: column, line: record.line)
-                plans[column] = plan
-            }
+        for index in columns.indices {
             let operation: Operation
             let field: String
-            switch plan {
+            switch columns[index].plan {
             case .none: continue
             case .set(let name): (operation, field) = (.set, name)
             case .link(let name): (operation, field) = (.link, name)
             }
             var value = record.values[index]
-            if value?.isEmpty ?? true {
+            if let text = value, !text.isEmpty {
+                if text.utf8.contains(0) {
+                    throw IntakeError(
+                        .invalidValue, line: record.line, column: record.columns[index],
+                        "the value contains a NUL character, which PostgreSQL text cannot hold")
+                }
+                let kind = columns[index].kind
+                if kind != .text {
+                    switch valueFormat.normalise(text, as: kind) {
+                    case .unchanged: break
+                    case .changed(let normalised): value = normalised
+                    case .refused(let reason, let hint):
+                        problems.add(BadValue(line: record.line, column: record.columns[index], value: text, reason: reason, hint: hint))
+                        continue
+                    }
+                }
+            } else {
                 guard mapping.emptyCells == .clear else { continue }
                 value = nil
-            } else if value!.utf8.contains(0) {
-                throw IntakeError(
-                    .invalidValue, line: record.line, column: column, "the value contains a NUL character, which PostgreSQL text cannot hold")
             }
             try emit(StagedItem(seq: nextSeq, externalKey: key, operation: operation, fieldName: field, newValue: value, sourceTimestamp: timestamp))
             nextSeq += 1
         }
+    }
+
+    /// The source timestamp cell as ISO 8601 text, its date read in the
+    /// file's order; nil when empty or bad (then noted in ``problems``).
+    private mutating func sourceTimestamp(_ text: String, line: Int) -> String? {
+        guard !text.isEmpty, let column = mapping.sourceTimestampColumn else { return nil }
+        var result = text
+        switch valueFormat.normalise(text, as: .timestamp) {
+        case .unchanged: break
+        case .changed(let normalised): result = normalised
+        case .refused(let reason, let hint):
+            problems.add(BadValue(line: line, column: column, value: text, reason: reason, hint: hint))
+            return nil
+        }
+        guard SourceTimestampText.isValid(result) else {
+            problems.add(
+                BadValue(
+                    line: line, column: column, value: text, reason: "not a timestamp",
+                    hint: "use ISO 8601, e.g. 2026-11-25T08:00:00Z (a time without an offset is UTC)"))
+            return nil
+        }
+        return result
     }
 }

@@ -2,15 +2,27 @@
 /// (in its canonical text), the submission's options and the file's bytes
 /// exactly as read. The same file with the same mapping always gets the same
 /// key, so submitting it again is recognised (the key is unique per source)
-/// and does nothing; change a byte, the mapping, `--snapshot` or the empty
-/// cell rule, and it is a new submission.
+/// and does nothing; change a byte, the mapping, `--snapshot`, the empty
+/// cell rule or an option that changes what the bytes mean (encoding,
+/// decimal comma, date order, repeated keys: ``IntakeOptions/canonicalText``),
+/// and it is a new submission. With the default options the key is what it
+/// was before those options existed.
 public struct SubmissionKey: Sendable {
     private var hasher = SHA256()
 
     /// Starts the key of a submission of `format` with `mapping`; `snapshot`
     /// (whether records missing from the file are deleted) is part of it.
     public init(mapping: ResolvedMapping, format: IntakeFormat, snapshot: Bool) {
-        let preamble = "syncledger submit v1\nformat=\(format.name)\nsnapshot=\(snapshot)\n\(mapping.canonicalText)\n\n"
+        self.init(mapping: mapping, options: IntakeOptions(format: format), snapshot: snapshot)
+    }
+
+    /// Starts the key of a submission read with `options` and `mapping`;
+    /// `snapshot` (whether records missing from the file are deleted) is part of it.
+    public init(mapping: ResolvedMapping, options: IntakeOptions, snapshot: Bool) {
+        var preamble = "syncledger submit v1\nformat=\(options.format.name)\nsnapshot=\(snapshot)\n"
+        let reading = options.canonicalText
+        if !reading.isEmpty { preamble += reading + "\n" }
+        preamble += "\(mapping.canonicalText)\n\n"
         hasher.update(Array(preamble.utf8))
     }
 
