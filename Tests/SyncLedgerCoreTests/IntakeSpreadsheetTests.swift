@@ -183,17 +183,15 @@ struct IntakeSpreadsheetTests {
 }
 
 /// A micro-benchmark, run by hand: `SYNCLEDGER_INTAKE_BENCH=1 swift test -c release --filter IntakeThroughput`
-/// (rows: `SYNCLEDGER_INTAKE_BENCH_ROWS`, default 1,000,000). It prints items per second, and in a
-/// release build expects well over 100,000 (a debug build is about 14 times slower).
+/// (rows: `SYNCLEDGER_INTAKE_BENCH_ROWS`, default 1,000,000). It prints items per second: figures,
+/// not a test of them (a debug build is about 14 times slower).
 @Suite("Intake throughput", .enabled(if: ProcessInfo.processInfo.environment["SYNCLEDGER_INTAKE_BENCH"] != nil))
 struct IntakeThroughputTests {
     @Test func aMillionRowsOfAnExcelFile() throws {
         let rows = Int(ProcessInfo.processInfo.environment["SYNCLEDGER_INTAKE_BENCH_ROWS"] ?? "") ?? 1_000_000
         for (name, result) in try IntakeBenchmark.run(rows: rows) {
             print("\(name): \(result)")
-            #if !DEBUG
-                #expect(result.itemsPerSecond > 100_000)
-            #endif
+            #expect(result.itemsPerSecond > 0)
         }
     }
 }

@@ -511,10 +511,10 @@ struct MerkleTreeTests {
     }
 
     @Test func storedSubtreesGiveTheReferenceProofsAtLargerSizes() throws {
-        let size = 300_000
+        let size = 70_000
         let tree = Self.counterTree(size: size)
         var random = SplitMix64(seed: 9162)
-        var sizes = [size, 262_144, 262_145, 131_071, 100_000, 99_999]
+        var sizes = [size, 65_536, 65_537, 32_767, 50_000, 49_999]
         for _ in 0..<30 { sizes.append(Int.random(in: 1...size, using: &random)) }
         for n in sizes {
             var stored: [PerfectSubtree: Digest] = [:]
