@@ -1452,11 +1452,11 @@ REVOKE ALL ON FUNCTION integration.acting_user(p_steward text) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION apply_chunk(p_token uuid, p_jobs bigint[], p_creations jsonb, p_items jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.apply_chunk(p_jobs bigint[], w_table text[], w_id uuid[], w_column text[], w_value text[], w_null boolean[], d_item bigint[], d_job bigint[], d_table text[], d_id uuid[], d_aspect text[], d_key text[], d_source text[], d_status text[], d_value text[], d_value_null boolean[], d_prev text[], d_prev_null boolean[], d_applied boolean[], d_ts timestamp with time zone[], d_ts_null boolean[], c_ledger bigint[], m_table text[], m_id uuid[], m_key text[], m_source text[], m_ts_max timestamp with time zone[], m_ts_null boolean[], m_ts_submit bigint[], m_ts_seq bigint[], m_any_submit bigint[], m_any_seq bigint[], m_nots_submit bigint[], m_nots_seq bigint[], r_item bigint[], r_status text[], r_message text[], r_target uuid[], r_target_null boolean[], r_entry integer[]) TO syncledger_worker;
+REVOKE ALL ON FUNCTION integration.apply_chunk(p_token uuid, p_jobs bigint[], p_creations jsonb, p_items jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.apply_chunk(p_token uuid, p_jobs bigint[], p_creations jsonb, p_items jsonb) TO syncledger_worker;
 
 
 --
@@ -1627,11 +1627,10 @@ GRANT ALL ON FUNCTION integration.expire_leases_of(p_worker text) TO syncledger_
 
 
 --
--- Name: FUNCTION fence_jobs(p_token uuid, p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION fence_chunk(p_token uuid, p_jobs bigint[]); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[]) TO syncledger_worker;
+REVOKE ALL ON FUNCTION integration.fence_chunk(p_token uuid, p_jobs bigint[]) FROM PUBLIC;
 
 
 --
@@ -1735,11 +1734,11 @@ GRANT ALL ON FUNCTION integration.pending_items(p_jobs bigint[], p_after_job int
 
 
 --
--- Name: FUNCTION prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, p_items jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, k_source text[], k_table text[], k_key text[], k_hint uuid[], k_hint_null boolean[], i_key integer[], i_creates boolean[], i_related integer[], i_column text[], i_aspect text[], i_aspect_key text[], i_value text[], i_value_null boolean[]) TO syncledger_worker;
+REVOKE ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, p_items jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, p_items jsonb) TO syncledger_worker;
 
 
 --
@@ -1827,6 +1826,13 @@ REVOKE ALL ON FUNCTION integration.reject_entry(p_ledger_id bigint, steward inte
 REVOKE ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.requeue_failed(p_job_id bigint) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION resolve_records(p_records jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.resolve_records(p_records jsonb) FROM PUBLIC;
 
 
 --
@@ -2195,7 +2201,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.acting_user(text)
 --   RETURNS integration.app_user; LANGUAGE plpgsql; STABLE
 
--- FUNCTION integration.apply_chunk(bigint[],text[],uuid[],text[],text[],boolean[],bigint[],bigint[],text[],uuid[],text[],text[],text[],text[],text[],boolean[],text[],boolean[],boolean[],timestamp with time zone[],boolean[],bigint[],text[],uuid[],text[],text[],timestamp with time zone[],boolean[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],bigint[],text[],text[],uuid[],boolean[],integer[])
+-- FUNCTION integration.apply_chunk(uuid,bigint[],jsonb,jsonb)
 --   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_worker
 
@@ -2265,9 +2271,8 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS bigint[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
 --   EXECUTE: syncledger_worker
 
--- FUNCTION integration.fence_jobs(uuid,bigint[])
---   RETURNS bigint[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
---   EXECUTE: syncledger_worker
+-- FUNCTION integration.fence_chunk(uuid,bigint[])
+--   RETURNS void; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
 
 -- FUNCTION integration.heartbeat(uuid[],integer)
 --   RETURNS uuid[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
@@ -2311,11 +2316,11 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.pending_items(bigint[],integer,bigint,bigint,integer)
---   RETURNS TABLE(job_index integer[], item_id bigint[], seq bigint[], target_table text[], table_null boolean[], external_key text[], key_null boolean[], operation text[], field_name text[], field_null boolean[], new_value text[], value_null boolean[], source_timestamp timestamp with time zone[], ts_null boolean[], target_id uuid[], hint_null boolean[]); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
+--   RETURNS TABLE(job_index integer, item_id bigint, seq bigint, target_table text, external_key text, operation text, field_name text, new_value text, source_timestamp timestamp with time zone, target_id uuid); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker
 
--- FUNCTION integration.prepare_chunk(uuid,bigint[],bigint,text[],text[],text[],uuid[],boolean[],integer[],boolean[],integer[],text[],text[],text[],text[],boolean[])
---   RETURNS TABLE(at timestamp with time zone, key_target uuid[], key_found boolean[], key_created boolean[], item_value text[], item_value_null boolean[], item_error text[], item_current text[], item_current_null boolean[], item_same boolean[], item_owner bigint[], item_owner_source text[], item_owner_stale boolean[], item_ts_max timestamp with time zone[], item_ts_null boolean[], item_ts_submit bigint[], item_ts_seq bigint[], item_any_submit bigint[], item_any_seq bigint[], item_nots_submit bigint[], item_nots_seq bigint[], held_item integer[], held_ledger bigint[], held_value text[], held_value_null boolean[]); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+-- FUNCTION integration.prepare_chunk(uuid,bigint[],bigint,jsonb)
+--   RETURNS TABLE(n integer, target_id uuid, created boolean, key_conflict boolean, related_id uuid, related_created boolean, related_conflict boolean, value text, cast_error text, current_value text, equals_current boolean, owner_ledger bigint, owner_source text, owner_stale boolean, held_duplicate bigint, ts_max timestamp with time zone, ts_submit bigint, ts_seq bigint, any_submit bigint, any_seq bigint, nots_submit bigint, nots_seq bigint); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_worker
 
 -- FUNCTION integration.provenance_violations()
@@ -2355,6 +2360,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.requeue_failed(bigint)
 --   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.resolve_records(jsonb)
+--   RETURNS TABLE(n integer, target_id uuid, found boolean, created boolean); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=off, jit=off
 
 -- FUNCTION integration.resolve_target(text,text,boolean)
 --   RETURNS record; LANGUAGE plpgsql; STABLE

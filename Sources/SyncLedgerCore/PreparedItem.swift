@@ -85,4 +85,16 @@ public struct PreparedItem: Sendable, Equatable {
         case .delete: RecordAspectValue.inactive
         }
     }
+
+    /// The value map's confidence in the value (1 without a code list).
+    public var confidence: Double {
+        if case .field(_, _, let confidence) = change { return confidence }
+        return 1
+    }
+
+    /// What the item names before the crosswalk resolves it: the round it
+    /// can join (``RoundPlanner``).
+    public var identity: RoundPlanner.Identity {
+        RoundPlanner.Identity(table: table, source: source, externalKey: externalKey, aspectKey: aspectKey)
+    }
 }

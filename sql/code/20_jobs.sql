@@ -259,20 +259,32 @@ BEGIN
 END
 $$;
 
--- fence_jobs(token, jobs): inside a chunk transaction, locks the jobs' rows
--- FOR KEY SHARE while the token still holds them, and returns the ones it
--- does. A chunk whose jobs are not all returned writes nothing.
-CREATE OR REPLACE FUNCTION integration.fence_jobs(p_token uuid, p_jobs bigint[])
-RETURNS bigint[]
-LANGUAGE sql SECURITY DEFINER
-SET search_path = pg_catalog, integration, pg_temp
+-- fence_chunk(token, jobs): inside a chunk transaction, locks the jobs' rows
+-- FOR KEY SHARE while the token still holds them (SPEC §5, fencing), or
+-- raises SL060 naming the jobs it no longer holds and who holds them now: a
+-- chunk whose claim lost any of its jobs writes nothing.
+CREATE OR REPLACE FUNCTION integration.fence_chunk(p_token uuid, p_jobs bigint[])
+RETURNS void
+LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off
 AS $$
-  SELECT coalesce(array_agg(f.job_id ORDER BY f.job_id), '{}')
+DECLARE
+  fenced bigint[];
+BEGIN
+  SELECT coalesce(array_agg(f.job_id ORDER BY f.job_id), '{}') INTO fenced
     FROM (SELECT j.job_id FROM integration.sync_job j
            WHERE j.job_id = ANY (p_jobs) AND j.claim_token = p_token AND j.job_status = 'Processing'
            ORDER BY j.job_id
-             FOR KEY SHARE) f
+             FOR KEY SHARE) f;
+  IF cardinality(fenced) < (SELECT count(DISTINCT j) FROM unnest(p_jobs) j) THEN
+    RAISE EXCEPTION 'the claim no longer holds job(s) %',
+                    (SELECT string_agg(format('%s (%s)', j.job_id,
+                                              CASE WHEN j.job_status = 'Processing' THEN 'now leased to ' || j.lease_owner
+                                                   ELSE j.job_status END), ', ' ORDER BY j.job_id)
+                       FROM integration.sync_job j WHERE j.job_id = ANY (p_jobs) AND j.job_id <> ALL (fenced))
+      USING ERRCODE = 'SL060';
+  END IF;
+END
 $$;
 
 -- heartbeat(tokens, lease): extends the leases of every job the claims still
@@ -429,57 +441,38 @@ $$;
 -- the cursor (the position of the last item of the previous window: its
 -- job's index in p_jobs, 1-based, its seq and item_id). Each job is read
 -- through the pending index with its own LIMIT, so a window costs the same
--- whether a job has ten items or ten million. One row of arrays.
+-- whether a job has ten items or ten million. target_table is the item's,
+-- or its job's entity_type.
 CREATE OR REPLACE FUNCTION integration.pending_items(
   p_jobs       bigint[],
   p_after_job  integer,
   p_after_seq  bigint,
   p_after_item bigint,
   p_limit      integer)
-RETURNS TABLE (job_index integer[], item_id bigint[], seq bigint[], target_table text[], table_null boolean[],
-               external_key text[], key_null boolean[], operation text[], field_name text[], field_null boolean[],
-               new_value text[], value_null boolean[], source_timestamp timestamptz[], ts_null boolean[],
-               target_id uuid[], hint_null boolean[])
+RETURNS TABLE (job_index integer, item_id bigint, seq bigint, target_table text, external_key text, operation text,
+               field_name text, new_value text, source_timestamp timestamptz, target_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
 AS $$
-  WITH w AS (
-    SELECT q.ord::integer AS job_index, x.*
-      FROM unnest(p_jobs) WITH ORDINALITY AS q(job_id, ord)
-      JOIN integration.sync_job j ON j.job_id = q.job_id
-     CROSS JOIN LATERAL (
-           SELECT i.item_id, i.seq, coalesce(i.target_table, j.entity_type) AS target_table, i.external_key,
-                  i.operation, i.field_name, i.new_value, i.source_timestamp, i.target_id
-             FROM integration.sync_item i
-            WHERE i.job_id = q.job_id AND i.item_status = 'Pending'
-              -- The cursor as an index condition: the scan starts after it
-              -- rather than skipping every item processed before.
-              AND (i.seq, i.item_id) > (CASE WHEN q.ord = p_after_job THEN p_after_seq ELSE -9223372036854775808 END,
-                                        CASE WHEN q.ord = p_after_job THEN p_after_item ELSE -9223372036854775808 END)
-            ORDER BY i.seq, i.item_id
-            LIMIT p_limit) x
-     WHERE q.ord >= p_after_job
-     ORDER BY q.ord, x.seq, x.item_id
-     LIMIT p_limit
-  )
-  SELECT coalesce(array_agg(w.job_index ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.item_id ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.seq ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.target_table, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.target_table IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.external_key, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.external_key IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.operation ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.field_name, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.field_name IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.new_value, '') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.new_value IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.source_timestamp, 'epoch') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.source_timestamp IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(coalesce(w.target_id, '00000000-0000-0000-0000-000000000000') ORDER BY w.job_index, w.seq, w.item_id), '{}'),
-         coalesce(array_agg(w.target_id IS NULL ORDER BY w.job_index, w.seq, w.item_id), '{}')
-    FROM w
+  SELECT q.ord::integer, x.item_id, x.seq, x.target_table, x.external_key, x.operation, x.field_name, x.new_value,
+         x.source_timestamp, x.target_id
+    FROM unnest(p_jobs) WITH ORDINALITY AS q(job_id, ord)
+    JOIN integration.sync_job j ON j.job_id = q.job_id
+   CROSS JOIN LATERAL (
+         SELECT i.item_id, i.seq, coalesce(i.target_table, j.entity_type) AS target_table, i.external_key,
+                i.operation, i.field_name, i.new_value, i.source_timestamp, i.target_id
+           FROM integration.sync_item i
+          WHERE i.job_id = q.job_id AND i.item_status = 'Pending'
+            -- The cursor as an index condition: the scan starts after it
+            -- rather than skipping every item processed before.
+            AND (i.seq, i.item_id) > (CASE WHEN q.ord = p_after_job THEN p_after_seq ELSE -9223372036854775808 END,
+                                      CASE WHEN q.ord = p_after_job THEN p_after_item ELSE -9223372036854775808 END)
+          ORDER BY i.seq, i.item_id
+          LIMIT p_limit) x
+   WHERE q.ord >= p_after_job
+   ORDER BY q.ord, x.seq, x.item_id
+   LIMIT p_limit
 $$;
 
 -- ---------------------------------------------------------------------------

@@ -225,18 +225,13 @@ GRANT SELECT ON
 TO syncledger_worker;
 GRANT EXECUTE ON FUNCTION
   integration.claim_jobs(text, uuid, integer, integer, integer),
-  integration.fence_jobs(uuid, bigint[]),
   integration.heartbeat(uuid[], integer),
   integration.transition_jobs(uuid, bigint[], text, text, integer, double precision),
   integration.expire_leases_of(text),
   integration.pending_items(bigint[], integer, bigint, bigint, integer),
   integration.job_item_counts(bigint[]),
-  integration.prepare_chunk(uuid, bigint[], bigint, text[], text[], text[], uuid[], boolean[], integer[], boolean[],
-                            integer[], text[], text[], text[], text[], boolean[]),
-  integration.apply_chunk(bigint[], text[], uuid[], text[], text[], boolean[], bigint[], bigint[], text[], uuid[], text[],
-                          text[], text[], text[], text[], boolean[], text[], boolean[], boolean[], timestamptz[],
-                          boolean[], bigint[], text[], uuid[], text[], text[], timestamptz[], boolean[], bigint[], bigint[],
-                          bigint[], bigint[], bigint[], bigint[], bigint[], text[], text[], uuid[], boolean[], integer[])
+  integration.prepare_chunk(uuid, bigint[], bigint, jsonb),
+  integration.apply_chunk(uuid, bigint[], jsonb, jsonb)
 TO syncledger_worker;
 
 -- ---------------------------------------------------------------------------

@@ -103,11 +103,9 @@ struct ClaimProcessor {
                 logger.debug(
                     "the database refused an item",
                     metadata: ["item_id": "\(entries[0].item.itemID)", "error": "\(PostgresErrors.message(error))"])
-                let message = ItemFailure.rejectedByDatabase(PostgresErrors.refusal(error)).description
+                let failure = ItemFailure.rejectedByDatabase(PostgresErrors.refusal(error))
                 try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
-                    try await client.withOpenConnection { conn in
-                        try await chunk.fail(itemID: entries[0].item.itemID, jobID: entries[0].item.jobID, message: message, on: conn)
-                    }
+                    try await client.withOpenConnection { conn in try await chunk.fail(entries[0].item, failure: failure, on: conn) }
                 }
                 progressed()
                 return ItemCounts(failed: 1)

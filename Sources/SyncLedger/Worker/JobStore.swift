@@ -28,6 +28,34 @@ public struct Claim: Sendable, Equatable {
     public var jobIDs: [Int64] { jobs.map(\.jobID) }
 }
 
+/// A row of `integration.pending_items`, by column name.
+struct PendingItemRow {
+    var jobIndex: Int32
+    var itemID: Int64
+    var seq: Int64
+    var targetTable: String?
+    var externalKey: String?
+    var operation: String
+    var fieldName: String?
+    var newValue: String?
+    var sourceTimestamp: Date?
+    var targetID: UUID?
+
+    init(_ row: PostgresRow) throws {
+        let columns = row.makeRandomAccess()
+        jobIndex = try columns["job_index"].decode(Int32.self)
+        itemID = try columns["item_id"].decode(Int64.self)
+        seq = try columns["seq"].decode(Int64.self)
+        targetTable = try columns["target_table"].decode(String?.self)
+        externalKey = try columns["external_key"].decode(String?.self)
+        operation = try columns["operation"].decode(String.self)
+        fieldName = try columns["field_name"].decode(String?.self)
+        newValue = try columns["new_value"].decode(String?.self)
+        sourceTimestamp = try columns["source_timestamp"].decode(Date?.self)
+        targetID = try columns["target_id"].decode(UUID?.self)
+    }
+}
+
 /// How a claimed job ended, as `integration.finish_jobs` or `retry_jobs` recorded it.
 public struct JobResult: Sendable, Equatable {
     public var jobID: Int64
@@ -105,23 +133,22 @@ public struct JobStore: Sendable {
 
     /// The next window of the claim's pending items, in processing order.
     func pendingItems(of claim: Claim, after cursor: ItemCursor, limit: Int) async throws -> [InboundItem] {
-        let rows = try await collect(
-            """
-            SELECT * FROM integration.pending_items(\(claim.jobIDs)::int8[], \(cursor.jobIndex), \(cursor.seq), \(cursor.itemID),
-                                                    \(Int32(clamping: limit)))
-            """,
-            as: ([Int32], [Int64], [Int64], [String], [Bool], [String], [Bool], [String], [String], [Bool], [String], [Bool],
-                 [Date], [Bool], [UUID], [Bool]).self)
-        guard let (jobIndex, itemIDs, seqs, tables, tableNull, keys, keyNull, operations, fields, fieldNull, values, valueNull,
-                   timestamps, timestampNull, hints, hintNull) = rows.first
-        else { return [] }
-        return itemIDs.indices.map { n in
-            let job = claim.jobs[Int(jobIndex[n]) - 1]
+        let rows = try await QueryDeadline.$limit.withValue(deadline) {
+            try await client.withOpenConnection { conn in
+                try await conn.checkedRows(
+                    """
+                    SELECT * FROM integration.pending_items(\(claim.jobIDs)::int8[], \(cursor.jobIndex), \(cursor.seq),
+                                                            \(cursor.itemID), \(Int32(clamping: limit)))
+                    """, logger: logger)
+            }
+        }
+        return try rows.map { row in
+            let item = try PendingItemRow(row)
+            let job = claim.jobs[Int(item.jobIndex) - 1]
             return InboundItem(
-                itemID: itemIDs[n], jobID: job.jobID, position: SubmissionPosition(submit: job.submitSeq, seq: seqs[n]),
-                sourceSystem: job.source, targetTable: tableNull[n] ? nil : tables[n], externalKey: keyNull[n] ? nil : keys[n],
-                operation: operations[n], fieldName: fieldNull[n] ? nil : fields[n], newValue: valueNull[n] ? nil : values[n],
-                sourceTimestamp: timestampNull[n] ? nil : timestamps[n], targetIDHint: hintNull[n] ? nil : hints[n])
+                itemID: item.itemID, jobID: job.jobID, position: SubmissionPosition(submit: job.submitSeq, seq: item.seq),
+                sourceSystem: job.source, targetTable: item.targetTable, externalKey: item.externalKey, operation: item.operation,
+                fieldName: item.fieldName, newValue: item.newValue, sourceTimestamp: item.sourceTimestamp, targetIDHint: item.targetID)
         }
     }
 
