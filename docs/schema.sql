@@ -200,6 +200,12 @@ CREATE TABLE integration.ledger (
     row_hash bytea NOT NULL,
     chain_hash bytea NOT NULL,
     apply_seq bigint,
+    hash_version smallint DEFAULT 2 NOT NULL,
+    birth_status text,
+    birth_apply_seq bigint,
+    hold_reason text,
+    match_rule text,
+    match_score numeric(5,4),
     CONSTRAINT ledger_applied_has_applied_at CHECK (((NOT is_applied) OR (applied_at IS NOT NULL))),
     CONSTRAINT ledger_applied_has_apply_seq CHECK (((NOT is_applied) OR (apply_seq IS NOT NULL))),
     CONSTRAINT ledger_aspect_valid CHECK ((ledger_aspect = ANY (ARRAY['Field'::text, 'Record'::text, 'Relationship'::text]))),
@@ -257,6 +263,41 @@ COMMENT ON COLUMN integration.ledger.apply_seq IS 'Order in which values were ap
 
 
 --
+-- Name: COLUMN ledger.hash_version; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.hash_version IS 'How row_hash was computed: 1 (immutable content only; the state is attested by an event), 2 (content and the state at insert).';
+
+
+--
+-- Name: COLUMN ledger.birth_status; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.birth_status IS 'Version 2: the status the entry was written with (its state at insert; later states are in its events).';
+
+
+--
+-- Name: COLUMN ledger.birth_apply_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.birth_apply_seq IS 'Version 2: the apply_seq the entry was written with; NULL when it was written unapplied (held).';
+
+
+--
+-- Name: COLUMN ledger.hold_reason; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.hold_reason IS 'Why the entry waits for a steward: on_certify, authority, confidence, not_auto_certified (applied, awaiting certification) or proposal.';
+
+
+--
+-- Name: COLUMN ledger.match_rule; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger.match_rule IS 'For an identity entry: the match rule that linked the record, with match_score.';
+
+
+--
 -- Name: FUNCTION my_source_systems(p_role name); Type: COMMENT; Schema: integration; Owner: -
 --
 
@@ -268,6 +309,77 @@ COMMENT ON FUNCTION integration.my_source_systems(p_role name) IS 'Source system
 --
 
 COMMENT ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) IS 'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
+
+
+--
+-- Name: ledger_event; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.ledger_event (
+    event_id bigint NOT NULL,
+    ledger_id bigint NOT NULL,
+    from_status text,
+    to_status text NOT NULL,
+    actor text NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    notes text,
+    acting_role name DEFAULT SESSION_USER NOT NULL,
+    apply_seq bigint,
+    chain_seq bigint NOT NULL,
+    row_hash bytea NOT NULL,
+    chain_hash bytea NOT NULL,
+    hash_version smallint DEFAULT 2 NOT NULL,
+    batch_id bigint,
+    reason_code text,
+    after_applied boolean,
+    after_apply_seq bigint,
+    after_applied_at timestamp with time zone,
+    after_confirmed_at timestamp with time zone,
+    after_certified_at timestamp with time zone,
+    after_certified_by bigint
+);
+
+
+--
+-- Name: COLUMN ledger_event.actor; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.actor IS 'The app_user acted for (user_name), or policy / worker.';
+
+
+--
+-- Name: COLUMN ledger_event.acting_role; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.acting_role IS 'The database login role (session_user) whose session caused the event.';
+
+
+--
+-- Name: COLUMN ledger_event.apply_seq; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.apply_seq IS 'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
+
+
+--
+-- Name: COLUMN ledger_event.hash_version; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.hash_version IS 'How row_hash was computed: 1 (the event alone), 2 (the event and the entry''s whole state after it: to_status and the after_* columns).';
+
+
+--
+-- Name: COLUMN ledger_event.batch_id; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.batch_id IS 'The steward decision batch the event belongs to (certify_where, reject_where), or NULL.';
+
+
+--
+-- Name: COLUMN ledger_event.reason_code; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.reason_code IS 'A rejection''s reason code (integration.reject_reason), or NULL.';
 
 
 --
@@ -403,47 +515,6 @@ COMMENT ON TABLE integration.ledger_chain IS 'Head of each target record''s ledg
 
 
 --
--- Name: ledger_event; Type: TABLE; Schema: integration; Owner: -
---
-
-CREATE TABLE integration.ledger_event (
-    event_id bigint NOT NULL,
-    ledger_id bigint NOT NULL,
-    from_status text,
-    to_status text NOT NULL,
-    actor text NOT NULL,
-    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
-    notes text,
-    acting_role name DEFAULT SESSION_USER NOT NULL,
-    apply_seq bigint,
-    chain_seq bigint NOT NULL,
-    row_hash bytea NOT NULL,
-    chain_hash bytea NOT NULL
-);
-
-
---
--- Name: COLUMN ledger_event.actor; Type: COMMENT; Schema: integration; Owner: -
---
-
-COMMENT ON COLUMN integration.ledger_event.actor IS 'The app_user acted for (user_name), or policy / worker.';
-
-
---
--- Name: COLUMN ledger_event.acting_role; Type: COMMENT; Schema: integration; Owner: -
---
-
-COMMENT ON COLUMN integration.ledger_event.acting_role IS 'The database login role (session_user) whose session caused the event.';
-
-
---
--- Name: COLUMN ledger_event.apply_seq; Type: COMMENT; Schema: integration; Owner: -
---
-
-COMMENT ON COLUMN integration.ledger_event.apply_seq IS 'When the event (re)applied the entry''s value to the target: the apply sequence it took.';
-
-
---
 -- Name: ledger_event_event_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
 --
 
@@ -468,6 +539,76 @@ ALTER TABLE integration.ledger ALTER COLUMN ledger_id ADD GENERATED ALWAYS AS ID
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+
+--
+-- Name: ledger_link; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.ledger_link (
+    txid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    link_id bigint NOT NULL,
+    target_table text NOT NULL,
+    target_id uuid NOT NULL,
+    chain_seq bigint NOT NULL,
+    link_hash bytea NOT NULL
+);
+
+
+--
+-- Name: TABLE ledger_link; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.ledger_link IS 'Every chain link: the record, the chain position it seals up to, the link hash; appended to the Merkle log by integration.checkpoint().';
+
+
+--
+-- Name: ledger_link_link_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.ledger_link ALTER COLUMN link_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.ledger_link_link_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: merkle_checkpoint; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.merkle_checkpoint (
+    tree_size bigint NOT NULL,
+    root bytea NOT NULL,
+    horizon xid8 NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: merkle_leaf; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.merkle_leaf (
+    leaf_index bigint NOT NULL,
+    txid xid8 NOT NULL,
+    link_id bigint NOT NULL,
+    leaf_hash bytea NOT NULL
+);
+
+
+--
+-- Name: merkle_node; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.merkle_node (
+    level smallint NOT NULL,
+    node_index bigint NOT NULL,
+    hash bytea NOT NULL
 );
 
 
@@ -779,6 +920,14 @@ ALTER TABLE ONLY integration.ledger_event
 
 
 --
+-- Name: ledger_link ledger_link_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.ledger_link
+    ADD CONSTRAINT ledger_link_pkey PRIMARY KEY (txid, link_id);
+
+
+--
 -- Name: ledger ledger_one_row_per_item; Type: CONSTRAINT; Schema: integration; Owner: -
 --
 
@@ -792,6 +941,38 @@ ALTER TABLE ONLY integration.ledger
 
 ALTER TABLE ONLY integration.ledger
     ADD CONSTRAINT ledger_pkey PRIMARY KEY (ledger_id);
+
+
+--
+-- Name: merkle_checkpoint merkle_checkpoint_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.merkle_checkpoint
+    ADD CONSTRAINT merkle_checkpoint_pkey PRIMARY KEY (tree_size);
+
+
+--
+-- Name: merkle_leaf merkle_leaf_once_per_link; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.merkle_leaf
+    ADD CONSTRAINT merkle_leaf_once_per_link UNIQUE (txid, link_id);
+
+
+--
+-- Name: merkle_leaf merkle_leaf_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.merkle_leaf
+    ADD CONSTRAINT merkle_leaf_pkey PRIMARY KEY (leaf_index);
+
+
+--
+-- Name: merkle_node merkle_node_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.merkle_node
+    ADD CONSTRAINT merkle_node_pkey PRIMARY KEY (level, node_index);
 
 
 --
@@ -1545,6 +1726,15 @@ REVOKE ALL ON FUNCTION integration.check_ledger_update() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION checkpoint(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.checkpoint() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.checkpoint() TO syncledger_admin;
+GRANT ALL ON FUNCTION integration.checkpoint() TO syncledger_worker;
+
+
+--
 -- Name: FUNCTION claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1598,10 +1788,26 @@ REVOKE ALL ON FUNCTION integration.entry_digest(p_ledger_id bigint, p_table text
 
 
 --
+-- Name: FUNCTION entry_digest_v2(p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text, p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamp with time zone, p_recorded_at timestamp with time zone, p_birth_status text, p_birth_apply_seq bigint, p_notes text, p_hold_reason text, p_match_rule text, p_match_score numeric); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.entry_digest_v2(p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text, p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamp with time zone, p_recorded_at timestamp with time zone, p_birth_status text, p_birth_apply_seq bigint, p_notes text, p_hold_reason text, p_match_rule text, p_match_score numeric) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION entry_for_action(p_ledger_id bigint, p_status text, p_action text); Type: ACL; Schema: integration; Owner: -
 --
 
 REVOKE ALL ON FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status text, p_action text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION entry_proof(p_ledger_id bigint, p_tree_size bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) TO syncledger_admin;
 
 
 --
@@ -1616,6 +1822,13 @@ REVOKE ALL ON FUNCTION integration.epoch_us(p_at timestamp with time zone) FROM 
 --
 
 REVOKE ALL ON FUNCTION integration.event_digest(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint) FROM PUBLIC;
 
 
 --
@@ -1701,6 +1914,47 @@ REVOKE ALL ON FUNCTION integration.lock_target(p_table text, p_id uuid) FROM PUB
 
 
 --
+-- Name: FUNCTION merkle_leaf_hash(p_link bytea); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merkle_leaf_hash(p_link bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION merkle_node_hash(p_left bytea, p_right bytea); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merkle_node_hash(p_left bytea, p_right bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION merkle_root(p_size bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merkle_root(p_size bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.merkle_root(p_size bigint) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.merkle_root(p_size bigint) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION merkle_size(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merkle_size() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.merkle_size() TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.merkle_size() TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION merkle_subtrees(p_subtrees jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merkle_subtrees(p_subtrees jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.merkle_subtrees(p_subtrees jsonb) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.merkle_subtrees(p_subtrees jsonb) TO syncledger_admin;
+
+
+--
 -- Name: FUNCTION my_source_systems(p_role name); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1769,10 +2023,10 @@ GRANT ALL ON FUNCTION integration.prune_preview(p_older_than interval, p_include
 
 
 --
--- Name: FUNCTION record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[], p_batch bigint, p_reasons text[]); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[], p_batch bigint, p_reasons text[]) FROM PUBLIC;
 
 
 --
@@ -1898,6 +2152,29 @@ REVOKE ALL ON FUNCTION integration.steward_action(p_action text, p_ledger_id big
 
 
 --
+-- Name: FUNCTION stored_entry_digest(l integration.ledger); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.stored_entry_digest(l integration.ledger) FROM PUBLIC;
+
+
+--
+-- Name: TABLE ledger_event; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_admin;
+GRANT SELECT ON TABLE integration.ledger_event TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION stored_event_digest(e integration.ledger_event); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.stored_event_digest(e integration.ledger_event) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION target_holds(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1936,6 +2213,15 @@ REVOKE ALL ON FUNCTION integration.use_canonical_settings(p_function regprocedur
 REVOKE ALL ON FUNCTION integration.verify_ledger() FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.verify_ledger() TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.verify_ledger() TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION verify_log(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.verify_log() FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.verify_log() TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.verify_log() TO syncledger_admin;
 
 
 --
@@ -2003,12 +2289,35 @@ GRANT SELECT ON TABLE integration.ledger_chain TO syncledger_worker;
 
 
 --
--- Name: TABLE ledger_event; Type: ACL; Schema: integration; Owner: -
+-- Name: TABLE ledger_link; Type: ACL; Schema: integration; Owner: -
 --
 
-GRANT SELECT ON TABLE integration.ledger_event TO syncledger_steward;
-GRANT SELECT ON TABLE integration.ledger_event TO syncledger_admin;
-GRANT SELECT ON TABLE integration.ledger_event TO syncledger_worker;
+GRANT SELECT ON TABLE integration.ledger_link TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger_link TO syncledger_admin;
+
+
+--
+-- Name: TABLE merkle_checkpoint; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.merkle_checkpoint TO syncledger_steward;
+GRANT SELECT ON TABLE integration.merkle_checkpoint TO syncledger_admin;
+
+
+--
+-- Name: TABLE merkle_leaf; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.merkle_leaf TO syncledger_steward;
+GRANT SELECT ON TABLE integration.merkle_leaf TO syncledger_admin;
+
+
+--
+-- Name: TABLE merkle_node; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.merkle_node TO syncledger_steward;
+GRANT SELECT ON TABLE integration.merkle_node TO syncledger_admin;
 
 
 --
@@ -2234,6 +2543,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.check_ledger_update()
 --   RETURNS trigger; LANGUAGE plpgsql
 
+-- FUNCTION integration.checkpoint()
+--   RETURNS TABLE(tree_size bigint, root text, taken_at timestamp with time zone, links_added bigint); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
+--   EXECUTE: syncledger_admin, syncledger_worker
+
 -- FUNCTION integration.claim_jobs(text,uuid,integer,integer,integer)
 --   RETURNS TABLE(job_id bigint, source_system_key text, entity_type text, attempts integer, submit_seq bigint, rescued_from text, last_error text); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker
@@ -2258,13 +2571,23 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.entry_digest(bigint,text,uuid,text,text,text,text,text,bigint,bigint,timestamp with time zone,timestamp with time zone)
 --   RETURNS bytea; LANGUAGE sql; STABLE
 
+-- FUNCTION integration.entry_digest_v2(bigint,text,uuid,text,text,text,text,text,bigint,bigint,timestamp with time zone,timestamp with time zone,text,bigint,text,text,text,numeric)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
 -- FUNCTION integration.entry_for_action(bigint,text,text)
 --   RETURNS integration.ledger; LANGUAGE plpgsql
+
+-- FUNCTION integration.entry_proof(bigint,bigint)
+--   RETURNS jsonb; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.epoch_us(timestamp with time zone)
 --   RETURNS bigint; LANGUAGE sql; STABLE
 
 -- FUNCTION integration.event_digest(bigint,bigint,text,text,text,name,timestamp with time zone,text,bigint)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.event_digest_v2(bigint,bigint,text,text,text,name,timestamp with time zone,text,bigint,bigint,text,boolean,bigint,timestamp with time zone,timestamp with time zone,timestamp with time zone,bigint)
 --   RETURNS bytea; LANGUAGE sql; STABLE
 
 -- FUNCTION integration.expire_leases_of(text)
@@ -2304,6 +2627,24 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.lock_target(text,uuid)
 --   RETURNS void; LANGUAGE plpgsql
 
+-- FUNCTION integration.merkle_leaf_hash(bytea)
+--   RETURNS bytea; LANGUAGE sql; IMMUTABLE
+
+-- FUNCTION integration.merkle_node_hash(bytea,bytea)
+--   RETURNS bytea; LANGUAGE sql; IMMUTABLE
+
+-- FUNCTION integration.merkle_root(bigint)
+--   RETURNS bytea; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.merkle_size()
+--   RETURNS bigint; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.merkle_subtrees(jsonb)
+--   RETURNS TABLE(level integer, node_index bigint, hash bytea); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
 -- FUNCTION integration.my_source_systems(name)
 --   RETURNS text[]; LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, pg_temp
 --   EXECUTE: syncledger_upstream, syncledger_connector
@@ -2324,7 +2665,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   EXECUTE: syncledger_worker
 
 -- FUNCTION integration.provenance_violations()
---   RETURNS TABLE(target_table text, target_id uuid, aspect_key text, current_value text, expected_value text, ledger_id bigint, violation text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(target_table text, target_id uuid, aspect_key text, current_value text, expected_value text, ledger_id bigint, violation text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.prune_jobs(interval,integer,boolean)
@@ -2335,7 +2676,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS TABLE(jobs bigint, items bigint, cutoff timestamp with time zone, newest timestamp with time zone, kept_for_requeue bigint); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_admin, syncledger_worker
 
--- FUNCTION integration.record_events(bigint[],text[],text[],text[],text[],bigint[])
+-- FUNCTION integration.record_events(bigint[],text[],text[],text[],text[],bigint[],bigint,text[])
 --   RETURNS void; LANGUAGE plpgsql
 
 -- FUNCTION integration.recount_jobs(bigint[])
@@ -2391,6 +2732,12 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.steward_action(text,bigint,text,text,boolean)
 --   RETURNS integration.ledger; LANGUAGE plpgsql
 
+-- FUNCTION integration.stored_entry_digest(integration.ledger)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.stored_event_digest(integration.ledger_event)
+--   RETURNS bytea; LANGUAGE sql; STABLE
+
 -- FUNCTION integration.target_holds(text,uuid,text,text,text)
 --   RETURNS boolean; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -2406,7 +2753,11 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS void; LANGUAGE plpgsql
 
 -- FUNCTION integration.verify_ledger()
---   RETURNS TABLE(finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   RETURNS TABLE(finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.verify_log()
+--   RETURNS TABLE(finding text, detail text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.wait_for_chunks(uuid,bigint[])

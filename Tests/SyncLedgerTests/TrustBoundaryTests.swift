@@ -174,13 +174,16 @@ struct TrustBoundaryTests {
                     """)
                 expected = ada
             case .deletedEvent:
+                // A steward's certification, erased: the entry says Certified,
+                // its hashed history no longer does.
+                _ = try await db.int("SELECT ledger_id FROM integration.certify(\(held), 'alice')")
                 try await db.exec(
                     """
                     ALTER TABLE integration.ledger_event DISABLE TRIGGER ALL;
-                    DELETE FROM integration.ledger_event WHERE ledger_id = \(ada);
+                    DELETE FROM integration.ledger_event WHERE ledger_id = \(held) AND actor = 'alice';
                     ALTER TABLE integration.ledger_event ENABLE TRIGGER ALL;
                     """)
-                expected = ada
+                expected = held
             case .statusWithoutEvent:
                 // The owner itself, through the trigger: a transition it allows,
                 // but that no event explains.

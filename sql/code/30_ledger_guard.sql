@@ -95,11 +95,11 @@ BEGIN
     JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
    WHERE n.value IS DISTINCT FROM o.value
      AND n.key NOT IN ('ledger_status', 'is_applied', 'applied_at', 'apply_seq', 'confirmed_at',
-                       'certified_at', 'certified_by', 'notes');
+                       'certified_at', 'certified_by');
   IF changed IS NOT NULL THEN
     RAISE EXCEPTION 'integration.ledger is append-only: UPDATE of % is refused (ledger entry %)', changed, OLD.ledger_id
       USING ERRCODE = 'SL002',
-            DETAIL = 'Only ledger_status, is_applied, applied_at, apply_seq, confirmed_at, certified_at, certified_by and notes may change.';
+            DETAIL = 'Only ledger_status, is_applied, applied_at, apply_seq, confirmed_at, certified_at and certified_by may change, each change with an event.';
   END IF;
 
   IF NEW.ledger_status IS DISTINCT FROM OLD.ledger_status
@@ -150,8 +150,23 @@ CREATE OR REPLACE TRIGGER ledger_event_refuse_update
   FOR EACH ROW EXECUTE FUNCTION integration.refuse_ledger_event_update();
 ALTER TABLE integration.ledger_event ENABLE ALWAYS TRIGGER ledger_event_refuse_update;
 
--- Timestamps enter digests as microseconds since the epoch: the same text
--- whatever TimeZone or DateStyle the session has.
+-- ---------------------------------------------------------------------------
+-- Digests
+-- ---------------------------------------------------------------------------
+--
+-- An element's row_hash is the SHA-256 of a row literal of its columns (an
+-- unambiguous text form: NULL and '' differ, separators are quoted),
+-- timestamps entering as microseconds since the epoch, so the same text
+-- whatever TimeZone or DateStyle the session has. docs/proofs.md spells the
+-- formulas out for an independent verifier.
+--
+-- Version 1 (rows written before the ledger's hash version 2) covered an
+-- entry's immutable content only; its state was attested by an event when
+-- the ledger moved to version 2 (sql/schema/003_ledger_v2.sql). Version 2
+-- covers an entry's content and its state at insert, and an event's content
+-- and the entry's whole state after it: every column that decides
+-- ownership, status or staleness is in the chain.
+
 -- STABLE, not IMMUTABLE, like extract() itself: so that PostgreSQL inlines
 -- it (and the digests below) into the statements that call them.
 CREATE OR REPLACE FUNCTION integration.epoch_us(p_at timestamptz) RETURNS bigint
@@ -159,8 +174,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT (extract(epoch FROM p_at) * 1000000)::bigint
 $$;
 
--- The digest of a ledger entry: its immutable columns as a row literal (an
--- unambiguous text form: NULL and '' differ, separators are quoted).
+-- Version 1 digest of a ledger entry: its immutable columns.
 CREATE OR REPLACE FUNCTION integration.entry_digest(
   p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text,
   p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamptz, p_recorded_at timestamptz)
@@ -171,7 +185,23 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                            'UTF8'))
 $$;
 
--- The digest of an event.
+-- Version 2 digest of a ledger entry: its content and its state at insert
+-- (birth_status; birth_apply_seq, NULL when it was written unapplied; its
+-- clocks at insert are its recorded_at).
+CREATE OR REPLACE FUNCTION integration.entry_digest_v2(
+  p_ledger_id bigint, p_table text, p_id uuid, p_aspect text, p_key text, p_source text, p_value text,
+  p_previous text, p_item bigint, p_job bigint, p_source_timestamp timestamptz, p_recorded_at timestamptz,
+  p_birth_status text, p_birth_apply_seq bigint, p_notes text, p_hold_reason text, p_match_rule text,
+  p_match_score numeric)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to(ROW(2::smallint, p_ledger_id, p_table, p_id, p_aspect, p_key, p_source, p_value, p_previous,
+                               p_item, p_job, integration.epoch_us(p_source_timestamp), integration.epoch_us(p_recorded_at),
+                               p_birth_status, p_birth_apply_seq, p_notes, p_hold_reason, p_match_rule, p_match_score)::text,
+                           'UTF8'))
+$$;
+
+-- Version 1 digest of an event.
 CREATE OR REPLACE FUNCTION integration.event_digest(
   p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
   p_notes text, p_apply_seq bigint)
@@ -182,6 +212,49 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                            'UTF8'))
 $$;
 
+-- Version 2 digest of an event: the event and its entry's state after it.
+CREATE OR REPLACE FUNCTION integration.event_digest_v2(
+  p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
+  p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint,
+  p_applied_at timestamptz, p_confirmed_at timestamptz, p_certified_at timestamptz, p_certified_by bigint)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to(ROW(2::smallint, p_event_id, p_ledger_id, p_from, p_to, p_actor, p_role::text,
+                               integration.epoch_us(p_at), p_notes, p_apply_seq, p_batch_id, p_reason_code, p_applied,
+                               p_after_apply_seq, integration.epoch_us(p_applied_at), integration.epoch_us(p_confirmed_at),
+                               integration.epoch_us(p_certified_at), p_certified_by)::text,
+                           'UTF8'))
+$$;
+
+-- The digest a stored entry should have, by its hash version.
+CREATE OR REPLACE FUNCTION integration.stored_entry_digest(l integration.ledger)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE l.hash_version
+    WHEN 1 THEN integration.entry_digest(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
+                                         l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
+                                         l.source_timestamp, l.recorded_at)
+    ELSE integration.entry_digest_v2(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
+                                     l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
+                                     l.source_timestamp, l.recorded_at, l.birth_status, l.birth_apply_seq, l.notes,
+                                     l.hold_reason, l.match_rule, l.match_score)
+  END
+$$;
+
+-- The digest a stored event should have, by its hash version.
+CREATE OR REPLACE FUNCTION integration.stored_event_digest(e integration.ledger_event)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE e.hash_version
+    WHEN 1 THEN integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
+                                         e.occurred_at, e.notes, e.apply_seq)
+    ELSE integration.event_digest_v2(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
+                                     e.occurred_at, e.notes, e.apply_seq, e.batch_id, e.reason_code, e.after_applied,
+                                     e.after_apply_seq, e.after_applied_at, e.after_confirmed_at, e.after_certified_at,
+                                     e.after_certified_by)
+  END
+$$;
+
 -- The link a record's chain starts from: binds the chain to its record, so a
 -- chain copied onto another record does not verify.
 CREATE OR REPLACE FUNCTION integration.chain_genesis(p_table text, p_id uuid) RETURNS bytea
@@ -189,11 +262,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT sha256(convert_to('syncledger chain ' || p_table || ' ' || p_id::text, 'UTF8'))
 $$;
 
+-- ---------------------------------------------------------------------------
+-- Appending
+-- ---------------------------------------------------------------------------
+
 -- chain_append(tables, ids, digests): appends elements (given in order, each
 -- with its record and row_hash) to their records' chains, one link per record,
--- and returns each element's chain_seq and link. The caller holds the
--- records' target row locks (so each head is stable) and inserts the
--- elements with these values in the same transaction.
+-- and returns each element's chain_seq and link. Each link is also recorded in
+-- integration.ledger_link, from which checkpoints build the Merkle log. The
+-- caller holds the records' target row locks (so each head is stable) and
+-- inserts the elements with these values in the same transaction.
 CREATE OR REPLACE FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p_digests bytea[])
 RETURNS TABLE (ord integer, chain_seq bigint, chain_hash bytea)
 LANGUAGE plpgsql
@@ -221,6 +299,9 @@ BEGIN
     INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
     SELECT h.t, h.id, h.len + h.cnt, h.link FROM h
     ON CONFLICT (target_table, target_id) DO UPDATE SET length = excluded.length, head = excluded.head
+  ), link AS (
+    INSERT INTO integration.ledger_link (target_table, target_id, chain_seq, link_hash)
+    SELECT h.t, h.id, h.len + h.cnt, h.link FROM h ORDER BY h.t, h.id
   )
   SELECT e.n, h.len + row_number() OVER (PARTITION BY e.t, e.id ORDER BY e.n), h.link
     FROM e JOIN h ON h.t = e.t AND h.id = e.id
@@ -228,41 +309,53 @@ BEGIN
 END
 $$;
 
--- record_events(...): inserts events (steward actions, restorations) with
--- their digests, chained onto their entries' records. The caller holds the
--- records' target row locks. acting_role is the session's login role.
+-- record_events(ledger_ids, from, to, actors, notes, apply_seqs, batch,
+-- reasons): inserts events (steward actions, restorations) after the caller
+-- changed their entries, each with the entry's state as it is now (version 2
+-- digests), chained onto their entries' records, one link per record. The
+-- caller holds the records' target row locks. acting_role is the session's
+-- login role; batch is the decision batch of them all (or NULL); reasons
+-- the rejection reason codes (or NULL).
 CREATE OR REPLACE FUNCTION integration.record_events(
-  p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[])
+  p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[],
+  p_batch bigint DEFAULT NULL, p_reasons text[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-  ids bigint[];
   at  timestamptz := now();
 BEGIN
-  SELECT array_agg(nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id')::regclass)) INTO ids
-    FROM generate_series(1, cardinality(p_ledger_ids));
-
-  WITH ev AS (
-    SELECT u.ord::integer AS ord, ids[u.ord] AS event_id, u.ledger_id, u.f, u.t, u.actor, u.notes, u.aseq,
-           l.target_table, l.target_id,
-           integration.event_digest(ids[u.ord], u.ledger_id, u.f, u.t, u.actor, session_user, at, u.notes, u.aseq) AS d
+  WITH ev AS MATERIALIZED (
+    SELECT u.ord::integer AS ord,
+           nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id')::regclass) AS event_id,
+           u.ledger_id, u.f, u.t, u.actor, u.notes, u.aseq, p_reasons[u.ord] AS reason,
+           l.target_table, l.target_id, l.is_applied, l.apply_seq, l.applied_at, l.confirmed_at, l.certified_at,
+           l.certified_by
       FROM unnest(p_ledger_ids, p_from, p_to, p_actors, p_notes, p_apply_seqs)
            WITH ORDINALITY AS u(ledger_id, f, t, actor, notes, aseq, ord)
       JOIN integration.ledger l ON l.ledger_id = u.ledger_id
+     ORDER BY u.ord
+  ), dig AS MATERIALIZED (
+    SELECT ev.*,
+           integration.event_digest_v2(ev.event_id, ev.ledger_id, ev.f, ev.t, ev.actor, session_user, at, ev.notes,
+                                       ev.aseq, p_batch, ev.reason, ev.is_applied, ev.apply_seq, ev.applied_at,
+                                       ev.confirmed_at, ev.certified_at, ev.certified_by) AS d
+      FROM ev
   ), chained AS (
     SELECT c.* FROM integration.chain_append(
-      ARRAY(SELECT ev.target_table FROM ev ORDER BY ev.ord),
-      ARRAY(SELECT ev.target_id FROM ev ORDER BY ev.ord),
-      ARRAY(SELECT ev.d FROM ev ORDER BY ev.ord)) c
+      ARRAY(SELECT dig.target_table FROM dig ORDER BY dig.ord),
+      ARRAY(SELECT dig.target_id FROM dig ORDER BY dig.ord),
+      ARRAY(SELECT dig.d FROM dig ORDER BY dig.ord)) c
   )
   INSERT INTO integration.ledger_event
     (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, apply_seq,
-     chain_seq, row_hash, chain_hash)
+     chain_seq, row_hash, chain_hash, batch_id, reason_code, after_applied, after_apply_seq, after_applied_at,
+     after_confirmed_at, after_certified_at, after_certified_by)
   OVERRIDING SYSTEM VALUE
-  SELECT ev.event_id, ev.ledger_id, ev.f, ev.t, ev.actor, session_user, at, ev.notes, ev.aseq,
-         chained.chain_seq, ev.d, chained.chain_hash
-    FROM ev JOIN chained ON chained.ord = ev.ord
-   ORDER BY ev.ord;
+  SELECT dig.event_id, dig.ledger_id, dig.f, dig.t, dig.actor, session_user, at, dig.notes, dig.aseq,
+         chained.chain_seq, dig.d, chained.chain_hash, p_batch, dig.reason, dig.is_applied, dig.apply_seq, dig.applied_at,
+         dig.confirmed_at, dig.certified_at, dig.certified_by
+    FROM dig JOIN chained ON chained.ord = dig.ord
+   ORDER BY dig.ord;
 END
 $$;
 
@@ -270,38 +363,41 @@ $$;
 -- Verification
 -- ---------------------------------------------------------------------------
 
--- verify_ledger(): recomputes every digest, link and head, and checks each
--- entry's status against its events. One row per finding, in the order of
--- the records' chains, each naming the entry (and event) concerned:
+-- verify_ledger(): recomputes every digest, link and head from the rows, and
+-- every entry's state from hashed content, and compares them with what is
+-- stored. One row per finding, in the order of the records' chains, each
+-- naming the entry (and event) concerned:
 --
 --   content  an entry's or event's columns no longer match its row_hash
 --   order    a gap, a repeat or a reordering in a record's chain positions
 --            (an element was deleted or moved)
 --   link     a link that does not recompute (hashes were rewritten or an
---            element of the link was removed)
+--            element of the link was removed), or that integration.ledger_link
+--            does not record as it is
 --   absence  the newest elements of a record's chain are missing (shorter
 --            than its recorded length), an event's entry or an item's ledger
 --            entry does not exist
---   state    an entry's status or certifier disagrees with its events
+--   state    an entry's stored state (status, applied, apply_seq, applied_at,
+--            confirmed_at, certified_at, certified_by) is not the state its
+--            hashed history gives: its last version 2 event's, or, with none,
+--            its own at insert (version 2); a version 1 entry without an
+--            attested state
 --
--- Empty on a healthy database. Reads everything: schedule it (`syncledger
--- verify`), do not call it per request.
+-- Empty on a healthy database. Reads everything once, in one sort of the
+-- elements: schedule it (`syncledger verify`), do not call it per request.
 CREATE OR REPLACE FUNCTION integration.verify_ledger()
 RETURNS TABLE (finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET work_mem = '512MB' SET jit = off
 AS $$
   WITH el AS (
     SELECT l.target_table AS t, l.target_id AS id, l.ledger_id AS lid, NULL::bigint AS eid, l.chain_seq AS seq,
-           l.row_hash, l.chain_hash,
-           integration.entry_digest(l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key,
-                                    l.source_system_key, l.value, l.previous_value, l.sync_item_id, l.job_id,
-                                    l.source_timestamp, l.recorded_at) AS d
+           l.row_hash, l.chain_hash, integration.stored_entry_digest(l) AS d
       FROM integration.ledger l
     UNION ALL
     SELECT l.target_table, l.target_id, e.ledger_id, e.event_id, e.chain_seq, e.row_hash, e.chain_hash,
-           integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
-                                    e.occurred_at, e.notes, e.apply_seq)
+           integration.stored_event_digest(e)
       FROM integration.ledger_event e JOIN integration.ledger l ON l.ledger_id = e.ledger_id
   ), ordered AS (
     SELECT el.*,
@@ -326,14 +422,11 @@ AS $$
   ), last AS (
     SELECT DISTINCT ON (o.t, o.id) o.t, o.id, o.lid, o.eid, o.pos, o.chain_hash
       FROM ordered o ORDER BY o.t, o.id, o.pos DESC
-  ), last_event AS (
-    SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.to_status, e.actor
+  ), last_state AS (
+    SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.event_id, e.to_status, e.after_applied, e.after_apply_seq,
+           e.after_applied_at, e.after_confirmed_at, e.after_certified_at, e.after_certified_by
       FROM integration.ledger_event e
-     ORDER BY e.ledger_id, e.chain_seq DESC, e.event_id DESC
-  ), last_certification AS (
-    SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.actor
-      FROM integration.ledger_event e
-     WHERE e.to_status = 'Certified' AND e.from_status = 'Pending'
+     WHERE e.hash_version >= 2
      ORDER BY e.ledger_id, e.chain_seq DESC, e.event_id DESC
   ), findings AS (
     SELECT 'content' AS finding, o.t, o.id, o.lid, o.eid, o.pos AS sort_pos,
@@ -359,6 +452,17 @@ AS $$
       JOIN ordered o ON o.t = k.t AND o.id = k.id AND o.pos = k.first_pos
      WHERE k.recomputed IS DISTINCT FROM k.stored
     UNION ALL
+    SELECT 'link', coalesce(k.t, x.target_table), coalesce(k.id, x.target_id), NULL, NULL, coalesce(k.last_pos, x.chain_seq),
+           CASE WHEN x.link_hash IS NULL
+                THEN format('the link sealing chain positions %s..%s of %s %s is not in integration.ledger_link',
+                            k.first_pos, k.last_pos, k.t, k.id)
+                ELSE format('integration.ledger_link records a link of %s %s up to chain position %s that its chain does not have',
+                            x.target_table, x.target_id, x.chain_seq) END
+      FROM link_check k
+      FULL JOIN integration.ledger_link x
+        ON x.target_table = k.t AND x.target_id = k.id AND x.chain_seq = k.last_pos AND x.link_hash = k.stored
+     WHERE k.t IS NULL OR x.link_hash IS NULL
+    UNION ALL
     SELECT 'absence', coalesce(c.target_table, last.t), coalesce(c.target_id, last.id), last.lid, last.eid,
            coalesce(last.pos, 0) + 1,
            CASE WHEN c.target_table IS NULL
@@ -379,30 +483,38 @@ AS $$
       FROM integration.sync_item i
      WHERE i.ledger_id IS NOT NULL AND NOT EXISTS (SELECT FROM integration.ledger l WHERE l.ledger_id = i.ledger_id)
     UNION ALL
-    SELECT 'state', l.target_table, l.target_id, l.ledger_id, NULL, l.chain_seq,
-           format('ledger entry %s is %s, but its events say %s', l.ledger_id, l.ledger_status,
-                  coalesce(le.to_status, 'Pending'))
-      FROM integration.ledger l
-      LEFT JOIN last_event le ON le.ledger_id = l.ledger_id
-     WHERE l.ledger_status IS DISTINCT FROM coalesce(le.to_status, 'Pending')
-    UNION ALL
-    SELECT 'state', l.target_table, l.target_id, l.ledger_id, NULL, l.chain_seq,
-           format('ledger entry %s names %s as its certifier, but its events say %s', l.ledger_id,
-                  coalesce(u.user_name, 'nobody'), coalesce(lc.actor, 'nobody'))
-      FROM integration.ledger l
-      LEFT JOIN integration.app_user u ON u.user_id = l.certified_by
-      LEFT JOIN last_certification lc ON lc.ledger_id = l.ledger_id
-     WHERE l.ledger_status IN ('Certified', 'Revoked')
-       AND u.user_name IS DISTINCT FROM (CASE WHEN lc.actor IN ('policy', 'worker') THEN NULL ELSE lc.actor END)
+    SELECT 'state', x.target_table, x.target_id, x.ledger_id, x.event_id, x.chain_seq,
+           CASE WHEN x.expected IS NULL
+                THEN format('ledger entry %s has no attested state (its attestation event is missing)', x.ledger_id)
+                ELSE format('ledger entry %s is stored as %s, but its hashed history says %s', x.ledger_id, x.stored,
+                            x.expected) END
+      FROM (SELECT l.target_table, l.target_id, l.ledger_id, s.event_id, l.chain_seq,
+                   ROW(l.ledger_status, l.is_applied, l.apply_seq, l.applied_at, l.confirmed_at, l.certified_at,
+                       l.certified_by) AS stored,
+                   CASE WHEN s.ledger_id IS NOT NULL
+                        THEN ROW(s.to_status, s.after_applied, s.after_apply_seq, s.after_applied_at, s.after_confirmed_at,
+                                 s.after_certified_at, s.after_certified_by)
+                        -- A version 2 entry without events is as it was written.
+                        WHEN l.hash_version >= 2
+                        THEN ROW(l.birth_status, l.birth_apply_seq IS NOT NULL, l.birth_apply_seq,
+                                 CASE WHEN l.birth_apply_seq IS NOT NULL THEN l.recorded_at END,
+                                 CASE WHEN l.birth_apply_seq IS NOT NULL THEN l.recorded_at END,
+                                 CASE WHEN l.birth_status = 'Certified' THEN l.recorded_at END, NULL::bigint)
+                   END AS expected
+              FROM integration.ledger l
+              LEFT JOIN last_state s ON s.ledger_id = l.ledger_id) x
+     WHERE x.expected IS NULL OR x.stored IS DISTINCT FROM x.expected
   )
   SELECT f.finding, f.t, f.id, f.lid, f.eid, f.detail
     FROM findings f
    ORDER BY f.t NULLS FIRST, f.id, f.sort_pos, f.finding
 $$;
+SELECT integration.use_canonical_settings('integration.verify_ledger()');
 
--- ledger_anchor(): one digest over every record's chain head. Record it
--- outside the database (`syncledger verify` prints it); a later anchor that
--- no longer covers the earlier heads' history means history was rewritten.
+-- ledger_anchor(): one digest over every record's chain head: a quick
+-- fingerprint of the ledger as it is now. It changes with every write, so
+-- kept outside it cannot tell an append from a rewrite: for that, keep the
+-- checkpoints of the Merkle log (proofs.sql, `syncledger checkpoint`).
 CREATE OR REPLACE FUNCTION integration.ledger_anchor()
 RETURNS TABLE (records bigint, elements bigint, anchor text)
 LANGUAGE sql STABLE SECURITY DEFINER

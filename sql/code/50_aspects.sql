@@ -497,44 +497,72 @@ BEGIN
                    WHERE x.verdict = 'applied' AND x."table" = tbl);
   END LOOP;
 
-  -- 2. Ledger entries and policy events: ids, apply order, digests, chain.
-  --    Certified at ingest only where the policy auto-certifies: the status
-  --    is decided here, from the policy, never taken from the caller.
+  -- 2. Ledger entries, their events and the chain: each entry (version 2:
+  --    its digest covers its state at insert) and, where the policy certified
+  --    it, the policy's event; then the events of the confirmed entries whose
+  --    staleness clock moves (unchanged values re-sent by their owner, held
+  --    duplicates folded; never backwards); all sealed with one link per
+  --    record. Certified at ingest only where the policy auto-certifies: the
+  --    status is decided here, from the policy, never taken from the caller.
   WITH d AS MATERIALIZED (
     SELECT nextval(ledger_seq) AS ledger_id, e.*,
            CASE WHEN e.applied THEN nextval('integration.apply_seq') END AS aseq,
            CASE WHEN e.applied AND coalesce(p.auto_certify, false) THEN 'Certified' ELSE 'Pending' END AS status
       FROM (SELECT c.o, NULL::bigint AS item, c.job_id AS job, c."table" AS t, c.target_id AS id, 'Record' AS aspect,
-                   'record' AS akey, c.source, 'created' AS value, NULL::text AS prev, true AS applied, NULL::timestamptz AS ts
+                   'record' AS akey, c.source, 'created' AS value, NULL::text AS prev, true AS applied,
+                   NULL::timestamptz AS ts, NULL::text AS held_for
               FROM ROWS FROM (jsonb_to_recordset(p_creations) AS (job_id bigint, "table" text, target_id uuid, source text))
                    WITH ORDINALITY AS c(job_id, "table", target_id, source, o)
             UNION ALL
             SELECT 1000000 + x.o, x.item_id, x.job_id, x."table", x.target_id, x.aspect, x.aspect_key, x.source, x.value,
-                   x.previous, x.verdict = 'applied', x.source_timestamp
+                   x.previous, x.verdict = 'applied', x.source_timestamp, x.hold_reason
               FROM ROWS FROM (jsonb_to_recordset(p_items)
                               AS (item_id bigint, job_id bigint, "table" text, target_id uuid, aspect text, aspect_key text,
-                                  source text, value text, previous text, verdict text, source_timestamp timestamptz))
-                   WITH ORDINALITY AS x(item_id, job_id, "table", target_id, aspect, aspect_key, source, value, previous, verdict,
-                                        source_timestamp, o)
+                                  source text, value text, previous text, verdict text, source_timestamp timestamptz,
+                                  hold_reason text))
+                   WITH ORDINALITY AS x(item_id, job_id, "table", target_id, aspect, aspect_key, source, value, previous,
+                                        verdict, source_timestamp, hold_reason, o)
              WHERE x.verdict IN ('applied', 'held')) e
       LEFT JOIN LATERAL integration.aspect_policy(e.t, e.aspect, e.akey) p ON true
      ORDER BY e.o
   ), ev AS MATERIALIZED (
-    SELECT d.*, CASE WHEN d.status = 'Certified' THEN nextval(event_seq) END AS event_id FROM d ORDER BY d.o
+    SELECT d.*, CASE WHEN d.status = 'Certified' THEN nextval(event_seq) END AS event_id,
+           CASE WHEN d.status = 'Pending' THEN coalesce(d.held_for, 'not_auto_certified') END AS reason
+      FROM d ORDER BY d.o
+  ), cf AS MATERIALIZED (
+    SELECT nextval(event_seq) AS event_id, l.*
+      FROM (SELECT l.ledger_id, l.target_table, l.target_id, l.ledger_status, l.is_applied, l.apply_seq, l.applied_at,
+                   l.certified_at, l.certified_by
+              FROM integration.ledger l
+             WHERE l.ledger_id = ANY (ARRAY(SELECT x.confirm FROM jsonb_to_recordset(p_items) AS x(confirm bigint)
+                                             WHERE x.confirm IS NOT NULL))
+               AND l.ledger_status IN ('Pending', 'Certified')
+               AND (l.confirmed_at IS NULL OR l.confirmed_at < at)
+             ORDER BY l.ledger_id) l
   ), el AS MATERIALIZED (
-    -- Each entry, then its policy event, in order.
-    SELECT row_number() OVER (ORDER BY e.ord)::integer AS k, e.*
-      FROM (SELECT ev.o * 2 AS ord, ev.t, ev.id,
-                   integration.entry_digest(ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.value, ev.prev,
-                                            ev.item, ev.job, ev.ts, at) AS h
+    -- Each entry, then its policy event, in order; then the confirmations.
+    SELECT row_number() OVER (ORDER BY e.grp, e.ord)::integer AS k, e.*
+      FROM (SELECT 0 AS grp, ev.o * 2 AS ord, ev.t, ev.id,
+                   integration.entry_digest_v2(ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.value, ev.prev,
+                                               ev.item, ev.job, ev.ts, at, ev.status, ev.aseq, NULL, ev.reason, NULL,
+                                               NULL) AS h
               FROM ev
             UNION ALL
-            SELECT ev.o * 2 + 1, ev.t, ev.id,
-                   integration.event_digest(ev.event_id, ev.ledger_id, 'Pending', 'Certified', 'policy', session_user, at,
-                                            'certified at ingest by commit policy', NULL)
-              FROM ev WHERE ev.event_id IS NOT NULL) e
+            SELECT 0, ev.o * 2 + 1, ev.t, ev.id,
+                   integration.event_digest_v2(ev.event_id, ev.ledger_id, 'Pending', 'Certified', 'policy', session_user, at,
+                                               'certified at ingest by commit policy', NULL, NULL, NULL, ev.applied,
+                                               ev.aseq, CASE WHEN ev.applied THEN at END,
+                                               CASE WHEN ev.applied THEN at END, at, NULL)
+              FROM ev WHERE ev.event_id IS NOT NULL
+            UNION ALL
+            SELECT 1, cf.ledger_id, cf.target_table, cf.target_id,
+                   integration.event_digest_v2(cf.event_id, cf.ledger_id, cf.ledger_status, cf.ledger_status, 'worker',
+                                               session_user, at, 'confirmed: the source sent this value again', NULL,
+                                               NULL, NULL, cf.is_applied, cf.apply_seq, cf.applied_at, at,
+                                               cf.certified_at, cf.certified_by)
+              FROM cf) e
   ), chained AS MATERIALIZED (
-    SELECT el.ord, el.h, c.chain_seq, c.chain_hash
+    SELECT el.grp, el.ord, el.h, c.chain_seq, c.chain_hash
       FROM integration.chain_append(ARRAY(SELECT el.t FROM el ORDER BY el.k),
                                     ARRAY(SELECT el.id FROM el ORDER BY el.k),
                                     ARRAY(SELECT el.h FROM el ORDER BY el.k)) c
@@ -543,37 +571,37 @@ BEGIN
     INSERT INTO integration.ledger
       (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
        previous_value, is_applied, applied_at, apply_seq, sync_item_id, job_id, source_timestamp, recorded_at,
-       confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
+       confirmed_at, certified_at, chain_seq, row_hash, chain_hash, birth_status, birth_apply_seq, hold_reason)
     OVERRIDING SYSTEM VALUE
     SELECT ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.status, ev.value, ev.prev, ev.applied,
            CASE WHEN ev.applied THEN at END, ev.aseq, ev.item, ev.job, ev.ts, at,
            CASE WHEN ev.applied THEN at END, CASE WHEN ev.status = 'Certified' THEN at END,
-           c.chain_seq, c.h, c.chain_hash
-      FROM ev JOIN chained c ON c.ord = ev.o * 2
+           c.chain_seq, c.h, c.chain_hash, ev.status, ev.aseq, ev.reason
+      FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o * 2
      ORDER BY ev.o
     RETURNING ledger_id
   ), events AS (
     INSERT INTO integration.ledger_event
-      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
+      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash,
+       after_applied, after_apply_seq, after_applied_at, after_confirmed_at, after_certified_at, after_certified_by)
     OVERRIDING SYSTEM VALUE
     SELECT ev.event_id, ev.ledger_id, 'Pending', 'Certified', 'policy', session_user, at,
-           'certified at ingest by commit policy', c.chain_seq, c.h, c.chain_hash
-      FROM ev JOIN chained c ON c.ord = ev.o * 2 + 1
+           'certified at ingest by commit policy', c.chain_seq, c.h, c.chain_hash, ev.applied, ev.aseq,
+           CASE WHEN ev.applied THEN at END, CASE WHEN ev.applied THEN at END, at, NULL
+      FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o * 2 + 1
      WHERE ev.event_id IS NOT NULL
-     ORDER BY ev.o
+    UNION ALL
+    SELECT cf.event_id, cf.ledger_id, cf.ledger_status, cf.ledger_status, 'worker', session_user, at,
+           'confirmed: the source sent this value again', c.chain_seq, c.h, c.chain_hash, cf.is_applied, cf.apply_seq,
+           cf.applied_at, at, cf.certified_at, cf.certified_by
+      FROM cf JOIN chained c ON c.grp = 1 AND c.ord = cf.ledger_id
+  ), confirmed AS (
+    UPDATE integration.ledger l SET confirmed_at = at FROM cf WHERE l.ledger_id = cf.ledger_id
   )
   SELECT coalesce(array_agg(ev.ledger_id ORDER BY ev.o), '{}'), coalesce(array_agg(ev.item ORDER BY ev.o), '{}')
     INTO lids, e_item
     FROM ev
    WHERE (SELECT count(*) FROM entries) >= 0;
-
-  -- 3. The staleness clock of confirmed entries (unchanged values re-sent by
-  --    their owner, held duplicates folded), never moved backwards.
-  UPDATE integration.ledger l SET confirmed_at = at
-   WHERE l.ledger_id = ANY (ARRAY(SELECT x.confirm FROM jsonb_to_recordset(p_items) AS x(confirm bigint)
-                                   WHERE x.confirm IS NOT NULL))
-     AND l.ledger_status IN ('Pending', 'Certified')
-     AND (l.confirmed_at IS NULL OR l.confirmed_at < at);
 
   -- 4. Source order marks.
   INSERT INTO integration.source_order AS o
@@ -621,6 +649,28 @@ END
 $$;
 SELECT integration.use_canonical_settings('integration.apply_chunk(uuid,bigint[],jsonb,jsonb)');
 
+-- ---------------------------------------------------------------------------
+-- The provenance invariant
+-- ---------------------------------------------------------------------------
+
+-- provenance_violations(): every governed value that its ledger does not
+-- explain, in all three aspects, over every row of every registered target
+-- table (SPEC §2, The invariant; §6). Empty on a healthy database.
+--
+--   mismatch  the aspect has an owner and the target's value differs from
+--             the owner's, compared on the column's type (Record: the active
+--             column must be false for an owner 'deleted', not false for
+--             'created').
+--   orphan    a non-null value of a governed field or relationship (one a
+--             commit policy names) that no entry owns: on a record with no
+--             ledger rows at all, on a record syncledger created, and on a
+--             record that existed before syncledger linked it, unless it is
+--             the value the aspect's first entry found there (its
+--             previous_value: the value from before the ledger).
+--
+-- Set-based: per table, one pass over its ledger rows (owners and first
+-- entries) and one over its rows, every governed column compared in the same
+-- pass. Values are shown as canonical text.
 CREATE OR REPLACE FUNCTION integration.provenance_violations()
 RETURNS TABLE (target_table   text,
                target_id      uuid,
@@ -631,74 +681,83 @@ RETURNS TABLE (target_table   text,
                violation      text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
+SET work_mem = '512MB' SET jit = off
 AS $$
 DECLARE
-  pair record;
-  t    record;
+  reg   record;
+  t     record;
+  joins text;
+  vals  text;
 BEGIN
-  -- Fields and relationships: every column a policy governs or an entry names.
-  FOR pair IN
-    SELECT l.target_table AS tbl, l.aspect_key AS col
-      FROM integration.ledger l
-     WHERE l.ledger_aspect IN ('Field', 'Relationship')
-    UNION
-    SELECT p.target_table, p.field_name
-      FROM integration.commit_policy p
-     WHERE p.field_name IS NOT NULL
-     ORDER BY 1, 2
-  LOOP
+  FOR reg IN SELECT tt.target_table AS tbl FROM integration.target_table tt ORDER BY 1 LOOP
     BEGIN
-      t := integration.resolve_target(pair.tbl, pair.col);
-    EXCEPTION WHEN undefined_column OR sqlstate 'SL050' THEN
-      CONTINUE; -- a column or table dropped since: nothing left to compare
-    END;
-    RETURN QUERY EXECUTE format(
-      $q$WITH owner AS (SELECT o.target_id, o.value, o.ledger_id FROM integration.aspect_owner o
-                       WHERE o.target_table = $1 AND o.aspect_key = $2),
-            first AS (SELECT DISTINCT ON (l.target_id) l.target_id, l.previous_value, l.ledger_id
-                        FROM integration.ledger l WHERE l.target_table = $1 AND l.aspect_key = $2
-                       ORDER BY l.target_id, l.ledger_id),
-            created AS (SELECT DISTINCT l.target_id FROM integration.ledger l
-                         WHERE l.target_table = $1 AND l.ledger_aspect = 'Record' AND l.value = 'created')
-      SELECT $1, t.%4$I, $2, t.%1$I::text, o.value, o.ledger_id, 'mismatch'
-        FROM owner o JOIN %2$I.%3$I t ON t.%4$I = o.target_id
-       WHERE t.%1$I IS DISTINCT FROM (o.value)::%5$s
-      UNION ALL
-      SELECT $1, t.%4$I, $2, t.%1$I::text, NULL, NULL, 'orphan'
-        FROM created c JOIN %2$I.%3$I t ON t.%4$I = c.target_id
-       WHERE t.%1$I IS NOT NULL AND NOT EXISTS (SELECT FROM owner o WHERE o.target_id = c.target_id)
-      UNION ALL
-      SELECT $1, t.%4$I, $2, t.%1$I::text, f.previous_value, f.ledger_id, 'orphan'
-        FROM first f JOIN %2$I.%3$I t ON t.%4$I = f.target_id
-       WHERE NOT EXISTS (SELECT FROM owner o WHERE o.target_id = f.target_id)
-         AND NOT EXISTS (SELECT FROM created c WHERE c.target_id = f.target_id)
-         AND t.%1$I IS DISTINCT FROM (f.previous_value)::%5$s
-       ORDER BY 2$q$,
-      pair.col, t.rel_schema, t.rel_name, t.id_col, t.col_type)
-    USING pair.tbl, pair.col;
-  END LOOP;
-
-  -- Records: the active column against the owner of the Record aspect.
-  FOR pair IN
-    SELECT DISTINCT l.target_table AS tbl
-      FROM integration.ledger l
-     WHERE l.ledger_aspect = 'Record'
-     ORDER BY 1
-  LOOP
-    BEGIN
-      t := integration.resolve_target(pair.tbl);
+      t := integration.resolve_target(reg.tbl);
     EXCEPTION WHEN sqlstate 'SL050' THEN
-      CONTINUE;
+      CONTINUE; -- a table dropped since: nothing left to compare
     END;
+    -- The governed columns that still exist, with their types.
+    SELECT string_agg(format(
+             ' LEFT JOIN o o%1$s ON o%1$s.target_id = t.%2$I AND o%1$s.aspect_key = %3$L'
+             ' LEFT JOIN f f%1$s ON f%1$s.target_id = t.%2$I AND f%1$s.aspect_key = %3$L', c.n, t.id_col, c.col), '' ORDER BY c.n),
+           string_agg(format(
+             '(%1$L, t.%2$I::text, o%3$s.value, coalesce(o%3$s.ledger_id, f%3$s.ledger_id),'
+             ' CASE WHEN o%3$s.ledger_id IS NOT NULL'
+             '      THEN CASE WHEN t.%2$I IS DISTINCT FROM (o%3$s.value)::%4$s THEN ''mismatch'' END'
+             '      WHEN t.%2$I IS NULL THEN NULL'
+             '      WHEN cr.target_id IS NULL AND f%3$s.ledger_id IS NOT NULL'
+             '           AND t.%2$I IS NOT DISTINCT FROM (f%3$s.previous_value)::%4$s THEN NULL'
+             '      ELSE ''orphan'' END, f%3$s.previous_value)',
+             c.col, c.col, c.n, c.typ), ', ' ORDER BY c.n)
+      INTO joins, vals
+      FROM (SELECT row_number() OVER (ORDER BY a.attname) AS n, a.attname::text AS col,
+                   format_type(a.atttypid, a.atttypmod) AS typ
+              FROM integration.commit_policy p
+              JOIN pg_attribute a ON a.attrelid = format('%I.%I', t.rel_schema, t.rel_name)::regclass
+                                 AND a.attname = p.field_name AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE p.target_table = reg.tbl AND p.field_name IS NOT NULL AND p.field_name <> t.id_col) c;
+
+    IF vals IS NOT NULL THEN
+      RETURN QUERY EXECUTE format(
+        $q$WITH o AS MATERIALIZED (
+              SELECT DISTINCT ON (l.target_id, l.aspect_key) l.target_id, l.aspect_key, l.value, l.ledger_id
+                FROM integration.ledger l
+               WHERE l.target_table = $1 AND l.ledger_aspect IN ('Field', 'Relationship')
+                 AND l.is_applied AND l.ledger_status IN ('Pending', 'Certified')
+               ORDER BY l.target_id, l.aspect_key, l.apply_seq DESC),
+            f AS MATERIALIZED (
+              SELECT DISTINCT ON (l.target_id, l.aspect_key) l.target_id, l.aspect_key, l.previous_value, l.ledger_id
+                FROM integration.ledger l
+               WHERE l.target_table = $1 AND l.ledger_aspect IN ('Field', 'Relationship')
+               ORDER BY l.target_id, l.aspect_key, l.ledger_id),
+            cr AS MATERIALIZED (
+              SELECT DISTINCT l.target_id FROM integration.ledger l
+               WHERE l.target_table = $1 AND l.ledger_aspect = 'Record' AND l.value = 'created')
+         SELECT $1, t.%3$I, x.col, x.cur, CASE WHEN x.kind = 'mismatch' THEN x.exp ELSE x.prev END, x.lid, x.kind
+           FROM %1$I.%2$I t
+           LEFT JOIN cr ON cr.target_id = t.%3$I
+           %4$s
+          CROSS JOIN LATERAL (VALUES %5$s) AS x(col, cur, exp, lid, kind, prev)
+          WHERE x.kind IS NOT NULL
+          ORDER BY 2, 3$q$,
+        t.rel_schema, t.rel_name, t.id_col, joins, vals)
+      USING reg.tbl;
+    END IF;
+
+    -- Records: the active column against the owner of the Record aspect.
     CONTINUE WHEN t.active_col IS NULL;
     RETURN QUERY EXECUTE format(
-      $q$SELECT $1, t.%4$I, 'record', CASE WHEN t.%1$I IS FALSE THEN 'deleted' ELSE 'created' END, o.value, o.ledger_id, 'mismatch'
-           FROM integration.aspect_owner o JOIN %2$I.%3$I t ON t.%4$I = o.target_id
-          WHERE o.target_table = $1 AND o.aspect_key = 'record'
-            AND (CASE WHEN t.%1$I IS FALSE THEN 'deleted' ELSE 'created' END) IS DISTINCT FROM o.value
-          ORDER BY 2$q$,
+      $q$WITH o AS MATERIALIZED (
+            SELECT DISTINCT ON (l.target_id) l.target_id, l.value, l.ledger_id
+              FROM integration.ledger l
+             WHERE l.target_table = $1 AND l.aspect_key = 'record' AND l.ledger_aspect = 'Record'
+               AND l.is_applied AND l.ledger_status IN ('Pending', 'Certified')
+             ORDER BY l.target_id, l.apply_seq DESC)
+       SELECT $1, t.%4$I, 'record', CASE WHEN t.%1$I IS FALSE THEN 'deleted' ELSE 'created' END, o.value, o.ledger_id, 'mismatch'
+         FROM o JOIN %2$I.%3$I t ON t.%4$I = o.target_id
+        WHERE (CASE WHEN t.%1$I IS FALSE THEN 'deleted' ELSE 'created' END) IS DISTINCT FROM o.value
+        ORDER BY 2$q$,
       t.active_col, t.rel_schema, t.rel_name, t.id_col)
-    USING pair.tbl;
+    USING reg.tbl;
   END LOOP;
 END
 $$;

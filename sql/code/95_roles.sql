@@ -186,9 +186,18 @@ GRANT EXECUTE ON FUNCTION
   integration.aspect_policy(text, text, text),
   integration.job_item_counts(bigint[]),
   integration.verify_ledger(),
+  integration.verify_log(),
   integration.ledger_anchor(),
-  integration.provenance_violations()
+  integration.provenance_violations(),
+  integration.merkle_size(),
+  integration.merkle_root(bigint),
+  integration.merkle_subtrees(jsonb),
+  integration.entry_proof(bigint, bigint)
 TO syncledger_steward, syncledger_admin;
+
+-- Checkpoints of the Merkle log (`syncledger checkpoint`, and workers
+-- started with --checkpoint-every).
+GRANT EXECUTE ON FUNCTION integration.checkpoint() TO syncledger_admin, syncledger_worker;
 
 -- Retention (`syncledger prune`), for administrators and for workers started
 -- with --retention; SECURITY DEFINER: neither may delete jobs or items

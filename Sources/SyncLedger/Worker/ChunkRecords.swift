@@ -175,11 +175,13 @@ struct ApplyRecord: Encodable, Sendable {
     var previous: String?
     var confirm: Int64?
     var marks: MarksRecord?
+    /// Why a held item waits (``HoldReason/code``).
+    var holdReason: String?
 
     enum CodingKeys: String, CodingKey {
         case source, verdict, message, table, aspect, column, value, previous, confirm, marks
         case itemID = "item_id", jobID = "job_id", sourceTimestamp = "source_timestamp", targetID = "target_id",
-            aspectKey = "aspect_key"
+            aspectKey = "aspect_key", holdReason = "hold_reason"
     }
 
     /// An item decided on the facts of `row`.
@@ -199,6 +201,7 @@ struct ApplyRecord: Encodable, Sendable {
         previous = row.currentValue
         confirm = decision.confirm
         marks = decision.marks.map(MarksRecord.init)
+        if case .held(let reason) = decision.verdict { holdReason = reason.code }
     }
 
     /// An item that failed before the database was asked.
