@@ -152,6 +152,8 @@ CREATE TABLE integration.commit_policy (
     stale_after_days integer,
     code_list text,
     min_confidence numeric,
+    approvals_required integer DEFAULT 1 NOT NULL,
+    CONSTRAINT commit_policy_approvals_required_range CHECK (((approvals_required >= 1) AND (approvals_required <= 2))),
     CONSTRAINT commit_policy_commit_mode_valid CHECK ((commit_mode = ANY (ARRAY['OnIngest'::text, 'OnCertify'::text]))),
     CONSTRAINT commit_policy_min_confidence_range CHECK (((min_confidence >= (0)::numeric) AND (min_confidence <= (1)::numeric))),
     CONSTRAINT commit_policy_stale_after_days_positive CHECK ((stale_after_days > 0))
@@ -170,6 +172,77 @@ COMMENT ON COLUMN integration.commit_policy.field_name IS 'NULL = the record-lev
 --
 
 COMMENT ON COLUMN integration.commit_policy.authoritative_sources IS 'Ordered, highest precedence first; empty = all sources equal; unlisted sources rank after all listed ones.';
+
+
+--
+-- Name: COLUMN commit_policy.approvals_required; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.commit_policy.approvals_required IS 'Stewards who must certify a value: 1, or 2 (four eyes: an approval, then a certification by another steward).';
+
+
+--
+-- Name: decision_batch; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.decision_batch (
+    batch_id bigint NOT NULL,
+    action text NOT NULL,
+    steward text NOT NULL,
+    acting_role name DEFAULT SESSION_USER NOT NULL,
+    filter jsonb NOT NULL,
+    notes text,
+    reason_code text,
+    max_ledger_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    decided bigint DEFAULT 0 NOT NULL,
+    approved bigint DEFAULT 0 NOT NULL,
+    passed_over bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT decision_batch_action_valid CHECK ((action = ANY (ARRAY['certify'::text, 'reject'::text, 'revoke'::text])))
+);
+
+
+--
+-- Name: TABLE decision_batch; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.decision_batch IS 'A bulk decision (certify_where, reject_where, or the revocation of a batch): its filter, the steward, and counts.';
+
+
+--
+-- Name: COLUMN decision_batch.max_ledger_id; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.decision_batch.max_ledger_id IS 'The newest entry when the batch was opened: entries recorded later are not part of it.';
+
+
+--
+-- Name: COLUMN decision_batch.passed_over; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.decision_batch.passed_over IS 'Matching entries left as they were: decided by someone else meanwhile, or in conflict (the target changed since).';
+
+
+--
+-- Name: certify_where(jsonb, text, text, integer, bigint); Type: PROCEDURE; Schema: integration; Owner: -
+--
+
+CREATE PROCEDURE integration.certify_where(IN p_filter jsonb, IN p_notes text DEFAULT NULL::text, IN p_steward text DEFAULT NULL::text, IN p_chunk integer DEFAULT 5000, INOUT batch_id bigint DEFAULT NULL::bigint)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  batch_id := integration.open_batch('certify', p_filter, p_steward, p_notes, NULL);
+  CALL integration.run_batch(batch_id, p_chunk);
+END
+$$;
+
+
+--
+-- Name: FUNCTION my_source_systems(p_role name); Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON FUNCTION integration.my_source_systems(p_role name) IS 'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
 
 
 --
@@ -298,17 +371,60 @@ COMMENT ON COLUMN integration.ledger.match_rule IS 'For an identity entry: the m
 
 
 --
--- Name: FUNCTION my_source_systems(p_role name); Type: COMMENT; Schema: integration; Owner: -
---
-
-COMMENT ON FUNCTION integration.my_source_systems(p_role name) IS 'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
-
-
---
 -- Name: FUNCTION prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean); Type: COMMENT; Schema: integration; Owner: -
 --
 
 COMMENT ON FUNCTION integration.prune_jobs(p_older_than interval, p_batch integer, p_include_failed boolean) IS 'Retention: removes up to p_batch items of finished jobs older than p_older_than, and those jobs once empty; call until more is false. Keeps jobs whose failed items wait for requeue_failed unless p_include_failed. Never touches the ledger.';
+
+
+--
+-- Name: reject_where(jsonb, text, text, text, integer, bigint); Type: PROCEDURE; Schema: integration; Owner: -
+--
+
+CREATE PROCEDURE integration.reject_where(IN p_filter jsonb, IN p_reason_code text DEFAULT NULL::text, IN p_notes text DEFAULT NULL::text, IN p_steward text DEFAULT NULL::text, IN p_chunk integer DEFAULT 5000, INOUT batch_id bigint DEFAULT NULL::bigint)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  batch_id := integration.open_batch('reject', p_filter, p_steward, p_notes, p_reason_code);
+  CALL integration.run_batch(batch_id, p_chunk);
+END
+$$;
+
+
+--
+-- Name: revoke_batch(bigint, text, text, integer, bigint); Type: PROCEDURE; Schema: integration; Owner: -
+--
+
+CREATE PROCEDURE integration.revoke_batch(IN p_batch bigint, IN p_notes text DEFAULT NULL::text, IN p_steward text DEFAULT NULL::text, IN p_chunk integer DEFAULT 5000, INOUT batch_id bigint DEFAULT NULL::bigint)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  batch_id := integration.open_batch('revoke', jsonb_build_object('batch', p_batch), p_steward, p_notes, NULL);
+  CALL integration.run_batch(batch_id, p_chunk);
+END
+$$;
+
+
+--
+-- Name: run_batch(bigint, integer); Type: PROCEDURE; Schema: integration; Owner: -
+--
+
+CREATE PROCEDURE integration.run_batch(IN p_batch bigint, IN p_chunk integer DEFAULT 5000)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  after bigint := 0;
+  r     record;
+BEGIN
+  COMMIT;
+  LOOP
+    SELECT * INTO r FROM integration.decide_batch(p_batch, after, p_chunk);
+    COMMIT;
+    EXIT WHEN r.done;
+    after := r.last_ledger_id;
+  END LOOP;
+END
+$$;
 
 
 --
@@ -329,6 +445,8 @@ CREATE TABLE integration.ledger_event (
     row_hash bytea NOT NULL,
     chain_hash bytea NOT NULL,
     hash_version smallint DEFAULT 2 NOT NULL,
+    kind text DEFAULT 'status'::text NOT NULL,
+    target_note text,
     batch_id bigint,
     reason_code text,
     after_applied boolean,
@@ -336,7 +454,8 @@ CREATE TABLE integration.ledger_event (
     after_applied_at timestamp with time zone,
     after_confirmed_at timestamp with time zone,
     after_certified_at timestamp with time zone,
-    after_certified_by bigint
+    after_certified_by bigint,
+    CONSTRAINT ledger_event_kind_valid CHECK ((kind = ANY (ARRAY['status'::text, 'approval'::text, 'confirmation'::text, 'proposal'::text, 'restoration'::text, 'attestation'::text, 'identity'::text])))
 );
 
 
@@ -366,6 +485,20 @@ COMMENT ON COLUMN integration.ledger_event.apply_seq IS 'When the event (re)appl
 --
 
 COMMENT ON COLUMN integration.ledger_event.hash_version IS 'How row_hash was computed: 1 (the event alone), 2 (the event and the entry''s whole state after it: to_status and the after_* columns).';
+
+
+--
+-- Name: COLUMN ledger_event.kind; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.kind IS 'status (a status change), approval (a first steward''s approval under four eyes), confirmation (the source re-sent the value: confirmed_at moved), proposal (a steward proposed the entry), restoration (revoke re-applied an earlier entry), attestation (state attested at the move to hash version 2), identity (a merge or unmerge moved the entry).';
+
+
+--
+-- Name: COLUMN ledger_event.target_note; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.ledger_event.target_note IS 'What the event did to the target, in the system''s words (set back, left alone, forced over a conflict); notes holds the person''s own words.';
 
 
 --
@@ -437,6 +570,20 @@ CREATE TABLE integration.config_version (
     singleton boolean DEFAULT true NOT NULL,
     version bigint NOT NULL,
     CONSTRAINT config_version_one_row CHECK (singleton)
+);
+
+
+--
+-- Name: decision_batch_batch_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.decision_batch ALTER COLUMN batch_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.decision_batch_batch_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 
@@ -613,10 +760,36 @@ CREATE TABLE integration.merkle_node (
 
 
 --
+-- Name: reject_reason; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.reject_reason (
+    reason_code text NOT NULL,
+    description text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT reject_reason_code_format CHECK ((reason_code ~ '^[a-z][a-z0-9_]*$'::text))
+);
+
+
+--
+-- Name: TABLE reject_reason; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.reject_reason IS 'Reasons a steward gives when rejecting a value (integration.reject, reject_where); upstreams read them in integration.my_decisions.';
+
+
+--
+-- Name: VIEW my_decisions; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.my_decisions IS 'For an upstream login: stewards'' decisions on its own values (Certified, Rejected with reason, Revoked, Approved), by its own record keys.';
+
+
+--
 -- Name: VIEW review_queue; Type: COMMENT; Schema: integration; Owner: -
 --
 
-COMMENT ON VIEW integration.review_queue IS 'Pending ledger entries with the current, proposed and previous value; has_conflict = certify needs force; confirmed_at = the source last re-sent it.';
+COMMENT ON VIEW integration.review_queue IS 'Pending ledger entries: held or applied, why (hold_reason, reason), proposed/current/previous value (related records by external key), the owner''s source, the record''s external keys, has_conflict (certify needs force), age.';
 
 
 --
@@ -880,6 +1053,14 @@ ALTER TABLE ONLY integration.config_version
 
 
 --
+-- Name: decision_batch decision_batch_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.decision_batch
+    ADD CONSTRAINT decision_batch_pkey PRIMARY KEY (batch_id);
+
+
+--
 -- Name: identifier identifier_one_per_source_and_record; Type: CONSTRAINT; Schema: integration; Owner: -
 --
 
@@ -973,6 +1154,14 @@ ALTER TABLE ONLY integration.merkle_leaf
 
 ALTER TABLE ONLY integration.merkle_node
     ADD CONSTRAINT merkle_node_pkey PRIMARY KEY (level, node_index);
+
+
+--
+-- Name: reject_reason reject_reason_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.reject_reason
+    ADD CONSTRAINT reject_reason_pkey PRIMARY KEY (reason_code);
 
 
 --
@@ -1070,6 +1259,13 @@ CREATE INDEX ledger_by_job ON integration.ledger USING btree (job_id);
 
 
 --
+-- Name: ledger_event_by_batch; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX ledger_event_by_batch ON integration.ledger_event USING btree (batch_id) WHERE (batch_id IS NOT NULL);
+
+
+--
 -- Name: ledger_event_by_ledger; Type: INDEX; Schema: integration; Owner: -
 --
 
@@ -1084,10 +1280,10 @@ CREATE INDEX ledger_held ON integration.ledger USING btree (target_table, target
 
 
 --
--- Name: ledger_pending; Type: INDEX; Schema: integration; Owner: -
+-- Name: ledger_pending_by_id; Type: INDEX; Schema: integration; Owner: -
 --
 
-CREATE INDEX ledger_pending ON integration.ledger USING btree (recorded_at) WHERE (ledger_status = 'Pending'::text);
+CREATE INDEX ledger_pending_by_id ON integration.ledger USING btree (ledger_id) WHERE (ledger_status = 'Pending'::text);
 
 
 --
@@ -1179,6 +1375,13 @@ CREATE TRIGGER commit_policy_config_version AFTER INSERT OR DELETE OR UPDATE OR 
 --
 
 CREATE TRIGGER ledger_check_update BEFORE UPDATE ON integration.ledger FOR EACH ROW EXECUTE FUNCTION integration.check_ledger_update();
+
+
+--
+-- Name: ledger ledger_check_updater; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER ledger_check_updater BEFORE UPDATE ON integration.ledger FOR EACH STATEMENT EXECUTE FUNCTION integration.check_ledger_updater();
 
 
 --
@@ -1274,6 +1477,14 @@ CREATE TRIGGER value_map_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUN
 
 ALTER TABLE ONLY integration.commit_policy
     ADD CONSTRAINT commit_policy_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: decision_batch decision_batch_reason_code_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.decision_batch
+    ADD CONSTRAINT decision_batch_reason_code_fkey FOREIGN KEY (reason_code) REFERENCES integration.reject_reason(reason_code);
 
 
 --
@@ -1641,6 +1852,13 @@ GRANT ALL ON FUNCTION integration.apply_chunk(p_token uuid, p_jobs bigint[], p_c
 
 
 --
+-- Name: FUNCTION aspect_label(p_table text, p_id uuid, p_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.aspect_label(p_table text, p_id uuid, p_key text) FROM PUBLIC;
+
+
+--
 -- Name: TABLE commit_policy; Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1666,6 +1884,21 @@ REVOKE ALL ON FUNCTION integration.aspect_state(p_table text, p_id uuid, p_aspec
 
 
 --
+-- Name: TABLE decision_batch; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.decision_batch TO syncledger_steward;
+GRANT SELECT ON TABLE integration.decision_batch TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION batch_entries(b integration.decision_batch, p_after bigint, p_limit integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.batch_entries(b integration.decision_batch, p_after bigint, p_limit integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION bump_config_version(); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1680,15 +1913,6 @@ REVOKE ALL ON FUNCTION integration.canonical_values(tbl regclass, col name, vals
 
 
 --
--- Name: TABLE ledger; Type: ACL; Schema: integration; Owner: -
---
-
-GRANT SELECT ON TABLE integration.ledger TO syncledger_steward;
-GRANT SELECT ON TABLE integration.ledger TO syncledger_admin;
-GRANT SELECT ON TABLE integration.ledger TO syncledger_worker;
-
-
---
 -- Name: FUNCTION certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1698,10 +1922,19 @@ GRANT ALL ON FUNCTION integration.certify(p_ledger_id bigint, p_steward text, p_
 
 
 --
--- Name: FUNCTION certify_entry(p_ledger_id bigint, steward integration.app_user, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION certify_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_force boolean, p_batch bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.certify_entry(p_ledger_id bigint, steward integration.app_user, p_notes text, p_force boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.certify_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_force boolean, p_batch bigint) FROM PUBLIC;
+
+
+--
+-- Name: PROCEDURE certify_where(IN p_filter jsonb, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON PROCEDURE integration.certify_where(IN p_filter jsonb, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) FROM PUBLIC;
+GRANT ALL ON PROCEDURE integration.certify_where(IN p_filter jsonb, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_steward;
+GRANT ALL ON PROCEDURE integration.certify_where(IN p_filter jsonb, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_admin;
 
 
 --
@@ -1723,6 +1956,13 @@ REVOKE ALL ON FUNCTION integration.chain_genesis(p_table text, p_id uuid) FROM P
 --
 
 REVOKE ALL ON FUNCTION integration.check_ledger_update() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_ledger_updater(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_ledger_updater() FROM PUBLIC;
 
 
 --
@@ -1757,6 +1997,29 @@ GRANT ALL ON FUNCTION integration.claim_outbound(p_source text, p_owner text, p_
 REVOKE ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.current_value(p_table text, p_id uuid, p_column text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION decide(p_action text, p_ids bigint[], p_steward integration.app_user, p_notes text, p_force boolean, p_reason text, p_batch bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.decide(p_action text, p_ids bigint[], p_steward integration.app_user, p_notes text, p_force boolean, p_reason text, p_batch bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION decide_batch(p_batch bigint, p_after bigint, p_limit integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION decide_one(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean, p_reason text, OUT ledger_id bigint, OUT ledger_status text, OUT outcome text, OUT detail text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.decide_one(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean, p_reason text, OUT ledger_id bigint, OUT ledger_status text, OUT outcome text, OUT detail text) FROM PUBLIC;
 
 
 --
@@ -1795,10 +2058,12 @@ REVOKE ALL ON FUNCTION integration.entry_digest_v2(p_ledger_id bigint, p_table t
 
 
 --
--- Name: FUNCTION entry_for_action(p_ledger_id bigint, p_status text, p_action text); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION entry_hold_reason(p_is_applied boolean, p_hold_reason text); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status text, p_action text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.entry_hold_reason(p_is_applied boolean, p_hold_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.entry_hold_reason(p_is_applied boolean, p_hold_reason text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.entry_hold_reason(p_is_applied boolean, p_hold_reason text) TO syncledger_admin;
 
 
 --
@@ -1808,6 +2073,13 @@ REVOKE ALL ON FUNCTION integration.entry_for_action(p_ledger_id bigint, p_status
 REVOKE ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.entry_proof(p_ledger_id bigint, p_tree_size bigint) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION entry_states_as_of(p_table text, p_id uuid, p_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.entry_states_as_of(p_table text, p_id uuid, p_at timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -1825,10 +2097,10 @@ REVOKE ALL ON FUNCTION integration.event_digest(p_event_id bigint, p_ledger_id b
 
 
 --
--- Name: FUNCTION event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_kind text, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_target_note text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.event_digest_v2(p_event_id bigint, p_ledger_id bigint, p_kind text, p_from text, p_to text, p_actor text, p_role name, p_at timestamp with time zone, p_notes text, p_target_note text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint, p_applied_at timestamp with time zone, p_confirmed_at timestamp with time zone, p_certified_at timestamp with time zone, p_certified_by bigint) FROM PUBLIC;
 
 
 --
@@ -1837,6 +2109,15 @@ REVOKE ALL ON FUNCTION integration.event_digest_v2(p_event_id bigint, p_ledger_i
 
 REVOKE ALL ON FUNCTION integration.expire_leases_of(p_worker text) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.expire_leases_of(p_worker text) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION explain(p_table text, p_id uuid, p_aspect_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.explain(p_table text, p_id uuid, p_aspect_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.explain(p_table text, p_id uuid, p_aspect_key text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.explain(p_table text, p_id uuid, p_aspect_key text) TO syncledger_admin;
 
 
 --
@@ -1852,6 +2133,15 @@ REVOKE ALL ON FUNCTION integration.fence_chunk(p_token uuid, p_jobs bigint[]) FR
 
 REVOKE ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION hold_sentence(p_reason text, p_source text, p_owner_source text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.hold_sentence(p_reason text, p_source text, p_owner_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.hold_sentence(p_reason text, p_source text, p_owner_source text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.hold_sentence(p_reason text, p_source text, p_owner_source text) TO syncledger_admin;
 
 
 --
@@ -1971,6 +2261,24 @@ REVOKE ALL ON FUNCTION integration.notify_job_submitted() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION open_batch(p_action text, p_filter jsonb, p_steward text, p_notes text, p_reason text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.open_batch(p_action text, p_filter jsonb, p_steward text, p_notes text, p_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.open_batch(p_action text, p_filter jsonb, p_steward text, p_notes text, p_reason text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.open_batch(p_action text, p_filter jsonb, p_steward text, p_notes text, p_reason text) TO syncledger_admin;
+
+
+--
+-- Name: TABLE ledger; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.ledger TO syncledger_steward;
+GRANT SELECT ON TABLE integration.ledger TO syncledger_admin;
+GRANT SELECT ON TABLE integration.ledger TO syncledger_worker;
+
+
+--
 -- Name: FUNCTION owner_entry(p_table text, p_id uuid, p_aspect_key text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -1993,6 +2301,15 @@ GRANT ALL ON FUNCTION integration.pending_items(p_jobs bigint[], p_after_job int
 
 REVOKE ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, p_items jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.prepare_chunk(p_token uuid, p_jobs bigint[], p_config_version bigint, p_items jsonb) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION propose(p_table text, p_id uuid, p_field text, p_value text, p_notes text, p_steward text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.propose(p_table text, p_id uuid, p_field text, p_value text, p_notes text, p_steward text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.propose(p_table text, p_id uuid, p_field text, p_value text, p_notes text, p_steward text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.propose(p_table text, p_id uuid, p_field text, p_value text, p_notes text, p_steward text) TO syncledger_admin;
 
 
 --
@@ -2023,10 +2340,55 @@ GRANT ALL ON FUNCTION integration.prune_preview(p_older_than interval, p_include
 
 
 --
--- Name: FUNCTION record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[], p_batch bigint, p_reasons text[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION queue_counts(p_filter jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.record_events(p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[], p_batch bigint, p_reasons text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.queue_counts(p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.queue_counts(p_filter jsonb) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.queue_counts(p_filter jsonb) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION queue_filter(p_filter jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.queue_filter(p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.queue_filter(p_filter jsonb) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.queue_filter(p_filter jsonb) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION queue_matches(p_filter jsonb, p_table text, p_field text, p_source text, p_is_applied boolean, p_hold_reason text, p_recorded_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.queue_matches(p_filter jsonb, p_table text, p_field text, p_source text, p_is_applied boolean, p_hold_reason text, p_recorded_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.queue_matches(p_filter jsonb, p_table text, p_field text, p_source text, p_is_applied boolean, p_hold_reason text, p_recorded_at timestamp with time zone) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.queue_matches(p_filter jsonb, p_table text, p_field text, p_source text, p_is_applied boolean, p_hold_reason text, p_recorded_at timestamp with time zone) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION record_as_of(p_table text, p_id uuid, p_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.record_as_of(p_table text, p_id uuid, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.record_as_of(p_table text, p_id uuid, p_at timestamp with time zone) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.record_as_of(p_table text, p_id uuid, p_at timestamp with time zone) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION record_events(p_events jsonb, p_batch bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.record_events(p_events jsonb, p_batch bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION record_label(p_table text, p_id uuid); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.record_label(p_table text, p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.record_label(p_table text, p_id uuid) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.record_label(p_table text, p_id uuid) TO syncledger_admin;
 
 
 --
@@ -2041,6 +2403,8 @@ REVOKE ALL ON FUNCTION integration.recount_jobs(p_jobs bigint[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) TO syncledger_admin;
 
 
 --
@@ -2058,19 +2422,28 @@ REVOKE ALL ON FUNCTION integration.refuse_ledger_removal() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION reject(p_ledger_id bigint, p_steward text, p_notes text); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION reject(p_ledger_id bigint, p_steward text, p_notes text, p_reason_code text); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_steward;
-GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text) TO syncledger_admin;
+REVOKE ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text, p_reason_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text, p_reason_code text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.reject(p_ledger_id bigint, p_steward text, p_notes text, p_reason_code text) TO syncledger_admin;
 
 
 --
--- Name: FUNCTION reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION reject_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_reason text, p_batch bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.reject_entry(p_ledger_id bigint, steward integration.app_user, p_notes text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.reject_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_reason text, p_batch bigint) FROM PUBLIC;
+
+
+--
+-- Name: PROCEDURE reject_where(IN p_filter jsonb, IN p_reason_code text, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON PROCEDURE integration.reject_where(IN p_filter jsonb, IN p_reason_code text, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) FROM PUBLIC;
+GRANT ALL ON PROCEDURE integration.reject_where(IN p_filter jsonb, IN p_reason_code text, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_steward;
+GRANT ALL ON PROCEDURE integration.reject_where(IN p_filter jsonb, IN p_reason_code text, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_admin;
 
 
 --
@@ -2106,17 +2479,44 @@ GRANT ALL ON FUNCTION integration.revoke(p_ledger_id bigint, p_steward text, p_n
 
 
 --
--- Name: FUNCTION revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
+-- Name: PROCEDURE revoke_batch(IN p_batch bigint, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.revoke_entry(p_ledger_id bigint, steward integration.app_user, p_notes text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE integration.revoke_batch(IN p_batch bigint, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) FROM PUBLIC;
+GRANT ALL ON PROCEDURE integration.revoke_batch(IN p_batch bigint, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_steward;
+GRANT ALL ON PROCEDURE integration.revoke_batch(IN p_batch bigint, IN p_notes text, IN p_steward text, IN p_chunk integer, INOUT batch_id bigint) TO syncledger_admin;
 
 
 --
--- Name: FUNCTION settle_held_item(e integration.ledger, p_status text, p_note text); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION revoke_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_batch bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.settle_held_item(e integration.ledger, p_status text, p_note text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.revoke_round(p_ids bigint[], p_steward integration.app_user, p_notes text, p_batch bigint) FROM PUBLIC;
+
+
+--
+-- Name: PROCEDURE run_batch(IN p_batch bigint, IN p_chunk integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON PROCEDURE integration.run_batch(IN p_batch bigint, IN p_chunk integer) FROM PUBLIC;
+GRANT ALL ON PROCEDURE integration.run_batch(IN p_batch bigint, IN p_chunk integer) TO syncledger_steward;
+GRANT ALL ON PROCEDURE integration.run_batch(IN p_batch bigint, IN p_chunk integer) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION settle_held_items(p_ledger_ids bigint[], p_status text, p_note text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.settle_held_items(p_ledger_ids bigint[], p_status text, p_note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION shown_value(p_table text, p_aspect text, p_key text, p_value text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.shown_value(p_table text, p_aspect text, p_key text, p_value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.shown_value(p_table text, p_aspect text, p_key text, p_value text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.shown_value(p_table text, p_aspect text, p_key text, p_value text) TO syncledger_admin;
 
 
 --
@@ -2142,13 +2542,6 @@ GRANT ALL ON FUNCTION integration.stale_clock(l integration.ledger) TO syncledge
 --
 
 REVOKE ALL ON FUNCTION integration.stamp_submitted_at() FROM PUBLIC;
-
-
---
--- Name: FUNCTION steward_action(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
---
-
-REVOKE ALL ON FUNCTION integration.steward_action(p_action text, p_ledger_id bigint, p_steward text, p_notes text, p_force boolean) FROM PUBLIC;
 
 
 --
@@ -2193,10 +2586,10 @@ GRANT ALL ON FUNCTION integration.transition_jobs(p_token uuid, p_jobs bigint[],
 
 
 --
--- Name: FUNCTION unapply(e integration.ledger, p_owner bigint, p_value text, p_origin text, OUT restored boolean, OUT note text); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION unapply(p_entries jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.unapply(e integration.ledger, p_owner bigint, p_value text, p_origin text, OUT restored boolean, OUT note text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.unapply(p_entries jsonb) FROM PUBLIC;
 
 
 --
@@ -2232,10 +2625,10 @@ REVOKE ALL ON FUNCTION integration.wait_for_chunks(p_token uuid, p_jobs bigint[]
 
 
 --
--- Name: FUNCTION write_target(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_expected text, p_check boolean); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION write_targets(p_writes jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.write_target(p_table text, p_id uuid, p_aspect text, p_aspect_key text, p_value text, p_expected text, p_check boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.write_targets(p_writes jsonb) FROM PUBLIC;
 
 
 --
@@ -2318,6 +2711,23 @@ GRANT SELECT ON TABLE integration.merkle_leaf TO syncledger_admin;
 
 GRANT SELECT ON TABLE integration.merkle_node TO syncledger_steward;
 GRANT SELECT ON TABLE integration.merkle_node TO syncledger_admin;
+
+
+--
+-- Name: TABLE reject_reason; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.reject_reason TO syncledger_steward;
+GRANT SELECT ON TABLE integration.reject_reason TO syncledger_admin;
+
+
+--
+-- Name: TABLE my_decisions; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.my_decisions TO syncledger_steward;
+GRANT SELECT ON TABLE integration.my_decisions TO syncledger_admin;
+GRANT SELECT ON TABLE integration.my_decisions TO syncledger_upstream;
 
 
 --
@@ -2514,12 +2924,18 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_worker
 
+-- FUNCTION integration.aspect_label(text,uuid,text)
+--   RETURNS text; LANGUAGE sql; IMMUTABLE
+
 -- FUNCTION integration.aspect_policy(text,text,text)
 --   RETURNS SETOF integration.commit_policy; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.aspect_state(text,uuid,text,text)
 --   RETURNS text; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.batch_entries(integration.decision_batch,bigint,integer)
+--   RETURNS bigint[]; LANGUAGE sql; STABLE
 
 -- FUNCTION integration.bump_config_version()
 --   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
@@ -2528,11 +2944,15 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS TABLE(ord integer, canonical text, error text, same boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 
 -- FUNCTION integration.certify(bigint,text,text,boolean)
---   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
--- FUNCTION integration.certify_entry(bigint,integration.app_user,text,boolean)
---   RETURNS integration.ledger; LANGUAGE plpgsql
+-- FUNCTION integration.certify_round(bigint[],integration.app_user,text,boolean,bigint)
+--   RETURNS TABLE(ledger_id bigint, outcome text, detail text, notice boolean); LANGUAGE plpgsql
+
+-- FUNCTION integration.certify_where(jsonb,text,text,integer,bigint)
+--   RETURNS ; LANGUAGE plpgsql
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.chain_append(text[],uuid[],bytea[])
 --   RETURNS TABLE(ord integer, chain_seq bigint, chain_hash bytea); LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
@@ -2541,6 +2961,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS bytea; LANGUAGE sql; IMMUTABLE
 
 -- FUNCTION integration.check_ledger_update()
+--   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.check_ledger_updater()
 --   RETURNS trigger; LANGUAGE plpgsql
 
 -- FUNCTION integration.checkpoint()
@@ -2559,6 +2982,16 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS text; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
+-- FUNCTION integration.decide(text,bigint[],integration.app_user,text,boolean,text,bigint)
+--   RETURNS TABLE(ledger_id bigint, outcome text, detail text, notice boolean); LANGUAGE plpgsql; SET jit=off
+
+-- FUNCTION integration.decide_batch(bigint,bigint,integer)
+--   RETURNS TABLE(last_ledger_id bigint, decided bigint, approved bigint, passed_over bigint, done boolean); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.decide_one(text,bigint,text,text,boolean,text)
+--   RETURNS record; LANGUAGE plpgsql
+
 -- FUNCTION integration.enqueue_outbound(bigint[])
 --   RETURNS integer; LANGUAGE sql
 
@@ -2574,12 +3007,16 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.entry_digest_v2(bigint,text,uuid,text,text,text,text,text,bigint,bigint,timestamp with time zone,timestamp with time zone,text,bigint,text,text,text,numeric)
 --   RETURNS bytea; LANGUAGE sql; STABLE
 
--- FUNCTION integration.entry_for_action(bigint,text,text)
---   RETURNS integration.ledger; LANGUAGE plpgsql
+-- FUNCTION integration.entry_hold_reason(boolean,text)
+--   RETURNS text; LANGUAGE sql; IMMUTABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.entry_proof(bigint,bigint)
 --   RETURNS jsonb; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
 --   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.entry_states_as_of(text,uuid,timestamp with time zone)
+--   RETURNS TABLE(ledger_id bigint, ledger_aspect text, aspect_key text, source_system_key text, value text, ledger_status text, is_applied boolean, apply_seq bigint, certified_by bigint, certified_at timestamp with time zone); LANGUAGE sql; STABLE
 
 -- FUNCTION integration.epoch_us(timestamp with time zone)
 --   RETURNS bigint; LANGUAGE sql; STABLE
@@ -2587,12 +3024,16 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.event_digest(bigint,bigint,text,text,text,name,timestamp with time zone,text,bigint)
 --   RETURNS bytea; LANGUAGE sql; STABLE
 
--- FUNCTION integration.event_digest_v2(bigint,bigint,text,text,text,name,timestamp with time zone,text,bigint,bigint,text,boolean,bigint,timestamp with time zone,timestamp with time zone,timestamp with time zone,bigint)
+-- FUNCTION integration.event_digest_v2(bigint,bigint,text,text,text,text,name,timestamp with time zone,text,text,bigint,bigint,text,boolean,bigint,timestamp with time zone,timestamp with time zone,timestamp with time zone,bigint)
 --   RETURNS bytea; LANGUAGE sql; STABLE
 
 -- FUNCTION integration.expire_leases_of(text)
 --   RETURNS bigint[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
 --   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.explain(text,uuid,text)
+--   RETURNS TABLE(ledger_id bigint, source_system_key text, value text, ledger_status text, is_applied boolean, apply_seq bigint, recorded_at timestamp with time zone, verdict text, reason text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.fence_chunk(uuid,bigint[])
 --   RETURNS void; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
@@ -2600,6 +3041,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.heartbeat(uuid[],integer)
 --   RETURNS uuid[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.hold_sentence(text,text,text)
+--   RETURNS text; LANGUAGE sql; IMMUTABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.is_stale(timestamp with time zone,integer,timestamp with time zone)
 --   RETURNS boolean; LANGUAGE sql; STABLE
@@ -2652,6 +3097,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.notify_job_submitted()
 --   RETURNS trigger; LANGUAGE plpgsql
 
+-- FUNCTION integration.open_batch(text,jsonb,text,text,text)
+--   RETURNS bigint; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
 -- FUNCTION integration.owner_entry(text,uuid,text)
 --   RETURNS SETOF integration.ledger; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -2663,6 +3112,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.prepare_chunk(uuid,bigint[],bigint,jsonb)
 --   RETURNS TABLE(n integer, target_id uuid, created boolean, key_conflict boolean, related_id uuid, related_created boolean, related_conflict boolean, value text, cast_error text, current_value text, equals_current boolean, owner_ledger bigint, owner_source text, owner_stale boolean, held_duplicate bigint, ts_max timestamp with time zone, ts_submit bigint, ts_seq bigint, any_submit bigint, any_seq bigint, nots_submit bigint, nots_seq bigint); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.propose(text,uuid,text,text,text,text)
+--   RETURNS bigint; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.provenance_violations()
 --   RETURNS TABLE(target_table text, target_id uuid, aspect_key text, current_value text, expected_value text, ledger_id bigint, violation text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
@@ -2676,14 +3129,35 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS TABLE(jobs bigint, items bigint, cutoff timestamp with time zone, newest timestamp with time zone, kept_for_requeue bigint); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_admin, syncledger_worker
 
--- FUNCTION integration.record_events(bigint[],text[],text[],text[],text[],bigint[],bigint,text[])
+-- FUNCTION integration.queue_counts(jsonb)
+--   RETURNS TABLE(state text, hold_reason text, entries bigint); LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.queue_filter(jsonb)
+--   RETURNS jsonb; LANGUAGE plpgsql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.queue_matches(jsonb,text,text,text,boolean,text,timestamp with time zone)
+--   RETURNS boolean; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.record_as_of(text,uuid,timestamp with time zone)
+--   RETURNS TABLE(ledger_aspect text, aspect_key text, value text, ledger_id bigint, source_system_key text, ledger_status text, certified_by text, certified_at timestamp with time zone); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.record_events(jsonb,bigint)
 --   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.record_label(text,uuid)
+--   RETURNS text; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.recount_jobs(bigint[])
 --   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
 
 -- FUNCTION integration.referenced_table(text,text)
 --   RETURNS text; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.refuse_ledger_event_update()
 --   RETURNS trigger; LANGUAGE plpgsql
@@ -2691,12 +3165,16 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.refuse_ledger_removal()
 --   RETURNS trigger; LANGUAGE plpgsql
 
--- FUNCTION integration.reject(bigint,text,text)
---   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+-- FUNCTION integration.reject(bigint,text,text,text)
+--   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
--- FUNCTION integration.reject_entry(bigint,integration.app_user,text)
---   RETURNS integration.ledger; LANGUAGE plpgsql
+-- FUNCTION integration.reject_round(bigint[],integration.app_user,text,text,bigint)
+--   RETURNS TABLE(ledger_id bigint, outcome text, detail text, notice boolean); LANGUAGE plpgsql
+
+-- FUNCTION integration.reject_where(jsonb,text,text,text,integer,bigint)
+--   RETURNS ; LANGUAGE plpgsql
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.requeue_failed(bigint)
 --   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
@@ -2709,14 +3187,26 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS record; LANGUAGE plpgsql; STABLE
 
 -- FUNCTION integration.revoke(bigint,text,text)
---   RETURNS integration.ledger; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
--- FUNCTION integration.revoke_entry(bigint,integration.app_user,text)
---   RETURNS integration.ledger; LANGUAGE plpgsql
+-- FUNCTION integration.revoke_batch(bigint,text,text,integer,bigint)
+--   RETURNS ; LANGUAGE plpgsql
+--   EXECUTE: syncledger_steward, syncledger_admin
 
--- FUNCTION integration.settle_held_item(integration.ledger,text,text)
+-- FUNCTION integration.revoke_round(bigint[],integration.app_user,text,bigint)
+--   RETURNS TABLE(ledger_id bigint, outcome text, detail text, notice boolean); LANGUAGE plpgsql
+
+-- FUNCTION integration.run_batch(bigint,integer)
+--   RETURNS ; LANGUAGE plpgsql
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.settle_held_items(bigint[],text,text)
 --   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.shown_value(text,text,text,text)
+--   RETURNS text; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.snapshot_keys(text,text,name)
 --   RETURNS TABLE(external_key text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
@@ -2728,9 +3218,6 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.stamp_submitted_at()
 --   RETURNS trigger; LANGUAGE plpgsql
-
--- FUNCTION integration.steward_action(text,bigint,text,text,boolean)
---   RETURNS integration.ledger; LANGUAGE plpgsql
 
 -- FUNCTION integration.stored_entry_digest(integration.ledger)
 --   RETURNS bytea; LANGUAGE sql; STABLE
@@ -2746,8 +3233,8 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS TABLE(job_id bigint, job_status text, attempts integer, total integer, applied integer, held integer, skipped integer, failed integer, pending integer); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker, syncledger_connector
 
--- FUNCTION integration.unapply(integration.ledger,bigint,text,text)
---   RETURNS record; LANGUAGE plpgsql
+-- FUNCTION integration.unapply(jsonb)
+--   RETURNS TABLE(ledger_id bigint, restored boolean, note text); LANGUAGE plpgsql
 
 -- FUNCTION integration.use_canonical_settings(regprocedure)
 --   RETURNS void; LANGUAGE plpgsql
@@ -2763,13 +3250,15 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.wait_for_chunks(uuid,bigint[])
 --   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
 
--- FUNCTION integration.write_target(text,uuid,text,text,text,text,boolean)
---   RETURNS boolean; LANGUAGE plpgsql; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+-- FUNCTION integration.write_targets(jsonb)
+--   RETURNS TABLE(n integer, written boolean, present boolean); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 
 -- VIEW integration.aspect_owner (target_table text, target_id uuid, aspect_key text, ledger_id bigint, ledger_aspect text, source_system_key text, ledger_status text, value text, previous_value text, is_applied boolean, applied_at timestamp with time zone, apply_seq bigint, sync_item_id bigint, job_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, confirmed_at timestamp with time zone, certified_at timestamp with time zone, certified_by bigint, notes text, stale_clock timestamp with time zone)
 
 -- VIEW integration.field_provenance (target_table text, target_id uuid, ledger_aspect text, aspect_key text, current_value text, ledger_id bigint, ledger_value text, source_system_key text, ledger_status text, certified_by text, certified_at timestamp with time zone, applied_at timestamp with time zone, confirmed_at timestamp with time zone, recorded_at timestamp with time zone, pending_entries bigint, ledger_entries bigint, apply_seq bigint)
 
--- VIEW integration.review_queue (ledger_id bigint, target_table text, target_id uuid, ledger_aspect text, aspect_key text, source_system_key text, current_value text, proposed_value text, previous_value text, is_applied boolean, has_conflict boolean, job_id bigint, sync_item_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, age interval, notes text, confirmed_at timestamp with time zone)
+-- VIEW integration.my_decisions (ledger_id bigint, source_system_key text, item_id bigint, job_id bigint, target_table text, external_key text, field text, value text, decision text, reason_code text, reason text, notes text, decided_by text, decided_at timestamp with time zone)
+
+-- VIEW integration.review_queue (ledger_id bigint, target_table text, target_id uuid, record_keys text, ledger_aspect text, aspect_key text, source_system_key text, state text, is_applied boolean, hold_reason text, reason text, proposed_value text, current_value text, previous_value text, owner_ledger_id bigint, owner_source text, has_conflict boolean, job_id bigint, sync_item_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, age interval, notes text, confirmed_at timestamp with time zone)
 
 -- VIEW integration.stale_values (ledger_id bigint, target_table text, target_id uuid, ledger_aspect text, aspect_key text, source_system_key text, value text, current_value text, last_confirmed_at timestamp with time zone, stale_after_days integer, stale_since timestamp with time zone, certified_at timestamp with time zone, certified_by text)

@@ -251,78 +251,91 @@ END
 $$;
 SELECT integration.use_canonical_settings('integration.target_holds(text,uuid,text,text,text)');
 
--- write_target: write one aspect of one target record, optionally only if it
--- still holds an expected value, compared on the column's type
--- (compare-and-set in the UPDATE itself).
+-- write_targets(writes): writes aspects of target records, set-based: one
+-- UPDATE per table, every written column of a record in one row update.
+-- Each element of `writes` (a JSON array) is one write:
 --
---   Field, Relationship: column aspect_key := value cast to the column's type.
---   Record: 'deleted' clears the table's active column; any other value
---           restores it (undoing a deletion). Creation is never written here.
+--   n          its number (returned with the answer)
+--   table, target_id, aspect, aspect_key   the aspect written
+--   value      Field, Relationship: the column's new value, cast to its type;
+--              Record: 'deleted' clears the table's active column, any other
+--              value sets it (creation itself is never written here)
+--   expected   with check: written only if the target still holds this value,
+--              compared on the column's type (Record: 'deleted' when the active
+--              column is false, 'created' otherwise); the compare happens
+--              under the row lock the caller holds, so it is a compare-and-set
+--   check      whether to compare
 --
--- Returns false when the expectation did not hold (nothing written); raises
--- SL051 when the record does not exist.
-CREATE OR REPLACE FUNCTION integration.write_target(
-  p_table      text,
-  p_id         uuid,
-  p_aspect     text,
-  p_aspect_key text,
-  p_value      text,
-  p_expected   text,
-  p_check      boolean)
-RETURNS boolean
+-- Returns per write whether it was written, and whether its record exists.
+-- Refuses (SL050) an unregistered, missing or inactive table, its id column,
+-- and Record writes to a table without an active column. Two writes of one
+-- column of one record in one call are the caller's mistake: one of them wins.
+CREATE OR REPLACE FUNCTION integration.write_targets(p_writes jsonb)
+RETURNS TABLE (n integer, written boolean, present boolean)
 LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
-  t       record;
-  written integer;
-  present boolean;
+  tbl  text;
+  t    record;
+  cols record;
 BEGIN
-  IF p_aspect = 'Record' THEN
-    t := integration.resolve_target(p_table);
-    IF t.active_col IS NULL THEN
-      RAISE EXCEPTION '% has no active_column: its records cannot be deleted or restored', p_table
-        USING ERRCODE = 'SL050';
+  FOR tbl IN SELECT DISTINCT x."table" FROM jsonb_to_recordset(p_writes) AS x("table" text) ORDER BY 1 LOOP
+    t := integration.resolve_target(tbl);
+    IF NOT t.table_active THEN
+      RAISE EXCEPTION 'target table % is not active: nothing is written to it', tbl USING ERRCODE = 'SL050';
     END IF;
-  ELSE
-    t := integration.resolve_target(p_table, p_aspect_key);
-    IF p_aspect_key = t.id_col THEN
-      RAISE EXCEPTION 'the id column "%" of % is never written', p_aspect_key, p_table
-        USING ERRCODE = 'SL050';
+    IF t.active_col IS NULL AND EXISTS (SELECT FROM jsonb_to_recordset(p_writes) AS x("table" text, aspect text)
+                                         WHERE x."table" = tbl AND x.aspect = 'Record') THEN
+      RAISE EXCEPTION '% has no active_column: its records cannot be deleted or restored', tbl USING ERRCODE = 'SL050';
     END IF;
-  END IF;
-  IF NOT t.table_active THEN
-    RAISE EXCEPTION 'target table % is not active: nothing is written to it', p_table
-      USING ERRCODE = 'SL050';
-  END IF;
-
-  IF p_aspect = 'Record' THEN
-    EXECUTE format(
-      'UPDATE %1$I.%2$I t SET %3$I = $1 WHERE t.%4$I = $2'
-      ' AND (NOT $3 OR (CASE WHEN t.%3$I IS FALSE THEN ''deleted'' ELSE ''created'' END) IS NOT DISTINCT FROM $4)',
-      t.rel_schema, t.rel_name, t.active_col, t.id_col)
-    USING p_value IS DISTINCT FROM 'deleted', p_id, p_check, p_expected;
-  ELSE
-    EXECUTE format(
-      'UPDATE %1$I.%2$I t SET %3$I = $1::%5$s WHERE t.%4$I = $2'
-      ' AND (NOT $3 OR t.%3$I IS NOT DISTINCT FROM $4::%5$s)',
-      t.rel_schema, t.rel_name, p_aspect_key, t.id_col, t.col_type)
-    USING p_value, p_id, p_check, p_expected;
-  END IF;
-  GET DIAGNOSTICS written = ROW_COUNT;
-  IF written > 0 THEN
-    RETURN true;
-  END IF;
-
-  EXECUTE format('SELECT true FROM %I.%I t WHERE t.%I = $1', t.rel_schema, t.rel_name, t.id_col)
-     INTO present USING p_id;
-  IF present IS NULL THEN
-    RAISE EXCEPTION 'target record % not found in %', p_id, p_table
-      USING ERRCODE = 'SL051';
-  END IF;
-  RETURN false;
+    IF EXISTS (SELECT FROM jsonb_to_recordset(p_writes) AS x("table" text, aspect text, aspect_key text)
+                WHERE x."table" = tbl AND x.aspect <> 'Record' AND x.aspect_key = t.id_col) THEN
+      RAISE EXCEPTION 'the id column "%" of % is never written', t.id_col, tbl USING ERRCODE = 'SL050';
+    END IF;
+    -- The columns written, with their types; the active column is compared
+    -- as a lifecycle (NULL counts as active).
+    SELECT string_agg(format('bool_or(w.c = %1$L) AS p%2$s, (array_agg(w.v) FILTER (WHERE w.c = %1$L))[1] AS v%2$s,'
+                             ' (array_agg(w.e) FILTER (WHERE w.c = %1$L))[1] AS e%2$s,'
+                             ' coalesce(bool_or(w.chk) FILTER (WHERE w.c = %1$L), false) AS c%2$s', c.col, c.o), ', ' ORDER BY c.o)
+             AS aggs,
+           string_agg(format('(NOT r.c%1$s OR %2$s IS NOT DISTINCT FROM (r.e%1$s)::%3$s) AS h%1$s', c.o,
+                             CASE WHEN c.col = t.active_col THEN format('coalesce(t.%I, true)', c.col) ELSE format('t.%I', c.col) END,
+                             c.typ), ', ' ORDER BY c.o) AS holds,
+           string_agg(format('%1$I = CASE WHEN h.p%2$s AND h.h%2$s THEN (h.v%2$s)::%3$s ELSE t.%1$I END', c.col, c.o, c.typ),
+                      ', ' ORDER BY c.o) AS sets,
+           string_agg(format('WHEN %1$L THEN h.p%2$s AND h.h%2$s', c.col, c.o), ' ' ORDER BY c.o) AS outcome
+      INTO cols
+      FROM (SELECT row_number() OVER (ORDER BY u.col) AS o, u.col, format_type(a.atttypid, a.atttypmod) AS typ
+              FROM (SELECT DISTINCT CASE WHEN x.aspect = 'Record' THEN t.active_col::text ELSE x.aspect_key END AS col
+                      FROM jsonb_to_recordset(p_writes) AS x("table" text, aspect text, aspect_key text)
+                     WHERE x."table" = tbl) u
+              JOIN pg_attribute a ON a.attrelid = format('%I.%I', t.rel_schema, t.rel_name)::regclass
+                                 AND a.attname = u.col AND a.attnum > 0 AND NOT a.attisdropped) c;
+    IF cols.sets IS NULL THEN
+      RAISE EXCEPTION 'unknown column on %', tbl USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN QUERY EXECUTE format(
+      $q$WITH w AS (
+            SELECT x.n, x.target_id AS id,
+                   CASE WHEN x.aspect = 'Record' THEN $3 ELSE x.aspect_key END AS c,
+                   CASE WHEN x.aspect = 'Record' THEN (x.value IS DISTINCT FROM 'deleted')::text ELSE x.value END AS v,
+                   CASE WHEN x.aspect = 'Record' THEN (x.expected IS DISTINCT FROM 'deleted')::text ELSE x.expected END AS e,
+                   coalesce(x."check", false) AS chk
+              FROM jsonb_to_recordset($1) AS x(n integer, "table" text, target_id uuid, aspect text, aspect_key text,
+                                               value text, expected text, "check" boolean)
+             WHERE x."table" = $2),
+          r AS (SELECT w.id, %1$s FROM w GROUP BY w.id),
+          h AS MATERIALIZED (SELECT r.*, %2$s FROM r JOIN %4$I.%5$I t ON t.%6$I = r.id),
+          u AS (UPDATE %4$I.%5$I t SET %3$s FROM h WHERE t.%6$I = h.id)
+       SELECT w.n, coalesce(CASE w.c %7$s END, false), h.id IS NOT NULL
+         FROM w LEFT JOIN h ON h.id = w.id$q$,
+      cols.aggs, cols.holds, cols.sets, t.rel_schema, t.rel_name, t.id_col, cols.outcome)
+    USING p_writes, tbl, t.active_col::text;
+  END LOOP;
 END
 $$;
-SELECT integration.use_canonical_settings('integration.write_target(text,uuid,text,text,text,text,boolean)');
+SELECT integration.use_canonical_settings('integration.write_targets(jsonb)');
 
 -- lock_target(table, id): the first lock of every steward action: the target
 -- row, FOR NO KEY UPDATE, as the worker's chunks lock it. Raises SL051 when

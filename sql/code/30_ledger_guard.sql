@@ -76,27 +76,42 @@ $$;
 -- it later, only along the status transitions of SPEC §3, and only from code
 -- running as the ledger's owner (decided by who runs it, never by a setting
 -- that a session could set).
-CREATE OR REPLACE FUNCTION integration.check_ledger_update() RETURNS trigger
+-- Who: once per statement, the owner of the ledger: the role whose SECURITY
+-- DEFINER functions are the only code allowed to change ledger rows.
+CREATE OR REPLACE FUNCTION integration.check_ledger_updater() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-  changed text;
 BEGIN
-  -- The owner of the ledger: the role whose SECURITY DEFINER functions are
-  -- the only code allowed to change ledger rows.
   IF current_user IS DISTINCT FROM (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID) THEN
-    RAISE EXCEPTION 'integration.ledger is append-only: UPDATE is refused (ledger entry %)', OLD.ledger_id
+    RAISE EXCEPTION 'integration.ledger is append-only: UPDATE is refused'
       USING ERRCODE = 'SL001',
             HINT = 'Change ledger status with integration.certify, integration.reject or integration.revoke.';
   END IF;
+  RETURN NULL;
+END
+$$;
 
-  -- Compared generically, so that a column added later is protected by default.
-  SELECT string_agg(n.key, ', ' ORDER BY n.key) INTO changed
-    FROM jsonb_each(to_jsonb(NEW)) n
-    JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
-   WHERE n.value IS DISTINCT FROM o.value
-     AND n.key NOT IN ('ledger_status', 'is_applied', 'applied_at', 'apply_seq', 'confirmed_at',
-                       'certified_at', 'certified_by');
-  IF changed IS NOT NULL THEN
+-- What: per row, the columns and the status transition.
+CREATE OR REPLACE FUNCTION integration.check_ledger_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  kept    integration.ledger := NEW;
+  changed text;
+BEGIN
+  -- Compared as a whole row, so that a column added later is protected by
+  -- default: the new row with the columns that may change put back must be
+  -- the old row.
+  kept.ledger_status := OLD.ledger_status;
+  kept.is_applied    := OLD.is_applied;
+  kept.applied_at    := OLD.applied_at;
+  kept.apply_seq     := OLD.apply_seq;
+  kept.confirmed_at  := OLD.confirmed_at;
+  kept.certified_at  := OLD.certified_at;
+  kept.certified_by  := OLD.certified_by;
+  IF kept IS DISTINCT FROM OLD THEN
+    SELECT string_agg(n.key, ', ' ORDER BY n.key) INTO changed
+      FROM jsonb_each(to_jsonb(kept)) n
+      JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
+     WHERE n.value IS DISTINCT FROM o.value;
     RAISE EXCEPTION 'integration.ledger is append-only: UPDATE of % is refused (ledger entry %)', changed, OLD.ledger_id
       USING ERRCODE = 'SL002',
             DETAIL = 'Only ledger_status, is_applied, applied_at, apply_seq, confirmed_at, certified_at and certified_by may change, each change with an event.';
@@ -130,6 +145,10 @@ CREATE OR REPLACE TRIGGER ledger_refuse_truncate
   BEFORE TRUNCATE ON integration.ledger
   FOR EACH STATEMENT EXECUTE FUNCTION integration.refuse_ledger_removal();
 ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_truncate;
+
+CREATE OR REPLACE TRIGGER ledger_check_updater
+  BEFORE UPDATE ON integration.ledger
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.check_ledger_updater();
 
 CREATE OR REPLACE TRIGGER ledger_check_update
   BEFORE UPDATE ON integration.ledger
@@ -214,13 +233,15 @@ $$;
 
 -- Version 2 digest of an event: the event and its entry's state after it.
 CREATE OR REPLACE FUNCTION integration.event_digest_v2(
-  p_event_id bigint, p_ledger_id bigint, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
-  p_notes text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean, p_after_apply_seq bigint,
+  p_event_id bigint, p_ledger_id bigint, p_kind text, p_from text, p_to text, p_actor text, p_role name, p_at timestamptz,
+  p_notes text, p_target_note text, p_apply_seq bigint, p_batch_id bigint, p_reason_code text, p_applied boolean,
+  p_after_apply_seq bigint,
   p_applied_at timestamptz, p_confirmed_at timestamptz, p_certified_at timestamptz, p_certified_by bigint)
 RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT sha256(convert_to(ROW(2::smallint, p_event_id, p_ledger_id, p_from, p_to, p_actor, p_role::text,
-                               integration.epoch_us(p_at), p_notes, p_apply_seq, p_batch_id, p_reason_code, p_applied,
+  SELECT sha256(convert_to(ROW(2::smallint, p_event_id, p_ledger_id, p_kind, p_from, p_to, p_actor, p_role::text,
+                               integration.epoch_us(p_at), p_notes, p_target_note, p_apply_seq, p_batch_id, p_reason_code,
+                               p_applied,
                                p_after_apply_seq, integration.epoch_us(p_applied_at), integration.epoch_us(p_confirmed_at),
                                integration.epoch_us(p_certified_at), p_certified_by)::text,
                            'UTF8'))
@@ -248,8 +269,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT CASE e.hash_version
     WHEN 1 THEN integration.event_digest(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
                                          e.occurred_at, e.notes, e.apply_seq)
-    ELSE integration.event_digest_v2(e.event_id, e.ledger_id, e.from_status, e.to_status, e.actor, e.acting_role,
-                                     e.occurred_at, e.notes, e.apply_seq, e.batch_id, e.reason_code, e.after_applied,
+    ELSE integration.event_digest_v2(e.event_id, e.ledger_id, e.kind, e.from_status, e.to_status, e.actor, e.acting_role,
+                                     e.occurred_at, e.notes, e.target_note, e.apply_seq, e.batch_id, e.reason_code, e.after_applied,
                                      e.after_apply_seq, e.after_applied_at, e.after_confirmed_at, e.after_certified_at,
                                      e.after_certified_by)
   END
@@ -309,36 +330,39 @@ BEGIN
 END
 $$;
 
--- record_events(ledger_ids, from, to, actors, notes, apply_seqs, batch,
--- reasons): inserts events (steward actions, restorations) after the caller
--- changed their entries, each with the entry's state as it is now (version 2
--- digests), chained onto their entries' records, one link per record. The
--- caller holds the records' target row locks. acting_role is the session's
--- login role; batch is the decision batch of them all (or NULL); reasons
--- the rejection reason codes (or NULL).
-CREATE OR REPLACE FUNCTION integration.record_events(
-  p_ledger_ids bigint[], p_from text[], p_to text[], p_actors text[], p_notes text[], p_apply_seqs bigint[],
-  p_batch bigint DEFAULT NULL, p_reasons text[] DEFAULT NULL)
+-- record_events(events, batch): inserts events after the caller changed
+-- their entries (steward decisions, approvals, restorations, proposals),
+-- each with its entry's state as it is now (version 2 digests), chained onto
+-- the entries' records, one link per record. The caller holds the records'
+-- target row locks. Each element of `events` (a JSON array, in order) is one
+-- event: ledger_id, kind (default status), from, to, actor, notes (the
+-- person's words), target_note (what happened to the target, in the
+-- system's words), apply_seq (the apply order the event took, if it applied
+-- the value), reason_code. acting_role is the session's login role; batch
+-- the decision batch of them all, or NULL.
+CREATE OR REPLACE FUNCTION integration.record_events(p_events jsonb, p_batch bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-  at  timestamptz := now();
+  at timestamptz := now();
 BEGIN
   WITH ev AS MATERIALIZED (
-    SELECT u.ord::integer AS ord,
+    SELECT u.o::integer AS ord,
            nextval(pg_get_serial_sequence('integration.ledger_event', 'event_id')::regclass) AS event_id,
-           u.ledger_id, u.f, u.t, u.actor, u.notes, u.aseq, p_reasons[u.ord] AS reason,
-           l.target_table, l.target_id, l.is_applied, l.apply_seq, l.applied_at, l.confirmed_at, l.certified_at,
-           l.certified_by
-      FROM unnest(p_ledger_ids, p_from, p_to, p_actors, p_notes, p_apply_seqs)
-           WITH ORDINALITY AS u(ledger_id, f, t, actor, notes, aseq, ord)
+           u.ledger_id, coalesce(u.kind, 'status') AS kind, u."from" AS f, u."to" AS t, u.actor, u.notes, u.target_note,
+           u.apply_seq, u.reason_code, l.target_table, l.target_id, l.is_applied, l.apply_seq AS after_seq, l.applied_at,
+           l.confirmed_at, l.certified_at, l.certified_by
+      FROM ROWS FROM (jsonb_to_recordset(p_events)
+                      AS (ledger_id bigint, kind text, "from" text, "to" text, actor text, notes text, target_note text,
+                          apply_seq bigint, reason_code text))
+           WITH ORDINALITY AS u(ledger_id, kind, "from", "to", actor, notes, target_note, apply_seq, reason_code, o)
       JOIN integration.ledger l ON l.ledger_id = u.ledger_id
-     ORDER BY u.ord
+     ORDER BY u.o
   ), dig AS MATERIALIZED (
     SELECT ev.*,
-           integration.event_digest_v2(ev.event_id, ev.ledger_id, ev.f, ev.t, ev.actor, session_user, at, ev.notes,
-                                       ev.aseq, p_batch, ev.reason, ev.is_applied, ev.apply_seq, ev.applied_at,
-                                       ev.confirmed_at, ev.certified_at, ev.certified_by) AS d
+           integration.event_digest_v2(ev.event_id, ev.ledger_id, ev.kind, ev.f, ev.t, ev.actor, session_user, at, ev.notes,
+                                       ev.target_note, ev.apply_seq, p_batch, ev.reason_code, ev.is_applied, ev.after_seq,
+                                       ev.applied_at, ev.confirmed_at, ev.certified_at, ev.certified_by) AS d
       FROM ev
   ), chained AS (
     SELECT c.* FROM integration.chain_append(
@@ -347,13 +371,13 @@ BEGIN
       ARRAY(SELECT dig.d FROM dig ORDER BY dig.ord)) c
   )
   INSERT INTO integration.ledger_event
-    (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, apply_seq,
+    (event_id, ledger_id, kind, from_status, to_status, actor, acting_role, occurred_at, notes, target_note, apply_seq,
      chain_seq, row_hash, chain_hash, batch_id, reason_code, after_applied, after_apply_seq, after_applied_at,
      after_confirmed_at, after_certified_at, after_certified_by)
   OVERRIDING SYSTEM VALUE
-  SELECT dig.event_id, dig.ledger_id, dig.f, dig.t, dig.actor, session_user, at, dig.notes, dig.aseq,
-         chained.chain_seq, dig.d, chained.chain_hash, p_batch, dig.reason, dig.is_applied, dig.apply_seq, dig.applied_at,
-         dig.confirmed_at, dig.certified_at, dig.certified_by
+  SELECT dig.event_id, dig.ledger_id, dig.kind, dig.f, dig.t, dig.actor, session_user, at, dig.notes, dig.target_note,
+         dig.apply_seq, chained.chain_seq, dig.d, chained.chain_hash, p_batch, dig.reason_code, dig.is_applied,
+         dig.after_seq, dig.applied_at, dig.confirmed_at, dig.certified_at, dig.certified_by
     FROM dig JOIN chained ON chained.ord = dig.ord
    ORDER BY dig.ord;
 END

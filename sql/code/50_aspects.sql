@@ -18,8 +18,8 @@
 --                 both follow it, so neither can deadlock the other.
 --   values        canonical text for the ledger (targets.sql); comparisons
 --                 with a target value on the column's type.
---   target write  apply_chunk (the worker, set-based) and write_target
---                 (targets.sql: one aspect, for the steward functions).
+--   target write  write_targets (targets.sql), for the worker and the
+--                 steward functions alike.
 --
 -- Source order marks: "newer" (SPEC §2, Out of order) is a later
 -- source_timestamp when both items carry one, otherwise a later submission
@@ -452,12 +452,6 @@ SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
   at         timestamptz := now();
-  tbl        text;
-  tgt        record;
-  cols       text[];
-  sets       text;
-  aggs       text;
-  nd         integer;
   lids       bigint[];
   e_item     bigint[];
   updated    integer;
@@ -466,36 +460,15 @@ DECLARE
 BEGIN
   PERFORM integration.fence_chunk(p_token, p_jobs);
 
-  -- 1. Target columns: per table, every written column of a record in one
-  --    row update. A Delete clears the active column.
-  FOR tbl IN SELECT DISTINCT x."table" FROM jsonb_to_recordset(p_items) AS x(verdict text, "table" text)
-              WHERE x.verdict = 'applied' ORDER BY 1 LOOP
-    tgt := integration.resolve_target(tbl);
-    cols := ARRAY(SELECT DISTINCT x."column" FROM jsonb_to_recordset(p_items) AS x(verdict text, "table" text, "column" text)
-                   WHERE x.verdict = 'applied' AND x."table" = tbl ORDER BY 1);
-    SELECT string_agg(format('%1$I = CASE WHEN v.p%2$s THEN (v.v%2$s)::%3$s ELSE t.%1$I END', u.col, u.o,
-                             format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY u.o),
-           string_agg(format('bool_or(w.c = %1$L) AS p%2$s, (array_agg(w.v) FILTER (WHERE w.c = %1$L))[1] AS v%2$s',
-                             u.col, u.o), ', ' ORDER BY u.o)
-      INTO sets, aggs
-      FROM unnest(cols) WITH ORDINALITY AS u(col, o)
-      JOIN pg_attribute a ON a.attrelid = format('%I.%I', tgt.rel_schema, tgt.rel_name)::regclass
-                         AND a.attname = u.col AND a.attnum > 0 AND NOT a.attisdropped;
-    EXECUTE format('UPDATE %1$I.%2$I t SET %3$s'
-                   '  FROM (SELECT w.id, %4$s'
-                   '          FROM (SELECT x.target_id AS id, x."column" AS c,'
-                   '                       CASE WHEN x.aspect = ''Record'' THEN (x.value IS DISTINCT FROM ''deleted'')::text'
-                   '                            ELSE x.value END AS v'
-                   '                  FROM jsonb_to_recordset($1) AS x(verdict text, "table" text, target_id uuid,'
-                   '                                                   aspect text, "column" text, value text)'
-                   '                 WHERE x.verdict = ''applied'' AND x."table" = $2) w'
-                   '         GROUP BY w.id) v'
-                   ' WHERE t.%5$I = v.id AND t.%5$I = ANY ($3)',
-                   tgt.rel_schema, tgt.rel_name, sets, aggs, tgt.id_col)
-      USING p_items, tbl,
-            ARRAY(SELECT DISTINCT x.target_id FROM jsonb_to_recordset(p_items) AS x(verdict text, "table" text, target_id uuid)
-                   WHERE x.verdict = 'applied' AND x."table" = tbl);
-  END LOOP;
+  -- 1. The target columns of the applied items (targets.sql: one row update
+  --    per record).
+  PERFORM integration.write_targets(coalesce(
+    (SELECT jsonb_agg(jsonb_build_object('n', x.o, 'table', x."table", 'target_id', x.target_id, 'aspect', x.aspect,
+                                         'aspect_key', x.aspect_key, 'value', x.value))
+       FROM ROWS FROM (jsonb_to_recordset(p_items)
+                       AS (verdict text, "table" text, target_id uuid, aspect text, aspect_key text, value text))
+            WITH ORDINALITY AS x(verdict, "table", target_id, aspect, aspect_key, value, o)
+      WHERE x.verdict = 'applied'), '[]'));
 
   -- 2. Ledger entries, their events and the chain: each entry (version 2:
   --    its digest covers its state at insert) and, where the policy certified
@@ -549,16 +522,16 @@ BEGIN
               FROM ev
             UNION ALL
             SELECT 0, ev.o * 2 + 1, ev.t, ev.id,
-                   integration.event_digest_v2(ev.event_id, ev.ledger_id, 'Pending', 'Certified', 'policy', session_user, at,
-                                               'certified at ingest by commit policy', NULL, NULL, NULL, ev.applied,
+                   integration.event_digest_v2(ev.event_id, ev.ledger_id, 'status', 'Pending', 'Certified', 'policy', session_user, at,
+                                               'certified at ingest by commit policy', NULL, NULL, NULL, NULL, ev.applied,
                                                ev.aseq, CASE WHEN ev.applied THEN at END,
                                                CASE WHEN ev.applied THEN at END, at, NULL)
               FROM ev WHERE ev.event_id IS NOT NULL
             UNION ALL
             SELECT 1, cf.ledger_id, cf.target_table, cf.target_id,
-                   integration.event_digest_v2(cf.event_id, cf.ledger_id, cf.ledger_status, cf.ledger_status, 'worker',
+                   integration.event_digest_v2(cf.event_id, cf.ledger_id, 'confirmation', cf.ledger_status, cf.ledger_status, 'worker',
                                                session_user, at, 'confirmed: the source sent this value again', NULL,
-                                               NULL, NULL, cf.is_applied, cf.apply_seq, cf.applied_at, at,
+                                               NULL, NULL, NULL, cf.is_applied, cf.apply_seq, cf.applied_at, at,
                                                cf.certified_at, cf.certified_by)
               FROM cf) e
   ), chained AS MATERIALIZED (
@@ -582,16 +555,16 @@ BEGIN
     RETURNING ledger_id
   ), events AS (
     INSERT INTO integration.ledger_event
-      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash,
+      (event_id, ledger_id, kind, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash,
        after_applied, after_apply_seq, after_applied_at, after_confirmed_at, after_certified_at, after_certified_by)
     OVERRIDING SYSTEM VALUE
-    SELECT ev.event_id, ev.ledger_id, 'Pending', 'Certified', 'policy', session_user, at,
+    SELECT ev.event_id, ev.ledger_id, 'status', 'Pending', 'Certified', 'policy', session_user, at,
            'certified at ingest by commit policy', c.chain_seq, c.h, c.chain_hash, ev.applied, ev.aseq,
            CASE WHEN ev.applied THEN at END, CASE WHEN ev.applied THEN at END, at, NULL
       FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o * 2 + 1
      WHERE ev.event_id IS NOT NULL
     UNION ALL
-    SELECT cf.event_id, cf.ledger_id, cf.ledger_status, cf.ledger_status, 'worker', session_user, at,
+    SELECT cf.event_id, cf.ledger_id, 'confirmation', cf.ledger_status, cf.ledger_status, 'worker', session_user, at,
            'confirmed: the source sent this value again', c.chain_seq, c.h, c.chain_hash, cf.is_applied, cf.apply_seq,
            cf.applied_at, at, cf.certified_at, cf.certified_by
       FROM cf JOIN chained c ON c.grp = 1 AND c.ord = cf.ledger_id

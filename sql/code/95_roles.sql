@@ -95,41 +95,6 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- Who speaks for which source system
--- ---------------------------------------------------------------------------
-
--- my_source_systems(): the source systems whose login_role is the calling
--- role. The row-level security policies below call it with no argument, so
--- p_role is the current_user of the query being checked (a default is
--- evaluated where the function is called, not inside it).
---
--- SECURITY DEFINER so that upstream roles need no privilege on
--- integration.source_system. Because p_role can also be passed explicitly,
--- the function answers only for roles the session could act as anyway
--- (its session user, or a role that user may SET ROLE to); for any other
--- role it answers with an empty array rather than reveal another system's
--- mapping.
---
--- Cost: the policies call it as an uncorrelated scalar subquery,
--- (SELECT integration.my_source_systems()), which PostgreSQL evaluates once
--- per statement (an InitPlan), not once per row.
-CREATE OR REPLACE FUNCTION integration.my_source_systems(p_role name DEFAULT current_user)
-RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT coalesce(array_agg(s.source_system_key ORDER BY s.source_system_key), '{}')
-    FROM integration.source_system s
-   WHERE s.login_role = p_role
-     AND pg_has_role(session_user, p_role, 'MEMBER')
-$$;
-COMMENT ON FUNCTION integration.my_source_systems(name) IS
-  'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
-
-COMMENT ON FUNCTION integration.my_source_systems(name) IS
-  'Source systems whose login_role is the calling role (or p_role, if the session may act as it); used by row-level security.';
-
--- ---------------------------------------------------------------------------
 -- Privileges: start from none
 -- ---------------------------------------------------------------------------
 
@@ -137,7 +102,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA integration
   FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA integration
   FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA integration
+REVOKE ALL ON ALL ROUTINES IN SCHEMA integration
   FROM PUBLIC, syncledger_upstream, syncledger_connector, syncledger_worker, syncledger_steward, syncledger_admin;
 
 GRANT USAGE ON SCHEMA integration
@@ -169,15 +134,38 @@ TO syncledger_admin;
 -- requeue failed items after fixing a mapping (SPEC §2).
 GRANT EXECUTE ON FUNCTION
   integration.certify(bigint, text, text, boolean),
-  integration.reject(bigint, text, text),
+  integration.reject(bigint, text, text, text),
   integration.revoke(bigint, text, text),
+  integration.open_batch(text, jsonb, text, text, text),
+  integration.decide_batch(bigint, bigint, integer),
+  integration.propose(text, uuid, text, text, text, text),
+  integration.record_as_of(text, uuid, timestamptz),
+  integration.explain(text, uuid, text),
   integration.requeue_failed(bigint)
+TO syncledger_steward, syncledger_admin;
+-- Decision batches a chunk per transaction: procedures that call
+-- decide_batch (SECURITY INVOKER: a procedure that commits cannot be a
+-- SECURITY DEFINER one).
+GRANT EXECUTE ON PROCEDURE
+  integration.run_batch(bigint, integer),
+  integration.certify_where(jsonb, text, text, integer, bigint),
+  integration.reject_where(jsonb, text, text, text, integer, bigint),
+  integration.revoke_batch(bigint, text, text, integer, bigint)
 TO syncledger_steward, syncledger_admin;
 
 -- What the views (review_queue, stale_values, field_provenance,
 -- aspect_owner) call: a view's function calls are checked against the role
--- reading the view. And the checks an operator schedules.
+-- reading the view. The queue's filter and counts. And the checks an
+-- operator schedules.
 GRANT EXECUTE ON FUNCTION
+  integration.record_label(text, uuid),
+  integration.shown_value(text, text, text, text),
+  integration.referenced_table(text, text),
+  integration.entry_hold_reason(boolean, text),
+  integration.hold_sentence(text, text, text),
+  integration.queue_filter(jsonb),
+  integration.queue_matches(jsonb, text, text, text, boolean, text, timestamptz),
+  integration.queue_counts(jsonb),
   integration.current_value(text, uuid, text),
   integration.target_holds(text, uuid, text, text, text),
   integration.owner_entry(text, uuid, text),
@@ -265,6 +253,9 @@ GRANT INSERT (job_id, seq, external_key, target_table, operation, field_name, ne
   ON integration.sync_item TO syncledger_upstream;
 GRANT USAGE ON SEQUENCE integration.job_submit_seq TO syncledger_upstream;
 GRANT EXECUTE ON FUNCTION integration.my_source_systems(name) TO syncledger_upstream, syncledger_connector;
+-- The stewards' decisions on their own values (the view filters by
+-- my_source_systems).
+GRANT SELECT ON integration.my_decisions TO syncledger_upstream;
 
 -- ---------------------------------------------------------------------------
 -- Connectors

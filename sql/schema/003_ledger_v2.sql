@@ -49,6 +49,10 @@ COMMENT ON COLUMN integration.ledger.match_rule IS
 
 ALTER TABLE integration.ledger_event
   ADD COLUMN hash_version       smallint NOT NULL DEFAULT 1,
+  ADD COLUMN kind               text NOT NULL DEFAULT 'status'
+    CONSTRAINT ledger_event_kind_valid CHECK (kind IN ('status', 'approval', 'confirmation', 'proposal', 'restoration',
+                                                       'attestation', 'identity')),
+  ADD COLUMN target_note        text,
   ADD COLUMN batch_id           bigint,
   ADD COLUMN reason_code        text,
   ADD COLUMN after_applied      boolean,
@@ -60,6 +64,10 @@ ALTER TABLE integration.ledger_event
 ALTER TABLE integration.ledger_event ALTER COLUMN hash_version SET DEFAULT 2;
 COMMENT ON COLUMN integration.ledger_event.hash_version IS
   'How row_hash was computed: 1 (the event alone), 2 (the event and the entry''s whole state after it: to_status and the after_* columns).';
+COMMENT ON COLUMN integration.ledger_event.kind IS
+  'status (a status change), approval (a first steward''s approval under four eyes), confirmation (the source re-sent the value: confirmed_at moved), proposal (a steward proposed the entry), restoration (revoke re-applied an earlier entry), attestation (state attested at the move to hash version 2), identity (a merge or unmerge moved the entry).';
+COMMENT ON COLUMN integration.ledger_event.target_note IS
+  'What the event did to the target, in the system''s words (set back, left alone, forced over a conflict); notes holds the person''s own words.';
 COMMENT ON COLUMN integration.ledger_event.batch_id IS
   'The steward decision batch the event belongs to (certify_where, reject_where), or NULL.';
 COMMENT ON COLUMN integration.ledger_event.reason_code IS
@@ -137,10 +145,10 @@ WITH att AS MATERIALIZED (
    ORDER BY l.target_table, l.target_id, l.ledger_id
 ), dig AS MATERIALIZED (
   SELECT att.*,
-         sha256(convert_to(ROW(2::smallint, att.event_id, att.ledger_id, att.ledger_status, att.ledger_status, 'migration',
-                               session_user::text, (extract(epoch FROM now()) * 1000000)::bigint,
-                               'state attested when the ledger moved to hash version 2', NULL::bigint, NULL::bigint,
-                               NULL::text, att.is_applied, att.apply_seq, (extract(epoch FROM att.applied_at) * 1000000)::bigint,
+         sha256(convert_to(ROW(2::smallint, att.event_id, att.ledger_id, 'attestation', att.ledger_status, att.ledger_status,
+                               'migration', session_user::text, (extract(epoch FROM now()) * 1000000)::bigint,
+                               'state attested when the ledger moved to hash version 2', NULL::text, NULL::bigint,
+                               NULL::bigint, NULL::text, att.is_applied, att.apply_seq, (extract(epoch FROM att.applied_at) * 1000000)::bigint,
                                (extract(epoch FROM att.confirmed_at) * 1000000)::bigint,
                                (extract(epoch FROM att.certified_at) * 1000000)::bigint, att.certified_by)::text,
                            'UTF8')) AS d
@@ -152,11 +160,11 @@ WITH att AS MATERIALIZED (
    GROUP BY dig.target_table, dig.target_id, c.length, c.head
 ), events AS (
   INSERT INTO integration.ledger_event
-    (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, apply_seq, chain_seq, row_hash,
+    (event_id, ledger_id, kind, from_status, to_status, actor, acting_role, occurred_at, notes, apply_seq, chain_seq, row_hash,
      chain_hash, hash_version, after_applied, after_apply_seq, after_applied_at, after_confirmed_at, after_certified_at,
      after_certified_by)
   OVERRIDING SYSTEM VALUE
-  SELECT dig.event_id, dig.ledger_id, dig.ledger_status, dig.ledger_status, 'migration', session_user, now(),
+  SELECT dig.event_id, dig.ledger_id, 'attestation', dig.ledger_status, dig.ledger_status, 'migration', session_user, now(),
          'state attested when the ledger moved to hash version 2', NULL, heads.length + dig.k, dig.d, heads.link, 2,
          dig.is_applied, dig.apply_seq, dig.applied_at, dig.confirmed_at, dig.certified_at, dig.certified_by
     FROM dig JOIN heads ON heads.target_table = dig.target_table AND heads.target_id = dig.target_id

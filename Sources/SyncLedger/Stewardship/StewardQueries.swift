@@ -168,10 +168,12 @@ public struct StewardQueries: Sendable {
     /// `integration.reject`: Pending → Rejected; an applied value is rolled
     /// back to the previous one if the target still holds it (otherwise the
     /// event notes say the target was left alone).
-    public func reject(_ ledgerID: Int64, as steward: String? = nil, notes: String? = nil) async throws -> ActionResult {
+    public func reject(_ ledgerID: Int64, as steward: String? = nil, notes: String? = nil, reason: String? = nil)
+        async throws -> ActionResult
+    {
         try await perform(.reject, ledgerID) { conn in
             try await conn.query(
-                "SELECT r.ledger_id FROM integration.reject(\(ledgerID), \(steward), \(notes)) r",
+                "SELECT r.ledger_id FROM integration.reject(\(ledgerID), \(steward), \(notes), \(reason)) r",
                 logger: logger)
         }
     }
@@ -201,7 +203,8 @@ public struct StewardQueries: Sendable {
                 SELECT l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key, l.source_system_key,
                        l.ledger_status, l.value, l.previous_value, l.is_applied, l.applied_at,
                        u.user_name AS certified_by, l.certified_at,
-                       ev.from_status, ev.to_status, ev.actor, ev.occurred_at, ev.notes AS event_notes,
+                       ev.from_status, ev.to_status, ev.actor, ev.occurred_at,
+                       nullif(concat_ws('; ', ev.notes, ev.target_note), '') AS event_notes,
                        (SELECT string_agg(j.source_system_key, ',' ORDER BY j.source_system_key)
                           FROM integration.sync_job j
                          WHERE j.direction = 'Outbound'
@@ -209,7 +212,7 @@ public struct StewardQueries: Sendable {
                   FROM integration.ledger l
                   LEFT JOIN integration.app_user u ON u.user_id = l.certified_by
                   LEFT JOIN LATERAL (
-                        SELECT e.from_status, e.to_status, e.actor, e.occurred_at, e.notes
+                        SELECT e.from_status, e.to_status, e.actor, e.occurred_at, e.notes, e.target_note
                           FROM integration.ledger_event e
                          WHERE e.ledger_id = l.ledger_id
                          ORDER BY e.event_id DESC LIMIT 1) ev ON true
@@ -335,8 +338,9 @@ public struct StewardQueries: Sendable {
             """, on: client, logger: logger)
         let events = try await Listing.query(
             """
-            SELECT e.event_id, e.ledger_id, l.aspect_key, l.source_system_key, e.from_status, e.to_status, e.actor,
-                   e.occurred_at, e.notes
+            SELECT e.event_id, e.ledger_id, l.aspect_key, l.source_system_key, e.from_status,
+                   CASE e.kind WHEN 'approval' THEN 'Approved' ELSE e.to_status END AS to_status, e.actor,
+                   e.occurred_at, nullif(concat_ws('; ', e.notes, e.target_note), '') AS notes
               FROM integration.ledger_event e
               JOIN integration.ledger l ON l.ledger_id = e.ledger_id
               JOIN unnest(\(tables)::text[], \(ids)::uuid[]) r(target_table, target_id)
