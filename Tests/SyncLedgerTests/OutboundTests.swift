@@ -400,8 +400,9 @@ struct StewardOutboundCLITests {
 
             let queue = try await Self.run(["steward", "queue"], on: db.url)
             #expect(queue.status == 0, "\(queue.stderr)")
-            #expect(queue.stdout.hasPrefix("entry  table"), "\(queue.stdout)\n\(queue.stderr)")
-            #expect(queue.stdout.contains("1 pending entry"))
+            #expect(queue.stdout.hasPrefix("entry  record"), "\(queue.stdout)\n\(queue.stderr)")
+            #expect(queue.stdout.contains("1 matching entry"))
+            #expect(queue.stdout.contains("1 pending: held 1 (on_certify 1)"))
             let json = try await Self.run(["steward", "queue", "--json", "--source", "hr"], on: db.url)
             let entry = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             #expect(entry["ledger_id"] as? Int == Int(held))

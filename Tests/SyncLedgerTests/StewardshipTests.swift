@@ -612,7 +612,9 @@ struct StewardshipTests {
             #expect(all.total == 3)
             #expect(all.entries.values("aspect_key") == ["birth_date", "email", "birth_date"])
             #expect(all.entries.values("source_system_key") == ["hr", "hr", "crm"])
-            #expect(all.entries.values("external_key") == ["E1", "E1", "C1"])
+            #expect(all.entries.values("record_keys") == ["crm:C1, hr:E1", "crm:C1, hr:E1", "crm:C1, hr:E1"])
+            #expect(all.entries.values("state") == ["held", "applied", "held"])
+            #expect(all.entries.values("hold_reason") == ["on_certify", "not_auto_certified", "on_certify"])
             #expect(all.entries.values("proposed_value") == ["1990-01-02", "ada@example.org", "1991-03-04"])
             #expect(all.entries.values("current_value") == [nil, "ada@example.org", nil])
             #expect(all.entries.values("is_applied") == ["false", "true", "false"])
@@ -621,7 +623,7 @@ struct StewardshipTests {
 
             let crm = try await db.stewardship.queue(.init(table: "core.person", source: "crm"))
             #expect(crm.total == 1)
-            #expect(crm.entries.values("external_key") == ["C1"])
+            #expect(crm.entries.values("source_system_key") == ["crm"])
             let first = try await db.stewardship.queue(.init(limit: 1))
             #expect(first.total == 3)
             #expect(first.entries.values("aspect_key") == ["birth_date"])
@@ -637,6 +639,7 @@ struct StewardshipTests {
             let none = try await db.stewardship.queue(.init(source: "payroll"))
             #expect(none.total == 0)
             #expect(StewardFormat.queueTable(none) == "no pending entries")
+            #expect(StewardFormat.queueCounts(none) == "0 pending")
 
             do {
                 _ = try await db.stewardship.queue(.init(table: "core.persn"))
@@ -748,9 +751,16 @@ struct StewardFormattingTests {
         let entries = Listing(
             columns: StewardQueries.queueColumns.map { Listing.Column($0) },
             rows: [StewardQueries.queueColumns.map { $0 == "ledger_id" ? "5" : $0 == "aspect_key" ? "email" : nil }])
-        let text = StewardFormat.queueTable(.init(entries: entries, total: 9))
-        #expect(text.hasPrefix("entry  table  key   field  source  current  proposed  applied  conflict  age"))
-        #expect(text.hasSuffix("1 of 9 pending entries (oldest first; --limit shows more)"))
+        let counts = Listing(
+            columns: [.init("state"), .init("hold_reason"), .init("entries", .number)],
+            rows: [["held", "authority", "2"], ["held", "on_certify", "1"], ["applied", "not_auto_certified", "6"]])
+        let queue = StewardQueries.Queue(entries: entries, total: 9, counts: counts)
+        let text = StewardFormat.queueTable(queue)
+        #expect(text.hasPrefix("entry  record  field  source  state  reason  current  proposed  conflict  age"))
+        #expect(text.hasSuffix("1 of 9 matching entries (oldest first; --limit shows more)"))
+        #expect(
+            StewardFormat.queueCounts(queue)
+                == "9 pending: held 3 (authority 2, on_certify 1); applied 6 (not_auto_certified 6)")
 
         let columns = StewardQueries.actionColumns
         let values: [String: String] = [

@@ -944,11 +944,21 @@ BEGIN
     RETURN QUERY SELECT p_after, 0::bigint, 0::bigint, 0::bigint, true;
     RETURN;
   END IF;
-  SELECT count(*) FILTER (WHERE d.outcome IN ('certified', 'rejected', 'revoked')) AS decided,
-         count(*) FILTER (WHERE d.outcome = 'approved') AS approved,
-         count(*) FILTER (WHERE d.outcome NOT IN ('certified', 'rejected', 'revoked', 'approved')) AS passed
-    INTO c
-    FROM integration.decide(b.action, ids, steward, b.notes, false, b.reason_code, p_batch) d;
+  -- As decide_one: a deadlock or serialization failure PostgreSQL still
+  -- raises is tried again, never surfaced.
+  FOR attempt IN 1 .. 5 LOOP
+    BEGIN
+      SELECT count(*) FILTER (WHERE d.outcome IN ('certified', 'rejected', 'revoked')) AS decided,
+             count(*) FILTER (WHERE d.outcome = 'approved') AS approved,
+             count(*) FILTER (WHERE d.outcome NOT IN ('certified', 'rejected', 'revoked', 'approved')) AS passed
+        INTO c
+        FROM integration.decide(b.action, ids, steward, b.notes, false, b.reason_code, p_batch) d;
+      EXIT;
+    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
+      IF attempt = 5 THEN RAISE; END IF;
+      PERFORM pg_sleep(0.01 * attempt);
+    END;
+  END LOOP;
   UPDATE integration.decision_batch x
      SET decided = x.decided + c.decided, approved = x.approved + c.approved, passed_over = x.passed_over + c.passed
    WHERE x.batch_id = p_batch;

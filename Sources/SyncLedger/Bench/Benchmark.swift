@@ -37,6 +37,10 @@ public struct Benchmark: Sendable {
         public var scaling = false
         public var scalingJobs = 8
         public var scalingRecords = 500
+        /// Entries certified by one bulk decision (0 = skip).
+        public var bulkCertify = 100_000
+        /// Records asked `record_as_of` (0 = skip; needs history).
+        public var asOfSamples = 200
 
         public init() {}
     }
@@ -135,6 +139,21 @@ public struct Benchmark: Sendable {
                 let rate = Double(items) / seconds
                 print(String(format: "history:       %8.0f items/s with %d ledger entries = %.1f %% of the empty database (%.2f s; %@; preload %.0f s)",
                              rate, preloaded, 100 * rate / workerRate, seconds, cpu.text, (ContinuousClock.now - preloadStart).seconds))
+            }
+
+            // The steward's workbench: a bulk certify, and as-of latency at the history's size.
+            if options.bulkCertify > 0 {
+                let (rate, seconds, decided) = try await bulkCertify(client, url: url, entries: options.bulkCertify, chunk: 5000) {
+                    try await runWorker(client, url: url, source: "bench_q", concurrency: options.concurrency)
+                }
+                print(String(format: "bulk certify:  %8.0f entries/s  (%d entries in %.2f s, one decision batch, chunks of 5000)",
+                             rate, decided, seconds))
+            }
+            if options.asOfSamples > 0 && options.history > 0 {
+                let (p50, p95) = try await asOfLatency(client, samples: options.asOfSamples)
+                let entries = try await client.collect("SELECT count(*) FROM integration.ledger", as: Int64.self, logger: logger).first ?? Int64(0)
+                print(String(format: "as of:         p50 %.1f ms, p95 %.1f ms over %d records (record_as_of, %d ledger entries)",
+                             p50, p95, options.asOfSamples, entries))
             }
 
             // 4. Pickup latency.

@@ -10,14 +10,53 @@ public enum StewardFormat {
         "current_value": "current", "proposed_value": "proposed", "previous_value": "previous", "is_applied": "applied",
         "has_conflict": "conflict", "certified_by": "certified_by", "pending_entries": "pending",
         "ledger_entries": "entries", "ledger_value": "owner_value", "from_status": "from", "to_status": "to",
-        "event_id": "event", "first_seen_at": "first_seen", "last_seen_at": "last_seen",
+        "event_id": "event", "first_seen_at": "first_seen", "last_seen_at": "last_seen", "record_keys": "record",
+        "hold_reason": "reason", "owner_source": "owner",
     ]
 
     /// The queue columns a terminal shows by default.
     public static let queueDefaultColumns = [
-        "ledger_id", "target_table", "external_key", "aspect_key", "source_system_key", "current_value", "proposed_value",
-        "is_applied", "has_conflict", "age",
+        "ledger_id", "record_keys", "aspect_key", "source_system_key", "state", "hold_reason", "current_value",
+        "proposed_value", "has_conflict", "age",
     ]
+
+    /// The queue's counts per state and reason, e.g.
+    ///
+    ///     200012 pending: held 12 (authority 9, confidence 3); applied 200000 (not_auto_certified 200000)
+    public static func queueCounts(_ queue: StewardQueries.Queue) -> String {
+        var parts: [String] = []
+        for state in StewardQueries.QueueFilter.State.allCases {
+            let rows = queue.counts.rows.indices.filter { queue.counts.value("state", row: $0) == state.rawValue }
+            guard !rows.isEmpty else { continue }
+            let total = rows.reduce(0) { $0 + (Int(queue.counts.value("entries", row: $1) ?? "") ?? 0) }
+            let reasons = rows.map { "\(queue.counts.value("hold_reason", row: $0) ?? "?") \(queue.counts.value("entries", row: $0) ?? "0")" }
+            parts.append("\(state.rawValue) \(total) (\(reasons.joined(separator: ", ")))")
+        }
+        return parts.isEmpty ? "0 pending" : "\(queue.total) pending: " + parts.joined(separator: "; ")
+    }
+
+    /// A decision batch's result: `batch 7: 200000 entries certified`, then
+    /// what was passed over or only approved.
+    public static func batchText(_ outcome: StewardQueries.BatchOutcome) -> String {
+        let done = outcome.action.toStatus.lowercased()
+        var line = "batch \(outcome.batchID): \(outcome.decided) \(outcome.decided == 1 ? "entry" : "entries") \(done)"
+        if outcome.approved > 0 { line += ", \(outcome.approved) approved (four eyes: a second steward certifies them)" }
+        if outcome.passedOver > 0 {
+            line += ", \(outcome.passedOver) passed over (decided meanwhile, in conflict, or your own approval or proposal)"
+        }
+        return line
+    }
+
+    /// ``batchText(_:)`` as one JSON object.
+    public static func batchJSON(_ outcome: StewardQueries.BatchOutcome) -> String {
+        "{\"batch_id\": \(outcome.batchID), \"action\": \(Listing.jsonString(outcome.action.rawValue)), "
+            + "\"decided\": \(outcome.decided), \"approved\": \(outcome.approved), \"passed_over\": \(outcome.passedOver)}"
+    }
+
+    /// A line after each chunk of a batch.
+    public static func batchProgress(_ outcome: StewardQueries.BatchOutcome) -> String {
+        "batch \(outcome.batchID): \(outcome.decided + outcome.approved + outcome.passedOver) entries so far"
+    }
 
     /// The review queue as a table, with a line saying how many are shown.
     /// `wide`: every column, values whole.
@@ -28,8 +67,8 @@ public enum StewardFormat {
         let shown = queue.entries.rows.count
         let footer =
             shown < queue.total
-            ? "\(shown) of \(queue.total) pending entries (oldest first; --limit shows more)"
-            : "\(shown) pending \(shown == 1 ? "entry" : "entries")"
+            ? "\(shown) of \(queue.total) matching entries (oldest first; --limit shows more)"
+            : "\(shown) matching \(shown == 1 ? "entry" : "entries")"
         return table + "\n" + footer
     }
 

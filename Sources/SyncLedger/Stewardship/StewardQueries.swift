@@ -22,84 +22,118 @@ public struct StewardQueries: Sendable {
 
     // MARK: Review queue
 
-    /// Which pending entries to list.
+    /// Which pending entries to list, count or decide: the keys of a queue
+    /// filter (`integration.queue_filter`), all combined with AND.
     public struct QueueFilter: Sendable, Equatable {
+        /// Whether an entry is awaiting a decision or only certification.
+        public enum State: String, Sendable, CaseIterable {
+            /// Not applied: held for a steward's decision.
+            case held
+            /// Applied, awaiting certification.
+            case applied
+        }
+
         /// Only this target table (schema-qualified, e.g. `core.person`).
         public var table: String?
         /// Only entries from this source system.
         public var source: String?
         /// Only this field (aspect key).
         public var field: String?
-        /// At most this many entries, oldest first.
+        /// Only entries held for this reason (`on_certify`, `authority`,
+        /// `confidence`, `not_auto_certified`, `proposal`).
+        public var reason: String?
+        /// Only held, or only applied, entries.
+        public var state: State?
+        /// Only entries recorded longer ago than this interval (e.g. `2 days`).
+        public var olderThan: String?
+        /// At most this many entries are listed, oldest first.
         public var limit: Int
 
-        public init(table: String? = nil, source: String? = nil, field: String? = nil, limit: Int = 50) {
+        public init(
+            table: String? = nil, source: String? = nil, field: String? = nil, reason: String? = nil, state: State? = nil,
+            olderThan: String? = nil, limit: Int = 50
+        ) {
             self.table = table
             self.source = source
             self.field = field
+            self.reason = reason
+            self.state = state
+            self.olderThan = olderThan
             self.limit = limit
+        }
+
+        /// Whether the filter names anything (a bulk decision needs it to).
+        public var isEmpty: Bool { json == "{}" }
+
+        /// The filter as the JSON object `integration.queue_filter` reads.
+        public var json: String {
+            var pairs: [(String, String)] = []
+            if let table { pairs.append(("table", table)) }
+            if let field { pairs.append(("field", field)) }
+            if let source { pairs.append(("source", source)) }
+            if let reason { pairs.append(("reason", reason)) }
+            if let state { pairs.append(("state", state.rawValue)) }
+            if let olderThan { pairs.append(("older_than", olderThan)) }
+            return "{" + pairs.map { "\(Listing.jsonString($0.0)): \(Listing.jsonString($0.1))" }.joined(separator: ", ") + "}"
         }
     }
 
     /// A page of the review queue.
     public struct Queue: Sendable, Equatable {
         /// The entries, oldest first: the columns of `integration.review_queue`
-        /// plus `external_key` (the entry's source's key for the record) and
-        /// `age` as text.
+        /// (``queueColumns``), `age` as text.
         public var entries: Listing
         /// How many pending entries match the filter in all.
         public var total: Int
+        /// The matching entries per `state` and `hold_reason`, with `entries`.
+        public var counts: Listing
     }
 
     /// The columns of ``Queue/entries``, in order.
     public static let queueColumns = [
-        "ledger_id", "target_table", "target_id", "external_key", "ledger_aspect", "aspect_key", "source_system_key",
-        "current_value", "proposed_value", "previous_value", "is_applied", "has_conflict", "job_id", "sync_item_id",
-        "source_timestamp", "recorded_at", "age", "notes",
+        "ledger_id", "target_table", "target_id", "record_keys", "ledger_aspect", "aspect_key", "source_system_key", "state",
+        "hold_reason", "reason", "current_value", "proposed_value", "previous_value", "owner_source", "is_applied",
+        "has_conflict", "job_id", "sync_item_id", "source_timestamp", "recorded_at", "age", "notes",
     ]
 
-    /// Pending ledger entries from `integration.review_queue`, oldest first.
-    /// The page is chosen on the ledger first, so the current values (one
-    /// read of a target each) are computed for the page only.
+    /// Pending ledger entries from `integration.review_queue`, oldest first,
+    /// and how many match per state and reason (`integration.queue_counts`).
+    /// The page is chosen on the ledger first (`integration.queue_matches`,
+    /// the filter's one definition), so the current values (one read of a
+    /// target each) are computed for the page only.
     public func queue(_ filter: QueueFilter = QueueFilter()) async throws -> Queue {
         guard filter.limit > 0 else { throw StewardError(message: "the limit must be positive, got \(filter.limit)") }
         if let table = filter.table { try await requireRegistered(table) }
         let limit = Int64(filter.limit)
+        let json = filter.json
+        let counts = try await Listing.query(
+            "SELECT c.state, c.hold_reason, c.entries FROM integration.queue_counts(\(json)::jsonb) c",
+            on: client, logger: logger)
         let entries = try await Listing.query(
             """
-            WITH page AS (
+            WITH f AS (SELECT integration.queue_filter(\(json)::jsonb) AS f),
+            page AS (
               SELECT l.ledger_id
-                FROM integration.ledger l
+                FROM integration.ledger l, f
                WHERE l.ledger_status = 'Pending'
-                 AND (\(filter.table)::text IS NULL OR l.target_table = \(filter.table))
-                 AND (\(filter.source)::text IS NULL OR l.source_system_key = \(filter.source))
-                 AND (\(filter.field)::text IS NULL OR l.aspect_key = \(filter.field))
-               ORDER BY l.recorded_at, l.ledger_id
+                 AND integration.queue_matches(f.f, l.target_table, l.aspect_key, l.source_system_key, l.is_applied,
+                                               l.hold_reason, l.recorded_at)
+               ORDER BY l.ledger_id
                LIMIT \(limit))
-            SELECT q.ledger_id, q.target_table, q.target_id, ident.external_key, q.ledger_aspect, q.aspect_key,
-                   q.source_system_key, q.current_value, q.proposed_value, q.previous_value, q.is_applied,
-                   q.has_conflict, q.job_id, q.sync_item_id, q.source_timestamp, q.recorded_at,
-                   justify_interval(date_trunc('second', q.age))::text AS age, q.notes
+            SELECT q.ledger_id, q.target_table, q.target_id, q.record_keys, q.ledger_aspect, q.aspect_key,
+                   q.source_system_key, q.state, q.hold_reason, q.reason, q.current_value, q.proposed_value,
+                   q.previous_value, q.owner_source, q.is_applied, q.has_conflict, q.job_id, q.sync_item_id,
+                   q.source_timestamp, q.recorded_at, justify_interval(date_trunc('second', q.age))::text AS age, q.notes
               FROM integration.review_queue q
-              LEFT JOIN LATERAL (
-                    SELECT i.external_key FROM integration.identifier i
-                     WHERE i.source_system_key = q.source_system_key
-                       AND i.target_table = q.target_table AND i.target_id = q.target_id
-                     ORDER BY i.identifier_id LIMIT 1) ident ON true
              WHERE q.ledger_id IN (SELECT page.ledger_id FROM page)
-             ORDER BY q.recorded_at, q.ledger_id
+             ORDER BY q.ledger_id
             """, on: client, logger: logger)
-        let total = try await Listing.query(
-            """
-            SELECT count(*) AS total FROM integration.ledger l
-             WHERE l.ledger_status = 'Pending'
-               AND (\(filter.table)::text IS NULL OR l.target_table = \(filter.table))
-               AND (\(filter.source)::text IS NULL OR l.source_system_key = \(filter.source))
-               AND (\(filter.field)::text IS NULL OR l.aspect_key = \(filter.field))
-            """, on: client, logger: logger)
+        let total = counts.values("entries").reduce(0) { $0 + (Int($1 ?? "") ?? 0) }
         return Queue(
             entries: entries.rows.isEmpty ? Listing(columns: Self.queueColumns.map { Listing.Column($0) }, rows: []) : entries,
-            total: Int(total.value("total") ?? "0") ?? 0)
+            total: total,
+            counts: counts.rows.isEmpty
+                ? Listing(columns: [.init("state"), .init("hold_reason"), .init("entries", .number)], rows: []) : counts)
     }
 
     // MARK: Certify, reject, revoke
@@ -276,31 +310,7 @@ public struct StewardQueries: Sendable {
     /// ``StewardError`` when the table is not registered or no record has
     /// the external key.
     public func history(_ subject: Subject, field: String? = nil) async throws -> History {
-        let records: Listing
-        switch subject {
-        case .record(let table, let id):
-            try await requireRegistered(table)
-            records = Listing(columns: [.init("target_table"), .init("target_id")], rows: [[table, id.uuidString.lowercased()]])
-        case .external(let source, let key, let table):
-            if let table { try await requireRegistered(table) }
-            records = try await Listing.query(
-                """
-                SELECT i.target_table, i.target_id FROM integration.identifier i
-                 WHERE i.source_system_key = \(source) AND i.external_key = \(key)
-                   AND (\(table)::text IS NULL OR i.target_table = \(table))
-                 ORDER BY i.target_table
-                """, on: client, logger: logger)
-            guard !records.rows.isEmpty else {
-                let known = try await Listing.query(
-                    "SELECT 1 AS known FROM integration.source_system WHERE source_system_key = \(source)", on: client, logger: logger)
-                if known.rows.isEmpty {
-                    throw StewardError(message: "unknown source system '\(source)'", hint: "source systems are listed in integration.source_system")
-                }
-                throw StewardError(
-                    message: "no record\(table.map { " in \($0)" } ?? "") has \(source) key '\(key)'",
-                    hint: "check the key and source, or name the record with --table and --id")
-            }
-        }
+        let records = try await records(subject)
         let tables = records.values("target_table").map { $0 ?? "" }
         let ids = records.values("target_id").map { UUID(uuidString: $0 ?? "") ?? UUID() }
 
@@ -366,8 +376,55 @@ public struct StewardQueries: Sendable {
             events: named(events, Self.historyEventColumns))
     }
 
+    /// The records a subject names: `target_table`, `target_id` of each (one,
+    /// unless an external key without a table names records of several
+    /// tables). Throws a ``StewardError`` when the table is not registered or
+    /// no record has the external key.
+    public func records(_ subject: Subject) async throws -> Listing {
+        let records: Listing
+        switch subject {
+        case .record(let table, let id):
+            try await requireRegistered(table)
+            records = Listing(columns: [.init("target_table"), .init("target_id")], rows: [[table, id.uuidString.lowercased()]])
+        case .external(let source, let key, let table):
+            if let table { try await requireRegistered(table) }
+            records = try await Listing.query(
+                """
+                SELECT i.target_table, i.target_id FROM integration.identifier i
+                 WHERE i.source_system_key = \(source) AND i.external_key = \(key)
+                   AND (\(table)::text IS NULL OR i.target_table = \(table))
+                 ORDER BY i.target_table
+                """, on: client, logger: logger)
+            guard !records.rows.isEmpty else {
+                let known = try await Listing.query(
+                    "SELECT 1 AS known FROM integration.source_system WHERE source_system_key = \(source)", on: client, logger: logger)
+                if known.rows.isEmpty {
+                    throw StewardError(message: "unknown source system '\(source)'", hint: "source systems are listed in integration.source_system")
+                }
+                throw StewardError(
+                    message: "no record\(table.map { " in \($0)" } ?? "") has \(source) key '\(key)'",
+                    hint: "check the key and source, or name the record with --table and --id")
+            }
+        }
+        return records
+    }
+
+    /// The one record a subject names in `table`, or a ``StewardError``.
+    public func record(_ subject: Subject, in table: String) async throws -> UUID {
+        let subject: Subject =
+            switch subject {
+            case .record: subject
+            case .external(let source, let key, _): .external(source: source, key: key, table: table)
+            }
+        let found = try await records(subject)
+        guard let id = found.value("target_id").flatMap(UUID.init(uuidString:)) else {
+            throw StewardError(message: "no record in \(table) for \(subject)")
+        }
+        return id
+    }
+
     /// Refuses a table that is not a registered target table, naming it.
-    private func requireRegistered(_ table: String) async throws {
+    func requireRegistered(_ table: String) async throws {
         let found = try await Listing.query(
             "SELECT 1 AS registered FROM integration.target_table WHERE target_table = \(table)", on: client, logger: logger)
         if found.rows.isEmpty {
