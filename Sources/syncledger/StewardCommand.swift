@@ -109,8 +109,12 @@ struct StewardCommand: AsyncParsableCommand {
         @Option(help: "Entries decided per transaction.")
         var chunk = 5000
 
+        @Option(help: "Parts decided at once, on as many connections (records are split between them).")
+        var parts = 2
+
         func validate() throws {
             guard chunk > 0 else { throw ValidationError("--chunk must be a positive integer, got \(chunk)") }
+            guard (1...16).contains(parts) else { throw ValidationError("--parts must be 1 to 16, got \(parts)") }
         }
     }
 
@@ -233,6 +237,8 @@ struct StewardCommand: AsyncParsableCommand {
         var batch: Int64?
         @Option(help: "Entries revoked per transaction (with --batch).")
         var chunk = 5000
+        @Option(help: "Parts revoked at once, on as many connections (with --batch).")
+        var parts = 2
         @OptionGroup var common: Common
 
         func validate() throws {
@@ -242,15 +248,16 @@ struct StewardCommand: AsyncParsableCommand {
             default: break
             }
             guard chunk > 0 else { throw ValidationError("--chunk must be a positive integer, got \(chunk)") }
+            guard (1...16).contains(parts) else { throw ValidationError("--parts must be 1 to 16, got \(parts)") }
         }
 
         func run() async throws {
-            let (steward, notes, chunk, json) = (action.steward, action.notes, chunk, common.json)
+            let (steward, notes, chunk, parts, json) = (action.steward, action.notes, chunk, parts, common.json)
             if let id = action.ledgerID {
                 try await StewardCommand.act(common) { try await $0.revoke(id, as: steward, notes: notes) }
             } else if let batch {
-                try await StewardCommand.withQueries(common.connection, name: "revoke") { queries in
-                    let outcome = try await queries.revoke(batch: batch, as: steward, notes: notes, chunk: chunk) {
+                try await StewardCommand.withQueries(common.connection, name: "revoke", connections: parts) { queries in
+                    let outcome = try await queries.revoke(batch: batch, as: steward, notes: notes, chunk: chunk, parts: parts) {
                         StewardCommand.note(StewardFormat.batchProgress($0))
                     }
                     Console.print(json ? StewardFormat.batchJSON(outcome) : StewardFormat.batchText(outcome))
@@ -461,8 +468,10 @@ struct StewardCommand: AsyncParsableCommand {
         _ action: StewardQueries.Action, _ filters: FilterOptions, _ bulk: BulkOptions, _ common: Common, steward: String?,
         notes: String?, reason: String?
     ) async throws {
-        let (filter, json, wide, chunk, dryRun) = (filters.filter(), common.json, common.wide, bulk.chunk, bulk.dryRun)
-        try await withQueries(common.connection, name: action.rawValue) { queries in
+        let (filter, json, wide, chunk, parts, dryRun) = (
+            filters.filter(), common.json, common.wide, bulk.chunk, bulk.parts, bulk.dryRun
+        )
+        try await withQueries(common.connection, name: action.rawValue, connections: parts) { queries in
             if dryRun {
                 let preview = try await queries.preview(filter)
                 if json {
@@ -475,7 +484,9 @@ struct StewardCommand: AsyncParsableCommand {
                 }
                 return
             }
-            let outcome = try await queries.decide(action, where: filter, as: steward, notes: notes, reason: reason, chunk: chunk) {
+            let outcome = try await queries.decide(
+                action, where: filter, as: steward, notes: notes, reason: reason, chunk: chunk, parts: parts
+            ) {
                 note(StewardFormat.batchProgress($0))
             }
             Console.print(json ? StewardFormat.batchJSON(outcome) : StewardFormat.batchText(outcome))
@@ -483,29 +494,33 @@ struct StewardCommand: AsyncParsableCommand {
     }
 
 
-    /// Runs `body` with the steward queries on one connection; any error is
-    /// printed as the server's (or our) message on stderr, exit status 1.
+    /// Runs `body` with the steward queries on `connections` connections (one,
+    /// or a bulk decision's parts); any error is printed as the server's (or
+    /// our) message on stderr, exit status 1.
     static func withQueries(
-        _ connection: ConnectionOptions, name: String, _ body: @escaping @Sendable (StewardQueries) async throws -> Void
+        _ connection: ConnectionOptions, name: String, connections: Int = 1,
+        _ body: @escaping @Sendable (StewardQueries) async throws -> Void
     ) async throws {
-        try await withCommandClient(connection, applicationName: "syncledger steward \(name)") { client, logger in
+        try await withCommandClient(connection, applicationName: "syncledger steward \(name)", connections: connections) {
+            client, logger in
             try await body(StewardQueries(client: client, logger: logger))
         }
     }
 
-    /// Runs `body` with a one-connection client for a short command: one
-    /// connection check first (``CheckedDatabase``: a server that cannot be
-    /// used fails at once, naming the cause, exit 69 or 78), and any later
-    /// error printed as the server's (or our) message on stderr, exit status 1.
+    /// Runs `body` with a client of `connections` connections (default one)
+    /// for a short command: one connection check first (``CheckedDatabase``:
+    /// a server that cannot be used fails at once, naming the cause, exit 69
+    /// or 78), and any later error printed as the server's (or our) message
+    /// on stderr, exit status 1.
     static func withCommandClient(
-        _ connection: ConnectionOptions, applicationName: String,
+        _ connection: ConnectionOptions, applicationName: String, connections: Int = 1,
         _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Void
     ) async throws {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let url = try connection.requiredURL()
         do {
             try await CheckedDatabase.check(url, requireSchema: true, migrator: CheckedDatabase.migrator(connection, logger: logger), logger: logger)
-            try await Database.withClient(url, applicationName: applicationName, maximumConnections: 1, logger: logger) {
+            try await Database.withClient(url, applicationName: applicationName, maximumConnections: connections, logger: logger) {
                 try await body($0, logger)
             }
         } catch {

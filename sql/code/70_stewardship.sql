@@ -897,32 +897,43 @@ END
 $$;
 SELECT integration.use_canonical_settings('integration.open_batch(text,jsonb,text,text,text)');
 
--- batch_entries(batch, after, limit): the next entries of a batch after
--- ledger entry `after`, in id order: pending entries its filter matches, or
--- for a revoke batch the entries the revoked batch certified.
-CREATE OR REPLACE FUNCTION integration.batch_entries(b integration.decision_batch, p_after bigint, p_limit integer)
+-- batch_entries(batch, after, limit, part, parts): the next entries of a
+-- batch after ledger entry `after`, in id order: pending entries its filter
+-- matches, or for a revoke batch the entries the revoked batch certified.
+-- With parts > 1, only the entries of records in part `part` (0 ..
+-- parts - 1, by a hash of the record): parts decided at once never lock the
+-- same record, and each record's entries stay in one part, in order.
+CREATE OR REPLACE FUNCTION integration.batch_entries(
+  b integration.decision_batch, p_after bigint, p_limit integer, p_part integer DEFAULT 0, p_parts integer DEFAULT 1)
 RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN b.action = 'revoke' THEN
            ARRAY(SELECT DISTINCT v.ledger_id FROM integration.ledger_event v
+                  JOIN integration.ledger l ON l.ledger_id = v.ledger_id
                   WHERE v.batch_id = (b.filter->>'batch')::bigint AND v.kind = 'status' AND v.to_status = 'Certified'
                     AND v.ledger_id > p_after
+                    AND (p_parts <= 1 OR abs(hashtext(l.target_id::text)) % p_parts = p_part)
                   ORDER BY v.ledger_id LIMIT p_limit)
          ELSE
            ARRAY(SELECT l.ledger_id FROM integration.ledger l
                   WHERE l.ledger_status = 'Pending' AND l.ledger_id > p_after AND l.ledger_id <= b.max_ledger_id
                     AND integration.queue_matches(b.filter, l.target_table, l.aspect_key, l.source_system_key, l.is_applied,
                                                   l.hold_reason, l.recorded_at)
+                    AND (p_parts <= 1 OR abs(hashtext(l.target_id::text)) % p_parts = p_part)
                   ORDER BY l.ledger_id LIMIT p_limit)
          END
 $$;
 
--- decide_batch(batch, after, limit): decides the next chunk of a batch, in
--- one transaction of the caller's, and adds its counts to the batch's row.
--- Returns the last entry of the chunk (pass it as `after` next) and the
--- chunk's counts; done when nothing was left. Entries decided by someone
--- else meanwhile, or in conflict, are passed over and stay as they are.
-CREATE OR REPLACE FUNCTION integration.decide_batch(p_batch bigint, p_after bigint DEFAULT 0, p_limit integer DEFAULT 5000)
+-- decide_batch(batch, after, limit, part, parts): decides the next chunk of
+-- a batch (of part `part` of `parts`, see batch_entries), in one
+-- transaction of the caller's, and adds its counts to the batch's row (last:
+-- parts decided at once wait for each other only for that). Returns the
+-- last entry of the chunk (pass it as `after` next) and the chunk's counts;
+-- done when nothing was left. Entries decided by someone else meanwhile, or
+-- in conflict, are passed over and stay as they are.
+CREATE OR REPLACE FUNCTION integration.decide_batch(
+  p_batch bigint, p_after bigint DEFAULT 0, p_limit integer DEFAULT 5000, p_part integer DEFAULT 0,
+  p_parts integer DEFAULT 1)
 RETURNS TABLE (last_ledger_id bigint, decided bigint, approved bigint, passed_over bigint, done boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -933,14 +944,18 @@ DECLARE
   ids     bigint[];
   c       record;
 BEGIN
-  SELECT * INTO b FROM integration.decision_batch x WHERE x.batch_id = p_batch FOR UPDATE;
+  SELECT * INTO b FROM integration.decision_batch x WHERE x.batch_id = p_batch;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'decision batch % not found', p_batch USING ERRCODE = 'SL015';
   END IF;
+  IF p_parts < 1 OR p_part < 0 OR p_part >= p_parts THEN
+    RAISE EXCEPTION 'part % of % does not exist: parts are numbered 0 to parts - 1', p_part, p_parts
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   steward := integration.acting_user(b.steward);
-  ids := integration.batch_entries(b, coalesce(p_after, 0), greatest(coalesce(p_limit, 5000), 1));
+  ids := integration.batch_entries(b, coalesce(p_after, 0), greatest(coalesce(p_limit, 5000), 1), p_part, p_parts);
   IF cardinality(ids) = 0 THEN
-    UPDATE integration.decision_batch x SET finished_at = coalesce(x.finished_at, now()) WHERE x.batch_id = p_batch;
+    UPDATE integration.decision_batch x SET finished_at = now() WHERE x.batch_id = p_batch;
     RETURN QUERY SELECT p_after, 0::bigint, 0::bigint, 0::bigint, true;
     RETURN;
   END IF;
@@ -965,7 +980,7 @@ BEGIN
   RETURN QUERY SELECT ids[cardinality(ids)], c.decided, c.approved, c.passed, false;
 END
 $$;
-SELECT integration.use_canonical_settings('integration.decide_batch(bigint,bigint,integer)');
+SELECT integration.use_canonical_settings('integration.decide_batch(bigint,bigint,integer,integer,integer)');
 
 -- run_batch(batch, chunk): decides a whole batch, committing after every
 -- chunk (a procedure: CALL it outside a transaction block).

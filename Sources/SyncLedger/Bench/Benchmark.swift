@@ -146,7 +146,7 @@ public struct Benchmark: Sendable {
                 let (rate, seconds, decided) = try await bulkCertify(client, url: url, entries: options.bulkCertify, chunk: 5000) {
                     try await runWorker(client, url: url, source: "bench_q", concurrency: options.concurrency)
                 }
-                print(String(format: "bulk certify:  %8.0f entries/s  (%d entries in %.2f s, one decision batch, chunks of 5000)",
+                print(String(format: "bulk certify:  %8.0f entries/s  (%d entries in %.2f s, one decision batch in 2 parts, chunks of 5000)",
                              rate, decided, seconds))
             }
             if options.asOfSamples > 0 && options.history > 0 {

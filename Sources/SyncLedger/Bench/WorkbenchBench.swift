@@ -37,7 +37,7 @@ extension Benchmark {
         let start = ContinuousClock.now
         let outcome = try await steward.decide(
             .certify, where: .init(table: "bench.person_q", field: "city", state: .applied), as: "bench_steward",
-            notes: "bench", chunk: chunk)
+            notes: "bench", chunk: chunk, parts: 2)
         let seconds = (ContinuousClock.now - start).seconds
         return (Double(outcome.decided) / seconds, seconds, outcome.decided)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The steward's workbench beyond one entry at a time (SPEC §3): decisions
 /// in bulk as decision batches, a record as of a moment, why a field holds
@@ -36,12 +37,14 @@ extension StewardQueries {
     /// Decides every pending entry `filter` matches as one decision batch
     /// (certify or reject; `integration.open_batch`, then
     /// `integration.decide_batch` a chunk per transaction, so the worker is
-    /// never kept waiting for long). `progress` is called after each chunk
-    /// with the running totals. An empty filter is refused: it would decide
-    /// the whole queue.
+    /// never kept waiting for long), in `parts` parts at once on separate
+    /// connections (by record: no two parts lock the same record, and each
+    /// record's entries are decided in order). `progress` is called after
+    /// each chunk with the running totals. An empty filter is refused: it
+    /// would decide the whole queue.
     public func decide(
         _ action: Action, where filter: QueueFilter, as steward: String? = nil, notes: String? = nil, reason: String? = nil,
-        chunk: Int = 5000, progress: @Sendable (BatchOutcome) -> Void = { _ in }
+        chunk: Int = 5000, parts: Int = 1, progress: @escaping @Sendable (BatchOutcome) -> Void = { _ in }
     ) async throws -> BatchOutcome {
         guard action != .revoke else {
             throw StewardError(message: "revocations in bulk go by batch: revoke what one certify batch certified")
@@ -57,44 +60,55 @@ extension StewardQueries {
             """
             SELECT integration.open_batch(\(action.rawValue), \(json)::jsonb, \(steward), \(notes), \(reason)) AS batch_id
             """, on: client, logger: logger)
-        return try await run(batch: Int64(opened.value("batch_id") ?? "") ?? 0, action, chunk: chunk, progress: progress)
+        return try await run(
+            batch: Int64(opened.value("batch_id") ?? "") ?? 0, action, chunk: chunk, parts: parts, progress: progress)
     }
 
     /// Revokes what certify batch `batch` certified (entries still
     /// Certified), as a batch of its own.
     public func revoke(
-        batch: Int64, as steward: String? = nil, notes: String? = nil, chunk: Int = 5000,
-        progress: @Sendable (BatchOutcome) -> Void = { _ in }
+        batch: Int64, as steward: String? = nil, notes: String? = nil, chunk: Int = 5000, parts: Int = 1,
+        progress: @escaping @Sendable (BatchOutcome) -> Void = { _ in }
     ) async throws -> BatchOutcome {
         let opened = try await Listing.query(
             """
             SELECT integration.open_batch('revoke', jsonb_build_object('batch', \(batch)::bigint), \(steward), \(notes), NULL)
                    AS batch_id
             """, on: client, logger: logger)
-        return try await run(batch: Int64(opened.value("batch_id") ?? "") ?? 0, .revoke, chunk: chunk, progress: progress)
+        return try await run(
+            batch: Int64(opened.value("batch_id") ?? "") ?? 0, .revoke, chunk: chunk, parts: parts, progress: progress)
     }
 
-    /// Decides an opened batch to its end, one chunk per transaction.
+    /// Decides an opened batch to its end, one chunk per transaction, its
+    /// parts at once (a child task each).
     private func run(
-        batch: Int64, _ action: Action, chunk: Int, progress: @Sendable (BatchOutcome) -> Void
+        batch: Int64, _ action: Action, chunk: Int, parts: Int, progress: @escaping @Sendable (BatchOutcome) -> Void
     ) async throws -> BatchOutcome {
-        var outcome = BatchOutcome(batchID: batch, action: action, decided: 0, approved: 0, passedOver: 0)
-        var after: Int64 = 0
+        let parts = max(parts, 1)
         let limit = Int32(clamping: max(chunk, 1))
-        while true {
-            let step = try await Listing.query(
-                """
-                SELECT d.last_ledger_id, d.decided, d.approved, d.passed_over, d.done
-                  FROM integration.decide_batch(\(batch), \(after), \(limit)) d
-                """, on: client, logger: logger)
-            if step.value("done") == "true" { break }
-            after = Int64(step.value("last_ledger_id") ?? "") ?? after
-            outcome.decided += Int64(step.value("decided") ?? "") ?? 0
-            outcome.approved += Int64(step.value("approved") ?? "") ?? 0
-            outcome.passedOver += Int64(step.value("passed_over") ?? "") ?? 0
-            progress(outcome)
+        let totals = BatchTotals(BatchOutcome(batchID: batch, action: action, decided: 0, approved: 0, passedOver: 0))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for part in 0..<parts {
+                group.addTask {
+                    var after: Int64 = 0
+                    while true {
+                        let step = try await Listing.query(
+                            """
+                            SELECT d.last_ledger_id, d.decided, d.approved, d.passed_over, d.done
+                              FROM integration.decide_batch(\(batch), \(after), \(limit), \(Int32(part)), \(Int32(parts))) d
+                            """, on: client, logger: logger)
+                        if step.value("done") == "true" { return }
+                        after = Int64(step.value("last_ledger_id") ?? "") ?? after
+                        progress(
+                            totals.add(
+                                decided: Int64(step.value("decided") ?? "") ?? 0, approved: Int64(step.value("approved") ?? "") ?? 0,
+                                passedOver: Int64(step.value("passed_over") ?? "") ?? 0))
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
-        return outcome
+        return totals.current
     }
 
     // MARK: As of, explain
@@ -153,5 +167,24 @@ extension StewardQueries {
             "SELECT integration.propose(\(table), \(id), \(field), \(value), \(notes), \(steward)) AS ledger_id",
             on: client, logger: logger)
         return Int64(entry.value("ledger_id") ?? "") ?? 0
+    }
+}
+
+/// The running totals of a batch's parts.
+private final class BatchTotals: Sendable {
+    private let state: Mutex<StewardQueries.BatchOutcome>
+
+    init(_ outcome: StewardQueries.BatchOutcome) { state = Mutex(outcome) }
+
+    var current: StewardQueries.BatchOutcome { state.withLock { $0 } }
+
+    /// Adds one chunk's counts; the totals after it.
+    func add(decided: Int64, approved: Int64, passedOver: Int64) -> StewardQueries.BatchOutcome {
+        state.withLock {
+            $0.decided += decided
+            $0.approved += approved
+            $0.passedOver += passedOver
+            return $0
+        }
     }
 }
