@@ -539,8 +539,9 @@ $$;
 -- revoke_round(ledger_ids, steward, notes, batch): Certified → Revoked. If
 -- the entry still owns the aspect and the target still holds its value, the
 -- target returns to the value of the latest earlier (by apply_seq)
--- Certified entry for the aspect, or NULL when there is none; otherwise it
--- is left alone. The restored entry takes the next apply_seq (an event of
+-- Certified entry for the aspect; without one, to the value of the entry
+-- that owns the aspect once this one is revoked (applied, awaiting
+-- certification), or NULL when none does; otherwise it is left alone. The restored entry takes the next apply_seq (an event of
 -- kind restoration): it owns the aspect again, even if uncertified entries
 -- were applied between the two.
 CREATE OR REPLACE FUNCTION integration.revoke_round(
@@ -573,7 +574,20 @@ BEGIN
    WHERE l.ledger_id = ANY (ARRAY(SELECT (e->>'earlier')::bigint FROM jsonb_array_elements(facts) e))
    ORDER BY l.ledger_id FOR UPDATE;
 
-  -- 2. Values leave the target; restored earlier entries own their aspect again.
+  -- 2. The decision. Without an earlier certified entry, the target returns
+  --    to the value of the entry that owns the aspect now (an applied entry
+  --    awaiting certification), or NULL when none does: never a value no
+  --    entry owns.
+  UPDATE integration.ledger l SET ledger_status = 'Revoked' WHERE l.ledger_id = ANY (p_ids);
+  SELECT coalesce(jsonb_agg(CASE WHEN f.e->>'earlier' IS NOT NULL OR o.ledger_id IS NULL THEN f.e
+                                 ELSE f.e || jsonb_build_object('restore', o.value, 'origin', o.source_system_key,
+                                                                'remaining', o.ledger_id) END
+                            ORDER BY (f.e->>'ledger_id')::bigint), '[]')
+    INTO facts
+    FROM jsonb_array_elements(facts) AS f(e)
+    LEFT JOIN LATERAL integration.owner_entry(f.e->>'table', (f.e->>'target_id')::uuid, f.e->>'aspect_key') o ON true;
+
+  -- 3. Values leave the target; restored earlier entries own their aspect again.
   SELECT coalesce(jsonb_object_agg(u.ledger_id::text, jsonb_build_object('note', u.note, 'restored', u.restored)), '{}')
     INTO undone
     FROM integration.unapply(facts) u;
@@ -584,8 +598,7 @@ BEGIN
            ORDER BY 1) r
    WHERE l.ledger_id = r.earlier;
 
-  -- 3. The decision and its events: each restoration before its revocation.
-  UPDATE integration.ledger l SET ledger_status = 'Revoked' WHERE l.ledger_id = ANY (p_ids);
+  -- 4. The events: each restoration before its revocation.
   PERFORM integration.record_events(coalesce(
     (SELECT jsonb_agg(ev.e ORDER BY ev.k) FROM (
        SELECT x.ledger_id * 2 AS k,
@@ -603,8 +616,12 @@ BEGIN
                                  'target_note', concat(undone->(x.ledger_id::text)->>'note',
                                                        CASE WHEN x.earlier IS NOT NULL
                                                              AND (undone->(x.ledger_id::text)->>'restored')::boolean
-                                                            THEN format(' (the value of ledger entry %s)', x.earlier) END))
-         FROM jsonb_to_recordset(facts) AS x(ledger_id bigint, earlier bigint)) ev), '[]'), p_batch);
+                                                            THEN format(' (the value of ledger entry %s)', x.earlier)
+                                                            WHEN x.remaining IS NOT NULL
+                                                             AND (undone->(x.ledger_id::text)->>'restored')::boolean
+                                                            THEN format(' (the value of ledger entry %s, which owns it now)',
+                                                                        x.remaining) END))
+         FROM jsonb_to_recordset(facts) AS x(ledger_id bigint, earlier bigint, remaining bigint)) ev), '[]'), p_batch);
 
   RETURN QUERY
   SELECT x.ledger_id, 'revoked', undone->(x.ledger_id::text)->>'note',
