@@ -42,7 +42,7 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         } catch let failure as ConnectionCheck.Failure {
             CheckedDatabase.report(failure)
             Foundation.exit(failure.exitCode)
-        } catch let error where error is PSQLError || error is PostgresTransactionError {
+        } catch let error as PSQLError {
             FileHandle.standardError.write(Data("Error: \(PostgresErrors.message(error))\n".utf8))
             Foundation.exit(1)
         } catch {

@@ -39,7 +39,7 @@ struct GovernanceTests {
     /// the owner of the ledger, whose UPDATE of confirmed_at the guard lets
     /// through (time passing, without waiting for it).
     static func backdateConfirmation(_ db: TestDatabase, record: UUID, aspect: String, days: Int) async throws {
-        _ = try await db.client.withTransaction(logger: db.logger) { conn in
+        _ = try await db.client.transaction(logger: db.logger) { conn in
             try await conn.query(
                 """
                 UPDATE integration.ledger SET confirmed_at = now() - make_interval(days => \(days)::int)

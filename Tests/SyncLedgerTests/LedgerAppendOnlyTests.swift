@@ -49,7 +49,7 @@ struct LedgerAppendOnlyTests {
             }
             // Replication mode does not switch the refusal off.
             await expectRefusal("SL001", "integration.ledger is append-only") {
-                try await db.client.withTransaction(logger: db.logger) { conn in
+                try await db.client.transaction(logger: db.logger) { conn in
                     try await conn.query("SET LOCAL session_replication_role = replica", logger: db.logger)
                     try await conn.query("DELETE FROM integration.ledger", logger: db.logger)
                 }
@@ -83,7 +83,7 @@ struct LedgerAppendOnlyTests {
                 ] {
                     // The placeholder setting that once opened the guard opens nothing.
                     await expectRefusal("SL001", "integration.ledger is append-only: UPDATE is refused") {
-                        try await client.withTransaction(logger: db.logger) { conn in
+                        try await client.transaction(logger: db.logger) { conn in
                             try await conn.query("SELECT set_config('integration.ledger_writer', 'steward', true)", logger: db.logger)
                             try await conn.query(statement, logger: db.logger)
                         }

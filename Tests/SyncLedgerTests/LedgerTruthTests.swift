@@ -167,7 +167,7 @@ struct LedgerTruthTests {
             #expect(try await db.text("SELECT value FROM integration.ledger WHERE ledger_id = \(stamp)") == "2026-03-01 09:00:00+00")
 
             func inSession(_ settings: String, _ query: PostgresQuery) async throws -> [[String?]] {
-                try await db.client.withTransaction(logger: db.logger) { conn in
+                try await db.client.transaction(logger: db.logger) { conn in
                     for set in settings.split(separator: ";") {
                         try await conn.query(PostgresQuery(unsafeSQL: String(set)), logger: db.logger)
                     }

@@ -138,7 +138,7 @@ struct OutboundTests {
             try await db.runWorker()
             let (one, three) = (try await db.entryID("birth_date", key: "E1"), try await db.entryID("birth_date", key: "E3"))
             let afterCertify = try await db.lastJobID()
-            try await db.client.withTransaction(logger: db.logger) { conn in
+            try await db.client.transaction(logger: db.logger) { conn in
                 try await conn.query("SELECT 1 FROM integration.certify(\(one), 'alice')", logger: db.logger)
                 try await conn.query("SELECT 1 FROM integration.certify(\(three), 'alice')", logger: db.logger)
             }

@@ -203,7 +203,7 @@ struct PruneTests {
             let itemID = try await db.int("SELECT min(item_id) FROM integration.sync_item WHERE job_id = \(lockedItem)")
 
             // Another session holds one job row and one item row (as requeue_failed or certify would).
-            try await db.client.withTransaction(logger: db.logger) { holder in
+            try await db.client.transaction(logger: db.logger) { holder in
                 for try await _ in try await holder.query("SELECT 1 FROM integration.sync_job WHERE job_id = \(lockedJob) FOR UPDATE", logger: db.logger) {}
                 for try await _ in try await holder.query("SELECT 1 FROM integration.sync_item WHERE item_id = \(itemID) FOR UPDATE", logger: db.logger) {}
                 // A waiting prune would fail on its lock timeout instead of returning.

@@ -126,7 +126,7 @@ struct SecurityTests {
         _ client: PostgresClient, source: String = "hr", status: String = "Submitted", key: String,
         items: [(key: String, field: String, value: String)], links: [(key: String, field: String, related: String)] = []
     ) async throws -> Int64 {
-        try await client.withTransaction(logger: TestCluster.logger) { conn in
+        try await client.transaction(logger: TestCluster.logger) { conn in
             var jobID: Int64 = 0
             for try await id in try await conn.query(
                 """

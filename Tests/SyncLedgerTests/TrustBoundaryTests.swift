@@ -150,7 +150,7 @@ struct TrustBoundaryTests {
             let expected: Int64
             switch tamper {
             case .updateInReplicaMode:
-                try await db.client.withTransaction(logger: db.logger) { conn in
+                try await db.client.transaction(logger: db.logger) { conn in
                     try await conn.query("SET LOCAL session_replication_role = replica", logger: db.logger)
                     try await conn.query(
                         "UPDATE integration.ledger SET value = 'Eve', source_system_key = 'payroll' WHERE ledger_id = \(ada)", logger: db.logger)

@@ -93,84 +93,82 @@ enum BenchWorkload {
         while done < records {
             let count = min(batch, records - done)
             let from = done + 1
-            try await client.withConnection { conn in
-                try await conn.transaction(logger: logger) { conn in
-                    try await conn.run(
-                        """
-                        CREATE TEMP TABLE h_rec ON COMMIT DROP AS
-                        SELECT n, gen_random_uuid() AS id FROM generate_series(\(from), \(from + count - 1)) n
-                        """, logger: logger)
-                    try await conn.run("INSERT INTO bench.person_h (id, full_name, city, score, joined_on, status) SELECT id, 'History ' || n, 'City', n % 1000, date '2000-01-01', 'active' FROM h_rec", logger: logger)
-                    try await conn.run(
-                        """
-                        INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
-                        SELECT 'bench_hist', 'bench.person_h', 'H' || n, id FROM h_rec
-                        """, logger: logger)
-                    // One Record entry and five Field entries per record, each
-                    // certified by policy, sealed as one link per record.
-                    try await conn.run(
-                        """
-                        CREATE TEMP TABLE h_ent ON COMMIT DROP AS
-                        SELECT r.id AS target_id, a.pos, a.aspect, a.akey, a.value,
-                               nextval('integration.ledger_ledger_id_seq') AS ledger_id,
-                               nextval('integration.apply_seq') AS aseq,
-                               nextval('integration.ledger_event_event_id_seq') AS event_id
-                          FROM h_rec r
-                         CROSS JOIN LATERAL (VALUES (1, 'Record', 'record', 'created'), (3, 'Field', 'full_name', 'History ' || r.n),
-                                                    (5, 'Field', 'city', 'City'), (7, 'Field', 'score', (r.n % 1000)::text),
-                                                    (9, 'Field', 'joined_on', '2000-01-01'), (11, 'Field', 'status', 'active'))
-                               AS a(pos, aspect, akey, value)
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        CREATE TEMP TABLE h_el ON COMMIT DROP AS
-                        SELECT e.target_id, e.pos, integration.entry_digest(e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey,
-                                 'bench_hist', e.value, NULL, NULL, NULL, NULL, now()) AS d
-                          FROM h_ent e
-                        UNION ALL
-                        SELECT e.target_id, e.pos + 1, integration.event_digest(e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy',
-                                 session_user, now(), 'certified at ingest by commit policy', NULL)
-                          FROM h_ent e
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        CREATE TEMP TABLE h_link ON COMMIT DROP AS
-                        SELECT target_id, sha256(integration.chain_genesis('bench.person_h', target_id) || string_agg(d, ''::bytea ORDER BY pos)) AS link
-                          FROM h_el GROUP BY target_id
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        INSERT INTO integration.ledger
-                          (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
-                           is_applied, applied_at, apply_seq, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
-                        OVERRIDING SYSTEM VALUE
-                        SELECT e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey, 'bench_hist', 'Certified', e.value,
-                               true, now(), e.aseq, now(), now(), now(), e.pos, el.d, l.link
-                          FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos
-                          JOIN h_link l ON l.target_id = e.target_id
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        INSERT INTO integration.ledger_event
-                          (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
-                        OVERRIDING SYSTEM VALUE
-                        SELECT e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(),
-                               'certified at ingest by commit policy', e.pos + 1, el.d, l.link
-                          FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos + 1
-                          JOIN h_link l ON l.target_id = e.target_id
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
-                        SELECT 'bench.person_h', target_id, 12, link FROM h_link
-                        """, logger: logger)
-                    try await conn.run(
-                        """
-                        INSERT INTO integration.source_order (target_table, target_id, aspect_key, source_system_key, any_submit, any_seq,
-                                                              nots_submit, nots_seq)
-                        SELECT 'bench.person_h', target_id, akey, 'bench_hist', 1, pos, 1, pos FROM h_ent
-                        """, logger: logger)
-                }
+            try await client.transaction(logger: logger) { conn in
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_rec ON COMMIT DROP AS
+                    SELECT n, gen_random_uuid() AS id FROM generate_series(\(from), \(from + count - 1)) n
+                    """, logger: logger)
+                try await conn.run("INSERT INTO bench.person_h (id, full_name, city, score, joined_on, status) SELECT id, 'History ' || n, 'City', n % 1000, date '2000-01-01', 'active' FROM h_rec", logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
+                    SELECT 'bench_hist', 'bench.person_h', 'H' || n, id FROM h_rec
+                    """, logger: logger)
+                // One Record entry and five Field entries per record, each
+                // certified by policy, sealed as one link per record.
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_ent ON COMMIT DROP AS
+                    SELECT r.id AS target_id, a.pos, a.aspect, a.akey, a.value,
+                           nextval('integration.ledger_ledger_id_seq') AS ledger_id,
+                           nextval('integration.apply_seq') AS aseq,
+                           nextval('integration.ledger_event_event_id_seq') AS event_id
+                      FROM h_rec r
+                     CROSS JOIN LATERAL (VALUES (1, 'Record', 'record', 'created'), (3, 'Field', 'full_name', 'History ' || r.n),
+                                                (5, 'Field', 'city', 'City'), (7, 'Field', 'score', (r.n % 1000)::text),
+                                                (9, 'Field', 'joined_on', '2000-01-01'), (11, 'Field', 'status', 'active'))
+                           AS a(pos, aspect, akey, value)
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_el ON COMMIT DROP AS
+                    SELECT e.target_id, e.pos, integration.entry_digest(e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey,
+                             'bench_hist', e.value, NULL, NULL, NULL, NULL, now()) AS d
+                      FROM h_ent e
+                    UNION ALL
+                    SELECT e.target_id, e.pos + 1, integration.event_digest(e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy',
+                             session_user, now(), 'certified at ingest by commit policy', NULL)
+                      FROM h_ent e
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_link ON COMMIT DROP AS
+                    SELECT target_id, sha256(integration.chain_genesis('bench.person_h', target_id) || string_agg(d, ''::bytea ORDER BY pos)) AS link
+                      FROM h_el GROUP BY target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger
+                      (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
+                       is_applied, applied_at, apply_seq, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
+                    OVERRIDING SYSTEM VALUE
+                    SELECT e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey, 'bench_hist', 'Certified', e.value,
+                           true, now(), e.aseq, now(), now(), now(), e.pos, el.d, l.link
+                      FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos
+                      JOIN h_link l ON l.target_id = e.target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger_event
+                      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
+                    OVERRIDING SYSTEM VALUE
+                    SELECT e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(),
+                           'certified at ingest by commit policy', e.pos + 1, el.d, l.link
+                      FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos + 1
+                      JOIN h_link l ON l.target_id = e.target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+                    SELECT 'bench.person_h', target_id, 12, link FROM h_link
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.source_order (target_table, target_id, aspect_key, source_system_key, any_submit, any_seq,
+                                                          nots_submit, nots_seq)
+                    SELECT 'bench.person_h', target_id, akey, 'bench_hist', 1, pos, 1, pos FROM h_ent
+                    """, logger: logger)
             }
             done += count
             progress(done * (fields + 1))

@@ -1,17 +1,11 @@
 import PostgresNIO
 
-/// Classification of errors from PostgreSQL, looking through the transaction
-/// wrapper that `withTransaction` adds.
+/// Classification of errors from PostgreSQL.
 public enum PostgresErrors {
     /// The server error inside `error`, if there is one.
     public static func serverError(_ error: any Error) -> PSQLError? {
-        if let psql = error as? PSQLError { return psql.code == .server ? psql : nil }
-        if let transaction = error as? PostgresTransactionError {
-            for inner in [transaction.closureError, transaction.beginError, transaction.commitError] {
-                if let inner, let found = serverError(inner) { return found }
-            }
-        }
-        return nil
+        guard let psql = error as? PSQLError, psql.code == .server else { return nil }
+        return psql
     }
 
     /// The SQLSTATE of a server error.
@@ -26,11 +20,6 @@ public enum PostgresErrors {
         if let server = serverError(error), let message = server.serverInfo?[.message] {
             if let detail = server.serverInfo?[.detail] { return "\(message) (\(detail))" }
             return message
-        }
-        if let transaction = error as? PostgresTransactionError {
-            for inner in [transaction.closureError, transaction.beginError, transaction.commitError, transaction.rollbackError] {
-                if let inner { return message(inner) }
-            }
         }
         if let psql = error as? PSQLError {
             // Not a server error: its code and underlying cause carry no row data.

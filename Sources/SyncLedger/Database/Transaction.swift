@@ -1,87 +1,135 @@
 import Logging
+import NIOCore
 import PostgresNIO
 import Synchronization
 
 /// The connection closed under us: the server restarted or the network
 /// dropped it. Whatever was in flight was rolled back by the server.
 public struct ConnectionClosed: Error, CustomStringConvertible {
+    public init() {}
     public var description: String { "the database connection was closed (server restart or network failure)" }
 }
 
 extension PostgresConnection {
     /// `query`, its whole result read, failing with ``ConnectionClosed`` when
-    /// the connection closes before that, and with ``QueryTimedOut`` (closing
-    /// the connection) when ``QueryDeadline/limit`` passes first.
+    /// the connection closes before that, with ``QueryTimedOut`` (closing the
+    /// connection) when ``QueryDeadline/limit`` passes first, and with
+    /// `CancellationError` (closing the connection) when the task is
+    /// cancelled first.
+    ///
+    /// No task of its own: the query is postgres-nio's future-returning
+    /// `query`, which collects every row, started on the connection's event
+    /// loop.
     ///
     /// - postgres-nio 1.33.2 writes a query to its channel with no write
-    ///   promise: when the channel has just closed (a server restart kills the
-    ///   backend between two statements of a chunk) the query is dropped and its
-    ///   result promise is never completed, so `query` would wait forever and
-    ///   hold the job's lease alive through the heartbeat. Racing the
-    ///   connection's close future bounds that wait.
+    ///   promise: a query written to a channel that has just closed (a server
+    ///   restart kills the backend between two statements of a chunk) is
+    ///   dropped, and its result promise is never completed. Here the check
+    ///   that the connection is open and the write happen in one step on the
+    ///   event loop, so the write always reaches postgres-nio's channel
+    ///   handler, whose state machine runs it, queues it, or fails it at once
+    ///   when the connection is closing; and when the connection closes, it
+    ///   fails every query it holds (`closeConnectionAndCleanup`). So the
+    ///   result's promise is always completed, at the latest by the close.
     /// - A connection whose peer is gone without a word (a network partition,
     ///   a half-open TCP connection) answers nothing and closes never; the
-    ///   deadline closes it.
-    /// - Reading the result to its end here, at once, keeps postgres-nio's row
+    ///   deadline, a timer on the event loop, closes it.
+    /// - Every row is collected as it arrives, which keeps postgres-nio's row
     ///   stream out of its back-pressure states, in which a connection closing
     ///   with rows still buffered trips a precondition (see deploy/README.md,
     ///   "PostgreSQL restarts").
     /// - A query still unanswered when the task is cancelled closes the
     ///   connection: it must not go back to the pool with a statement in flight.
     ///
-    /// The racing task is the one unstructured task in syncledger, and exists
-    /// only for this: when postgres-nio drops the query it stays suspended (a
-    /// few hundred bytes) until the process exits.
+    /// After closing the connection (deadline, cancellation) it waits for the
+    /// close to finish, so the pool never hands the connection out again as
+    /// if it were open.
     func checkedRows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         guard !isClosed else { throw ConnectionClosed() }
-        let race = QueryRace()
-        let limit = QueryDeadline.limit
+        try Task.checkCancellation()  // nothing sent: the connection stays usable
+        let watch = QueryWatch()
+        let answer = startQuery(query, deadline: QueryDeadline.limit, watch: watch, logger: logger)
         do {
             return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PostgresRow], any Error>) in
-                    race.start(continuation: continuation) {
-                        Task {
-                            do {
-                                let rows = try await self.query(query, logger: logger).collect()
-                                race.finish(.success(rows))
-                            } catch {
-                                race.finish(.failure(error))
-                            }
-                        }
-                    }
-                    self.closeFuture.whenComplete { _ in race.finish(.failure(ConnectionClosed())) }
-                    if let limit {
-                        let timer = self.eventLoop.scheduleTask(
-                            in: .nanoseconds(limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
-                        ) {
-                            if race.finish(.failure(QueryTimedOut(limit: limit))) { race.close(self) }
-                        }
-                        race.whenFinished { timer.cancel() }
-                    }
-                }
+                try await answer.get()
             } onCancel: {
-                if race.cancel() { race.close(self) }
+                if watch.end(.cancelled) { self.closeWithoutWaiting() }  // postgres-nio fails the query
             }
         } catch {
-            // Closed above: let the close finish before the connection goes back
-            // to the pool, so the pool never hands it out as if it were open.
-            if race.closedConnection { try? await closeFuture.get() }
+            if watch.closedConnection { try? await closeFuture.get() }
             throw error
         }
     }
 
-    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it
-    /// throws. Errors from `body` come out as they are.
+    /// ``checkedRows(_:logger:)`` as a future, with `deadline` instead of
+    /// ``QueryDeadline``, for code that must not observe task cancellation
+    /// (a worker's last statement after a forced stop).
+    package func rowsFuture(_ query: PostgresQuery, deadline: Duration?, logger: Logger) -> EventLoopFuture<[PostgresRow]> {
+        startQuery(query, deadline: deadline, watch: QueryWatch(), logger: logger)
+    }
+
+    /// Starts `query` on the connection's event loop: the check that the
+    /// connection is open and the write are one step there, so the query
+    /// reaches postgres-nio's channel handler, which completes its promise
+    /// whatever happens (see ``checkedRows(_:logger:)``). The deadline, a
+    /// timer on the same loop, closes the connection. The result says how
+    /// the query ended first (``QueryWatch``).
+    private func startQuery(_ query: PostgresQuery, deadline: Duration?, watch: QueryWatch, logger: Logger)
+        -> EventLoopFuture<[PostgresRow]>
+    {
+        let answer = eventLoop.flatSubmit { () -> EventLoopFuture<[PostgresRow]> in
+            guard !self.isClosed else { return self.eventLoop.makeFailedFuture(ConnectionClosed()) }
+            let rows = self.query(query, logger: logger).map(\.rows)
+            rows.whenComplete { _ in watch.end(.answered) }
+            if let deadline {
+                let timer = self.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+                    if watch.end(.timedOut) { self.closeWithoutWaiting() }  // postgres-nio fails the query
+                }
+                rows.whenComplete { _ in timer.cancel() }
+            }
+            return rows
+        }
+        let outcome = eventLoop.makePromise(of: [PostgresRow].self)
+        answer.whenComplete { result in
+            switch watch.ending {
+            case .timedOut?: outcome.fail(QueryTimedOut(limit: deadline ?? .zero))
+            case .cancelled?: outcome.fail(CancellationError())
+            case .answered?, nil: outcome.completeWith(result.mapError { Self.closedUnderUs($0) ? ConnectionClosed() : $0 })
+            }
+        }
+        return outcome.futureResult
+    }
+
+    /// Closes the connection and returns at once. The connection is kept until
+    /// the close has finished (postgres-nio asserts that a connection it
+    /// releases is closed).
+    func closeWithoutWaiting() {
+        close().whenComplete { _ in withExtendedLifetime(self) {} }
+    }
+
+    /// Whether `error` says the connection closed (rather than that the server
+    /// refused the statement).
+    private static func closedUnderUs(_ error: any Error) -> Bool {
+        if error is ConnectionClosed { return true }
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError: return true
+        default: return false
+        }
+    }
+
+    /// Runs `body` in a transaction begun as `mode` says: COMMIT when it
+    /// returns, ROLLBACK when it throws. Errors from `body` come out as they are.
     ///
     /// The connection never goes back to the pool inside a transaction: when
     /// the task was cancelled (a sibling chunk failed, or shutdown) a query
     /// may still be in flight and a ROLLBACK could not be awaited, so the
     /// connection is closed instead, and the server rolls back. A closed
-    /// connection needs nothing (the server has already rolled back, and
-    /// postgres-nio's own `withTransaction` would wait forever for its
-    /// ROLLBACK there).
-    func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await run("BEGIN", logger: logger)
+    /// connection needs nothing: the server has already rolled back.
+    package func transaction<T>(
+        _ mode: TransactionMode = .readWrite, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await run(mode.begin, logger: logger)
         let value: T
         do {
             value = try await body(self)
@@ -107,74 +155,55 @@ extension PostgresConnection {
     }
 }
 
-/// The first of "answered", "connection closed", "deadline passed" and
-/// "cancelled" wins.
-private final class QueryRace: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<[PostgresRow], any Error>?
-        var task: Task<Void, Never>?
-        var cancelled = false
-        var finished = false
-        var closedConnection = false
-        var onFinish: [@Sendable () -> Void] = []
-    }
+/// How a transaction begins.
+package enum TransactionMode: Sendable {
+    /// `BEGIN`: the server's default isolation, read-write.
+    case readWrite
+    /// `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`: every statement
+    /// reads one snapshot.
+    case readOnlySnapshot
 
-    private let state = Mutex(State())
-
-    func start(continuation: CheckedContinuation<[PostgresRow], any Error>, _ makeTask: () -> Task<Void, Never>) {
-        let cancelled = state.withLock { state in
-            state.continuation = continuation
-            return state.cancelled
+    package var begin: PostgresQuery {
+        switch self {
+        case .readWrite: "BEGIN"
+        case .readOnlySnapshot: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         }
-        if cancelled {
-            finish(.failure(CancellationError()))
-            return
-        }
-        let task = makeTask()
-        state.withLock { $0.task = task }
+    }
+}
+
+extension PostgresClient {
+    /// ``PostgresConnection/transaction(_:logger:_:)`` on a pooled connection
+    /// (passing over one that closed in the pool).
+    package func transaction<T: Sendable>(
+        _ mode: TransactionMode = .readWrite, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withOpenConnection { conn in try await conn.transaction(mode, logger: logger, body) }
+    }
+}
+
+/// How one query of ``PostgresConnection/checkedRows(_:logger:)`` ended
+/// first: answered (or failed by the server or the connection), its deadline
+/// passed, or its task was cancelled. The first end wins; the others find it
+/// ended and do nothing.
+private final class QueryWatch: Sendable {
+    enum Ending: Sendable {
+        case answered, timedOut, cancelled
     }
 
-    /// Whether the race closed the connection (deadline, cancellation).
-    var closedConnection: Bool { state.withLock { $0.closedConnection } }
+    private let state = Mutex<Ending?>(nil)
 
-    /// Closes `connection`: its query is abandoned.
-    func close(_ connection: PostgresConnection) {
-        state.withLock { $0.closedConnection = true }
-        let _: EventLoopFuture<Void> = connection.close()
-    }
+    var ending: Ending? { state.withLock { $0 } }
 
-    /// Runs `action` once the race is decided (at once if it is).
-    func whenFinished(_ action: @escaping @Sendable () -> Void) {
-        let now = state.withLock { state in
-            if state.finished { return true }
-            state.onFinish.append(action)
-            return false
-        }
-        if now { action() }
-    }
+    /// Whether the query's end closed the connection (deadline, cancellation).
+    var closedConnection: Bool { ending == .timedOut || ending == .cancelled }
 
-    /// Settles the race with `result` unless it is settled; true if this call settled it.
+    /// Ends the query as `ending` unless it has ended; true if this call ended it.
     @discardableResult
-    func finish(_ result: sending Result<[PostgresRow], any Error>) -> Bool {
-        let (continuation, actions, won) = state.withLock { state -> (CheckedContinuation<[PostgresRow], any Error>?, [@Sendable () -> Void], Bool) in
-            guard !state.finished, let continuation = state.continuation else { return (nil, [], false) }
-            state.finished = true
-            state.continuation = nil
-            defer { state.onFinish = [] }
-            return (continuation, state.onFinish, true)
+    func end(_ ending: Ending) -> Bool {
+        state.withLock { state in
+            guard state == nil else { return false }
+            state = ending
+            return true
         }
-        continuation?.resume(with: result)
-        for action in actions { action() }
-        return won
-    }
-
-    /// Cancels the query; true if it was still unanswered.
-    func cancel() -> Bool {
-        let task = state.withLock { state in
-            state.cancelled = true
-            return state.task
-        }
-        task?.cancel()
-        return finish(.failure(CancellationError()))
     }
 }

@@ -149,31 +149,29 @@ public struct FileSubmitter: Sendable {
         let copyBufferSize = copyBufferSize
         let outcome: SubmitOutcome
         do {
-            outcome = try await client.withConnection { conn in
-                try await conn.transaction(logger: logger) { conn -> SubmitOutcome in
-                    try await conn.run("SET LOCAL TimeZone = 'UTC'", logger: logger)
-                    try await conn.run(
-                        """
-                        CREATE TEMPORARY TABLE intake_item (
-                          seq bigint, external_key text, operation text, field_name text, new_value text,
-                          source_timestamp timestamptz
-                        ) ON COMMIT DROP
-                        """, logger: logger)
-                    try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
-                        while true {
-                            // Full, or the input has nothing more right now (a
-                            // pipe): send what there is, so the server keeps up.
-                            if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
-                                try await writer.write(ByteBuffer(bytes: reading.buffer))
-                                reading.buffer.removeAll(keepingCapacity: true)
-                            }
-                            if reading.finished { break }
-                            try reading.next()
+            outcome = try await client.transaction(logger: logger) { conn -> SubmitOutcome in
+                try await conn.run("SET LOCAL TimeZone = 'UTC'", logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMPORARY TABLE intake_item (
+                      seq bigint, external_key text, operation text, field_name text, new_value text,
+                      source_timestamp timestamptz
+                    ) ON COMMIT DROP
+                    """, logger: logger)
+                try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
+                    while true {
+                        // Full, or the input has nothing more right now (a
+                        // pipe): send what there is, so the server keeps up.
+                        if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
+                            try await writer.write(ByteBuffer(bytes: reading.buffer))
+                            reading.buffer.removeAll(keepingCapacity: true)
                         }
+                        if reading.finished { break }
+                        try reading.next()
                     }
-                    reading.report(force: true, phase: .storing)
-                    return try await finish(reading, mapping: mapping, request: request, on: conn)
                 }
+                reading.report(force: true, phase: .storing)
+                return try await finish(reading, mapping: mapping, request: request, on: conn)
             }
         } catch {
             switch PostgresErrors.sqlState(error) {

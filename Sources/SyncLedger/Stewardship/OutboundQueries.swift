@@ -53,7 +53,7 @@ public struct OutboundQueries: Sendable {
         guard !owner.trimmingCharacters(in: .whitespaces).isEmpty else { throw StewardError(message: "the lease owner must not be empty") }
         let logger = logger
         let lease = Int32(clamping: leaseSeconds)
-        return try await client.withTransaction(logger: logger) { conn -> Claim? in
+        return try await client.transaction(logger: logger) { conn -> Claim? in
             let known = try await Listing.query(
                 "SELECT is_active FROM integration.source_system WHERE source_system_key = \(source)", on: conn, logger: logger)
             guard !known.rows.isEmpty else {

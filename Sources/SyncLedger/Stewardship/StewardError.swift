@@ -29,13 +29,10 @@ public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible 
         return lines.joined(separator: "\n")
     }
 
-    /// The error of a server refusal inside `error` (looking through
-    /// transaction wrappers), or nil when `error` is not one.
+    /// `error` itself, or the error of a server refusal, or nil when `error`
+    /// is neither.
     public static func server(_ error: any Error) -> StewardError? {
         if let known = error as? StewardError { return known }
-        if let transaction = error as? PostgresTransactionError, let known = transaction.closureError as? StewardError {
-            return known
-        }
         guard let server = PostgresErrors.serverError(error), let info = server.serverInfo else { return nil }
         let state = info[.sqlState]
         return StewardError(

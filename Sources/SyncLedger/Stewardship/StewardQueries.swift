@@ -194,7 +194,7 @@ public struct StewardQueries: Sendable {
         _ call: @escaping @Sendable (PostgresConnection) async throws -> PostgresRowSequence
     ) async throws -> ActionResult {
         let logger = logger
-        let entry = try await client.withTransaction(logger: logger) { conn -> Listing in
+        let entry = try await client.transaction(logger: logger) { conn -> Listing in
             for try await _ in try await call(conn) {}
             return try await Listing.query(
                 """

@@ -21,25 +21,18 @@ public struct Verification: Sendable {
 
     /// Runs both checks on one connection, in one read-only transaction (one snapshot).
     public static func run(on client: PostgresClient, logger: Logger) async throws -> Verification {
-        try await client.withConnection { conn in
-            try await conn.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-            do {
-                let violations = try await Listing.query(
-                    """
-                    SELECT violation, target_table, target_id, aspect_key, current_value, expected_value, ledger_id
-                      FROM integration.provenance_violations()
-                    """, on: conn, logger: logger)
-                let findings = try await Listing.query(
-                    "SELECT finding, target_table, target_id, ledger_id, event_id, detail FROM integration.verify_ledger()",
-                    on: conn, logger: logger)
-                let anchor = try await Listing.query(
-                    "SELECT records, elements, anchor FROM integration.ledger_anchor()", on: conn, logger: logger)
-                try await conn.run("COMMIT", logger: logger)
-                return Verification(violations: violations, findings: findings, anchor: anchor)
-            } catch {
-                if !conn.isClosed { try? await conn.run("ROLLBACK", logger: logger) }
-                throw error
-            }
+        try await client.transaction(.readOnlySnapshot, logger: logger) { conn in
+            let violations = try await Listing.query(
+                """
+                SELECT violation, target_table, target_id, aspect_key, current_value, expected_value, ledger_id
+                  FROM integration.provenance_violations()
+                """, on: conn, logger: logger)
+            let findings = try await Listing.query(
+                "SELECT finding, target_table, target_id, ledger_id, event_id, detail FROM integration.verify_ledger()",
+                on: conn, logger: logger)
+            let anchor = try await Listing.query(
+                "SELECT records, elements, anchor FROM integration.ledger_anchor()", on: conn, logger: logger)
+            return Verification(violations: violations, findings: findings, anchor: anchor)
         }
     }
 }

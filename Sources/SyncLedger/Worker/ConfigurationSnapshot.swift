@@ -17,15 +17,7 @@ public struct ConfigurationSnapshot: Sendable {
     /// Loads the snapshot in one repeatable-read transaction, so the version
     /// matches what is read.
     public static func load(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
-        try await conn.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-        do {
-            let snapshot = try await read(on: conn, logger: logger)
-            try await conn.run("COMMIT", logger: logger)
-            return snapshot
-        } catch {
-            if !conn.isClosed { try? await conn.run("ROLLBACK", logger: logger) }
-            throw error
-        }
+        try await conn.transaction(.readOnlySnapshot, logger: logger) { conn in try await read(on: conn, logger: logger) }
     }
 
     private static func read(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {

@@ -64,7 +64,7 @@ struct TestDatabase: Sendable {
     /// Submits an inbound job with items, as one upstream transaction; returns its id.
     @discardableResult
     func submit(source: String = "hr", entity: String? = "core.person", key: String? = nil, priority: Int = 0, items: [Item]) async throws -> Int64 {
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             let rows = try await conn.query(
                 """
                 INSERT INTO integration.sync_job (source_system_key, entity_type, job_key, priority)
