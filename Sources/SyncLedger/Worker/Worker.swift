@@ -91,76 +91,60 @@ public final class Worker: Service, Sendable {
         logger.info("worker stopped")
     }
 
-    /// One engine on one connection pool, until it stops or stalls.
+    /// One generation: an engine on a connection pool of its own, until the
+    /// engine stops or stalls.
+    ///
+    /// The pool and the engine run as a group of their own, the pool first:
+    /// on graceful shutdown the group stops its services in reverse order, so
+    /// the engine stops claiming and releases its jobs through the pool, and
+    /// only then the pool closes its connections. The engine's end, whatever
+    /// it is, shuts the group down the same way; a stalled engine's pool goes
+    /// with it, and the next generation starts on new connections.
     private func runEngine(generation: Int) async throws -> WorkerEngine.End {
         let configuration = try url.clientConfiguration(
             maximumConnections: settings.concurrency * settings.parallelChunks + 2, applicationName: settings.applicationName,
             session: settings.session)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return await withTaskGroup(of: WorkerEngine.End?.self) { group in
-            group.addTask {
-                // The pool must outlive graceful shutdown (the slots release
-                // their jobs through it) and stop only when this group cancels
-                // it; PostgresClient.run() stops at graceful shutdown, which
-                // it would see through the task-locals of this service's task.
-                // A detached task does not inherit them.
-                let pool = Task.detached { await client.run() }
-                await withTaskCancellationHandler { await pool.value } onCancel: { pool.cancel() }
-                return nil
-            }
-            group.addTask {
-                let engine = WorkerEngine(client: client, url: self.url, settings: self.settings, health: self.health, logger: self.logger)
-                // Let the pool's run() start before the first lease (the pool
-                // warns about a lease before run()).
-                try? await Task.sleep(for: .milliseconds(10))
-                if generation == 0 {
-                    if let end = await engine.prepare() { return end }
-                    SystemdNotifier.notify("READY=1\nSTATUS=processing jobs")
-                    self.logger.info("worker started")
-                }
-                self.health.started()
-                return await engine.run()
-            }
-            var end: WorkerEngine.End = .stopped
-            for await finished in group {
-                if let finished {
-                    end = finished
-                    group.cancelAll()  // the pool: close its connections
-                }
-            }
-            return end
+        let engine = EngineService(
+            engine: WorkerEngine(client: client, url: url, settings: settings, health: health, logger: logger), generation: generation,
+            health: health, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: client),
+                    .init(service: engine, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            // Only when the pool ended before the engine, which it does not
+            // unless cancelled (a stop forced past the grace period).
+            if !Task.isCancelled { throw error }
         }
+        return engine.end ?? .stopped
     }
 
     /// Terminates the server sessions this worker still has (by application
     /// name), after a stop forced past the grace period: a session blocked on
     /// a lock would otherwise wait on for a process that is gone. Not behind
     /// a transaction pooler, whose server sessions are shared.
+    ///
+    /// The current task is cancelled by then, so this uses postgres-nio's
+    /// future-returning `connect` and `query`, which do not observe task
+    /// cancellation, bounded by a deadline that closes the connection.
     private func endOwnSessions() async {
         guard !settings.transactionPooler else { return }
-        let url = self.url
         let name = SessionSettings.serverName(settings.applicationName)
-        let logger = self.logger
-        // A new task: this one is cancelled, and the connection must still be made.
-        let ended = await Task {
-            do {
-                let connection = try await PostgresConnection.connect(
-                    configuration: try url.connectionConfiguration(applicationName: "\(name) (stopping)"), id: 0, logger: logger)
-                defer { Task { try? await connection.close() } }
-                return try await QueryDeadline.$limit.withValue(.seconds(5)) {
-                    try await connection.checkedRows(
-                        """
-                        SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                         WHERE application_name = \(name) AND pid <> pg_backend_pid()
-                        """, logger: logger
-                    ).decoded(Int64.self).first ?? Int64(0)
-                }
-            } catch {
-                logger.warning("could not end this worker's server sessions", metadata: ["error": "\(PostgresErrors.message(error))"])
-                return Int64(0)
-            }
-        }.value
-        if ended > 0 { logger.warning("ended this worker's server sessions still open", metadata: ["sessions": "\(ended)"]) }
+        do {
+            let configuration = try url.connectionConfiguration(applicationName: "\(name) (stopping)")
+            let ended = try await PostgresConnection.terminateSessions(
+                named: name, configuration: configuration, deadline: .seconds(5), logger: logger
+            ).get()
+            if ended > 0 { logger.warning("ended this worker's server sessions still open", metadata: ["sessions": "\(ended)"]) }
+        } catch {
+            logger.warning("could not end this worker's server sessions", metadata: ["error": "\(PostgresErrors.message(error))"])
+        }
     }
 }
 
@@ -183,6 +167,28 @@ extension WorkerEngine.End {
                 cause: .schemaOutdated(database: url.database ?? url.username, missing: ["the function \(missing)"]), url: url)
         case .refused(let reason): return ConnectionCheck.Failure(cause: .statementRefused(reason: reason), url: url)
         case .unavailable(let reason): return ConnectionCheck.Failure(cause: .serverUnavailable(reason: reason), url: url)
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Connects with `configuration` and terminates every other server
+    /// session named `name` (`pg_terminate_backend`); the number ended. The
+    /// statement is bounded by `deadline`; the connection is closed after it.
+    /// Futures only: the caller's task may be cancelled, and the sessions
+    /// must still end.
+    fileprivate static func terminateSessions(
+        named name: String, configuration: Configuration, deadline: Duration, logger: Logger
+    ) -> EventLoopFuture<Int64> {
+        connect(on: defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger).flatMap { connection in
+            connection.rowsFuture(
+                """
+                SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = \(name) AND pid <> pg_backend_pid()
+                """, deadline: deadline, logger: logger
+            )
+            .flatMapThrowing { rows in try rows.first?.decode(Int64.self) ?? 0 }
+            .always { _ in connection.closeWithoutWaiting() }
         }
     }
 }

@@ -349,7 +349,7 @@ struct WorkerEngine: Sendable {
             do {
                 let configuration = try url.connectionConfiguration(applicationName: settings.applicationName, session: settings.session)
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-                defer { Task { try? await connection.close() } }
+                defer { connection.closeWithoutWaiting() }
                 try await listener.run(
                     on: connection, client: client, arrivals: arrivals, logger: logger,
                     heard: { [health] in health.listener(.listening) }, notified: { [doorbell] in doorbell.ring() })
