@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SyncLedgerCore
 
 #if canImport(Glibc)
@@ -10,14 +11,16 @@ import SyncLedgerCore
 ///
 /// Reads block the calling thread until data arrives (a slow pipe) — what a
 /// command-line tool reading its input does; the database connection runs on
-/// its own event loop meanwhile.
-public final class IntakeInput: @unchecked Sendable {
+/// its own event loop meanwhile. One task reads; ``bytesRead`` may be read
+/// from any (a progress display).
+public final class IntakeInput: Sendable {
     /// The name for messages: the path as given, or `standard input`.
     public let name: String
     /// The file's size, for progress; nil for standard input and pipes.
     public let totalBytes: Int64?
     /// Bytes read so far.
-    public private(set) var bytesRead: Int64 = 0
+    public var bytesRead: Int64 { readCount.load(ordering: .relaxed) }
+    private let readCount = Atomic<Int64>(0)
     private let descriptor: Int32
     private let ownsDescriptor: Bool
 
@@ -59,7 +62,7 @@ public final class IntakeInput: @unchecked Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count >= 0 {
-                bytesRead += Int64(count)
+                readCount.add(Int64(count), ordering: .relaxed)
                 return count
             }
             if errno == EINTR { continue }
