@@ -30,7 +30,7 @@ struct ConcurrencyTests {
             defer { lock.unlock() }
             actions += 1
             guard let error else { return }
-            let state = PostgresErrors.sqlState(error) ?? "none"
+            let state = PostgresErrors.sqlState(error)?.code ?? "none"
             // Refusals a steward racing the worker may meet: the entry moved on
             // (SL011), the target changed since (SL030).
             if ["SL011", "SL030"].contains(state) { return }

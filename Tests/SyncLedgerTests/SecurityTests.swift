@@ -89,7 +89,7 @@ struct SecurityTests {
             try await run(client, query)
             return nil
         } catch {
-            return Refusal(state: PostgresErrors.sqlState(error) ?? "none", message: PostgresErrors.message(error))
+            return Refusal(state: PostgresErrors.sqlState(error)?.code ?? "none", message: PostgresErrors.message(error))
         }
     }
 

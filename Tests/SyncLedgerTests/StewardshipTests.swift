@@ -94,7 +94,7 @@ func expectRefusal(
         try await body()
         Issue.record("expected a refusal with \(state) (\(fragment)), but it succeeded", sourceLocation: sourceLocation)
     } catch {
-        #expect(PostgresErrors.sqlState(error) == state, "\(StewardError.describing(error))", sourceLocation: sourceLocation)
+        #expect(PostgresErrors.sqlState(error)?.code == state, "\(StewardError.describing(error))", sourceLocation: sourceLocation)
         let message = StewardError.describing(error).message
         #expect(message.contains(fragment), "message: \(message)", sourceLocation: sourceLocation)
     }
@@ -489,7 +489,7 @@ struct StewardshipTests {
                             _ = try await steward.certify(held, as: "bob")
                             return nil
                         } catch {
-                            return "\(PostgresErrors.sqlState(error) ?? "?") \(StewardError.describing(error).message)"
+                            return "\(PostgresErrors.sqlState(error)?.code ?? "?") \(StewardError.describing(error).message)"
                         }
                     }
                     var waited = 0
@@ -527,7 +527,7 @@ struct StewardshipTests {
                             do {
                                 return "ok \(try await steward.certify(held, as: name).actor ?? "")"
                             } catch {
-                                return PostgresErrors.sqlState(error) ?? "\(error)"
+                                return PostgresErrors.sqlState(error)?.code ?? "\(error)"
                             }
                         }
                     }
@@ -785,7 +785,7 @@ struct StewardFormattingTests {
     }
 
     @Test func serverRefusalsBecomeWordsWithCommandLineHints() {
-        let conflict = StewardError(sqlState: "SL030", message: "conflict on ledger entry 1", hint: StewardError.cliHint(sqlState: "SL030"))
+        let conflict = StewardError(sqlState: .targetChanged, message: "conflict on ledger entry 1", hint: StewardError.cliHint(sqlState: .targetChanged))
         #expect(conflict.description.hasPrefix("conflict on ledger entry 1\nhint: "))
         #expect(conflict.description.contains("--force"))
         #expect(StewardError.describing(conflict) == conflict)

@@ -292,25 +292,25 @@ public enum ConnectionCheck {
     }
 
     private static func classifyServer(_ psql: PSQLError, url: DatabaseURL) -> Failure.Cause {
-        let state = psql.serverInfo?[.sqlState] ?? ""
+        let state = PostgresErrors.sqlState(psql)
         let message = psql.serverInfo?[.message] ?? PostgresErrors.message(psql)
         switch state {
-        case "28P01":
+        case .invalidPassword?:
             return .authenticationFailed(user: url.username, reason: message)
-        case "28000":
+        case .invalidAuthorizationSpecification?:
             // pg_hba.conf: "no pg_hba.conf entry for host ..., user ..., database ..., no encryption"
             if message.contains("no encryption") && !url.usesTLS { return .tlsRequiredByServer(sslMode: url.sslMode.rawValue) }
             return .authenticationFailed(user: url.username, reason: message)
-        case "42501":
+        case .insufficientPrivilege?:
             // At connect: permission denied for database (no CONNECT
             // privilege). After: this role may not use the schema.
             if message.hasPrefix("permission denied for database") {
                 return .authenticationFailed(user: url.username, reason: message)
             }
             return .statementRefused(reason: message)
-        case "3D000":
+        case .invalidCatalogName?:
             return .databaseMissing(name: url.database ?? url.username)
-        case "57P03", "53300", "57P01", "53100", "53200":
+        case .cannotConnectNow?, .tooManyConnections?, .adminShutdown?, .diskFull?, .outOfMemory?:
             return .serverUnavailable(reason: message)
         default:
             return .other(reason: PostgresErrors.message(psql))

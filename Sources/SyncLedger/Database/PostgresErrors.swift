@@ -9,8 +9,8 @@ public enum PostgresErrors {
     }
 
     /// The SQLSTATE of a server error.
-    public static func sqlState(_ error: any Error) -> String? {
-        serverError(error)?.serverInfo?[.sqlState]
+    public static func sqlState(_ error: any Error) -> SQLState? {
+        serverError(error)?.serverInfo?[.sqlState].map(SQLState.init)
     }
 
     /// The server's message with its DETAIL, e.g. `duplicate key value
@@ -51,26 +51,29 @@ public enum PostgresErrors {
     /// as it is.
     public static func isRetryableConflict(_ error: any Error) -> Bool {
         guard let state = sqlState(error) else { return false }
-        return state == "40P01" || state == "40001" || state == "55P03"
+        return state == .deadlockDetected || state == .serializationFailure || state == .lockNotAvailable
     }
 
     /// The claim no longer holds a job of the chunk (`SL060`).
-    public static func isLeaseLost(_ error: any Error) -> Bool { sqlState(error) == "SL060" }
+    public static func isLeaseLost(_ error: any Error) -> Bool { sqlState(error) == .leaseLost }
 
     /// The configuration changed since the worker loaded it (`SL061`).
-    public static func isConfigurationChanged(_ error: any Error) -> Bool { sqlState(error) == "SL061" }
+    public static func isConfigurationChanged(_ error: any Error) -> Bool { sqlState(error) == .configurationChanged }
 
     /// Refused for a reason no retry changes: a missing privilege, function
     /// or object (class 42), or an authorisation failure (class 28).
     public static func isRefusedForGood(_ error: any Error) -> Bool {
         guard let state = sqlState(error) else { return false }
-        return state.hasPrefix("42") || state.hasPrefix("28")
+        return state.errorClass == .syntaxErrorOrAccessRuleViolation || state.errorClass == .invalidAuthorizationSpecification
     }
 
     /// SQLSTATE classes that are about the connection, the server, the
     /// session, privileges or syncledger itself, not about one row's data.
-    private static let notAboutARow: Set<String> = [
-        "08", "25", "26", "28", "2D", "3B", "3D", "3F", "40", "42", "53", "55", "57", "58", "F0", "XX", "SL",
+    private static let notAboutARow: Set<SQLState.Class> = [
+        .connectionException, .invalidTransactionState, .invalidSQLStatementName, .invalidAuthorizationSpecification,
+        .invalidTransactionTermination, .savepointException, .invalidCatalogName, .invalidSchemaName, .transactionRollback,
+        .syntaxErrorOrAccessRuleViolation, .insufficientResources, .objectNotInPrerequisiteState, .operatorIntervention,
+        .systemError, .configurationFileError, .internalError, .syncledger,
     ]
 
     /// An error PostgreSQL raised for some item's row: a cast, a CHECK, a
@@ -79,7 +82,7 @@ public enum PostgresErrors {
     /// or transaction failure. The chunk is split to find the item, which then
     /// fails alone.
     public static func isAboutARow(_ error: any Error) -> Bool {
-        guard let state = sqlState(error), state.count == 5 else { return false }
-        return !notAboutARow.contains(String(state.prefix(2)))
+        guard let state = sqlState(error), state.code.count == 5 else { return false }
+        return !notAboutARow.contains(state.errorClass)
     }
 }

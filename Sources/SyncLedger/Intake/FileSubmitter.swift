@@ -175,7 +175,7 @@ public struct FileSubmitter: Sendable {
             }
         } catch {
             switch PostgresErrors.sqlState(error) {
-            case "23505":
+            case .uniqueViolation?:
                 // A unique violation on the job key: the same content,
                 // submitted meanwhile by someone else.
                 if let jobKey = reading.jobKey(request),
@@ -185,7 +185,7 @@ public struct FileSubmitter: Sendable {
                 {
                     throw DuplicateKey(jobID: jobID, jobKey: key)
                 }
-            case "42501":
+            case .insufficientPrivilege?:
                 // Row-level security: this login does not speak for the source.
                 throw IntakeError(
                     .unknownSource, "this database login may not submit for source system '\(mapping.source)'",

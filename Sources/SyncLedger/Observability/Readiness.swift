@@ -56,9 +56,9 @@ public struct Readiness: Sendable, Equatable {
                         let rows = try await client.collect(
                             "SELECT version, checksum FROM integration.schema_migration", as: (String, String).self, logger: logger)
                         return Dictionary(rows, uniquingKeysWith: { first, _ in first })
-                    } catch where ["42P01", "3F000"].contains(PostgresErrors.sqlState(error) ?? "") {
+                    } catch where [.undefinedTable, .invalidSchemaName].contains(PostgresErrors.sqlState(error)) {
                         return [:]  // no schema_migration: never migrated
-                    } catch where PostgresErrors.sqlState(error) == "42501" {
+                    } catch where PostgresErrors.sqlState(error) == .insufficientPrivilege {
                         return nil  // this role may not read it: not compared
                     }
                 }

@@ -6,7 +6,7 @@ import PostgresNIO
 /// or a message of ours for what the library checks itself.
 public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The SQLSTATE, e.g. `SL030`; nil for errors found before reaching SQL.
-    public var sqlState: String?
+    public var sqlState: SQLState?
     /// The message, e.g. `ledger entry 42 is Rejected; only Pending entries can be certified`.
     public var message: String
     /// The server's DETAIL, if any.
@@ -14,7 +14,7 @@ public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible 
     /// What to do about it, if anything is known.
     public var hint: String?
 
-    public init(sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
+    public init(sqlState: SQLState? = nil, message: String, detail: String? = nil, hint: String? = nil) {
         self.sqlState = sqlState
         self.message = message
         self.detail = detail
@@ -34,7 +34,7 @@ public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible 
     public static func server(_ error: any Error) -> StewardError? {
         if let known = error as? StewardError { return known }
         guard let server = PostgresErrors.serverError(error), let info = server.serverInfo else { return nil }
-        let state = info[.sqlState]
+        let state = PostgresErrors.sqlState(server)
         return StewardError(
             sqlState: state, message: info[.message] ?? PostgresErrors.message(error), detail: info[.detail],
             hint: cliHint(sqlState: state) ?? info[.hint])
@@ -48,11 +48,11 @@ public struct StewardError: Error, Sendable, Equatable, CustomStringConvertible 
 
     /// Hints phrased for the command line instead of the SQL ones (which name
     /// SQL arguments such as `force => true`).
-    static func cliHint(sqlState: String?) -> String? {
+    static func cliHint(sqlState: SQLState?) -> String? {
         switch sqlState {
-        case "SL030":
+        case .targetChanged?:
             return "look at the entry with `syncledger steward history`, then certify with --force to apply it anyway, or reject it"
-        case "SL020", "SL021", "SL022":
+        case .unknownUser?, .inactiveUser?, .notASteward?:
             return "act as an active steward with --as NAME (a user_name of integration.app_user with is_steward)"
         default:
             return nil
