@@ -14,8 +14,11 @@ import SyncLedgerCore
 ///    plain join is planned from statistics taken before this job's records
 ///    existed, and turns quadratic);
 /// 3. one UPDATE of the target table, all fields of a record in one row update;
-/// 4. the ledger's elements (entries and the policy's events) with their
-///    digests, one chain link per record, the chain heads;
+/// 4. the ledger's elements (entries and the policy's events), their digests
+///    and chain positions, from the schema's own functions:
+///    `integration.entry_digest`, `integration.event_digest`, and
+///    `integration.chain_append` (one link per record, the chain heads moved),
+///    in one statement;
 /// 5. one INSERT of all entries, one of all events;
 /// 6. the source order marks; the item results; the job's status and counts.
 ///
@@ -27,13 +30,12 @@ enum BenchReference {
         CREATE TEMP TABLE IF NOT EXISTS ref_new (target_id uuid, external_key text, ledger_id bigint, aseq bigint, event_id bigint);
         CREATE TEMP TABLE IF NOT EXISTS ref_w (item_id bigint, seq bigint, target_id uuid, field text, value text,
                                                ledger_id bigint, aseq bigint, event_id bigint, rn bigint);
-        CREATE TEMP TABLE IF NOT EXISTS ref_e (target_id uuid, pos bigint, d bytea);
-        CREATE TEMP TABLE IF NOT EXISTS ref_h (target_id uuid, len bigint, n bigint, link bytea);
+        CREATE TEMP TABLE IF NOT EXISTS ref_e (target_id uuid, pos bigint, d bytea, chain_seq bigint, link bytea);
         """
 
     /// One job; `$1` is its id.
     static let script = [
-        "TRUNCATE ref_new, ref_w, ref_e, ref_h",
+        "TRUNCATE ref_new, ref_w, ref_e",
         // 1. identifiers and records
         """
         WITH keys AS (SELECT DISTINCT external_key FROM integration.sync_item WHERE job_id = $1),
@@ -81,36 +83,37 @@ enum BenchReference {
                   FROM ref_w GROUP BY target_id) v
          WHERE p.id = v.target_id
         """,
-        // 4. the ledger's elements, their digests and each record's chain link
+        // 4. the ledger's elements in chain order (per record: the Record entry
+        // and its event, then each field's entry and event), their digests,
+        // and their chain positions and links (chain_append also moves the
+        // records' chain heads)
         """
-        INSERT INTO ref_e
-        SELECT target_id, 1, integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Record', 'record', 'bench_sql',
-                                                      'created', NULL, NULL, $1, NULL, now()) FROM ref_new
-        UNION ALL
-        SELECT target_id, 2, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy', session_user, now(),
-                                                      'certified at ingest by commit policy', NULL) FROM ref_new
-        UNION ALL
-        SELECT target_id, 1 + 2 * rn, integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Field', field, 'bench_sql',
-                                                               value, NULL, item_id, $1, NULL, now()) FROM ref_w
-        UNION ALL
-        SELECT target_id, 2 + 2 * rn, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy', session_user,
-                                                               now(), 'certified at ingest by commit policy', NULL) FROM ref_w
+        INSERT INTO ref_e (target_id, pos, d, chain_seq, link)
+        WITH el AS MATERIALIZED (
+          SELECT x.target_id, x.pos, x.d, row_number() OVER (ORDER BY x.target_id, x.pos)::integer AS ord
+            FROM (SELECT target_id, 1::bigint AS pos,
+                         integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Record', 'record', 'bench_sql',
+                                                  'created', NULL, NULL, $1, NULL, now()) AS d
+                    FROM ref_new
+                  UNION ALL
+                  SELECT target_id, 2, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy', session_user,
+                                                                now(), 'certified at ingest by commit policy', NULL)
+                    FROM ref_new
+                  UNION ALL
+                  SELECT target_id, 1 + 2 * rn, integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Field', field,
+                                                                         'bench_sql', value, NULL, item_id, $1, NULL, now())
+                    FROM ref_w
+                  UNION ALL
+                  SELECT target_id, 2 + 2 * rn, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy',
+                                                                         session_user, now(), 'certified at ingest by commit policy', NULL)
+                    FROM ref_w) x)
+        SELECT el.target_id, el.pos, el.d, c.chain_seq, c.chain_hash
+          FROM integration.chain_append(ARRAY(SELECT 'bench.person_s'::text FROM el ORDER BY el.ord),
+                                        ARRAY(SELECT el.target_id FROM el ORDER BY el.ord),
+                                        ARRAY(SELECT el.d FROM el ORDER BY el.ord)) c
+          JOIN el ON el.ord = c.ord
         """,
         "ANALYZE ref_e",
-        """
-        INSERT INTO ref_h
-        SELECT e.target_id, coalesce(c.length, 0), count(*),
-               sha256(coalesce(c.head, integration.chain_genesis('bench.person_s', e.target_id)) || string_agg(e.d, ''::bytea ORDER BY e.pos))
-          FROM ref_e e
-          LEFT JOIN integration.ledger_chain c ON c.target_table = 'bench.person_s' AND c.target_id = e.target_id
-         GROUP BY e.target_id, c.length, c.head
-        """,
-        "ANALYZE ref_h",
-        """
-        INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
-        SELECT 'bench.person_s', h.target_id, h.len + h.n, h.link FROM ref_h h
-        ON CONFLICT (target_table, target_id) DO UPDATE SET length = excluded.length, head = excluded.head
-        """,
         // 5. entries and events
         """
         INSERT INTO integration.ledger
@@ -118,24 +121,24 @@ enum BenchReference {
            applied_at, apply_seq, sync_item_id, job_id, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
         OVERRIDING SYSTEM VALUE
         SELECT n.ledger_id, 'bench.person_s', n.target_id, 'Record', 'record', 'bench_sql', 'Certified', 'created', true,
-               now(), n.aseq, NULL, $1, now(), now(), now(), h.len + 1, e.d, h.link
-          FROM ref_new n JOIN ref_h h USING (target_id) JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 1
+               now(), n.aseq, NULL, $1, now(), now(), now(), e.chain_seq, e.d, e.link
+          FROM ref_new n JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 1
         UNION ALL
         SELECT w.ledger_id, 'bench.person_s', w.target_id, 'Field', w.field, 'bench_sql', 'Certified', w.value, true,
-               now(), w.aseq, w.item_id, $1, now(), now(), now(), h.len + 1 + 2 * w.rn, e.d, h.link
-          FROM ref_w w JOIN ref_h h USING (target_id) JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 1 + 2 * w.rn
+               now(), w.aseq, w.item_id, $1, now(), now(), now(), e.chain_seq, e.d, e.link
+          FROM ref_w w JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 1 + 2 * w.rn
         """,
         """
         INSERT INTO integration.ledger_event
           (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
         OVERRIDING SYSTEM VALUE
         SELECT n.event_id, n.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(), 'certified at ingest by commit policy',
-               h.len + 2, e.d, h.link
-          FROM ref_new n JOIN ref_h h USING (target_id) JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 2
+               e.chain_seq, e.d, e.link
+          FROM ref_new n JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 2
         UNION ALL
         SELECT w.event_id, w.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(), 'certified at ingest by commit policy',
-               h.len + 2 + 2 * w.rn, e.d, h.link
-          FROM ref_w w JOIN ref_h h USING (target_id) JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 2 + 2 * w.rn
+               e.chain_seq, e.d, e.link
+          FROM ref_w w JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 2 + 2 * w.rn
         """,
         // 6. order marks, item results, the job
         """
