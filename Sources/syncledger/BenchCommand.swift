@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SyncLedger
+import SyncLedgerPostgres
 
 /// How every command reaches the database: one connection attempt first
 /// (``ConnectionCheck``), which names the cause of a failure within seconds

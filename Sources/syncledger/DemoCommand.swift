@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

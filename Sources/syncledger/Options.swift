@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SyncLedger
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 /// Where the database is.
 struct ConnectionOptions: ParsableArguments {

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import PostgresNIO
-import SyncLedger
-import SyncLedgerCore
 import Synchronization
+import SyncLedgerCore
+import SyncLedgerPostgres
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
 
 @main
 struct SyncLedgerCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SyncLedger
+import SyncLedgerPostgres
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
