@@ -3,40 +3,6 @@ import Logging
 import PostgresNIO
 import SyncLedgerCore
 
-/// The claim no longer holds a job: another claim (of another process, or
-/// of this one after its lease expired) has taken it over. Nothing of the
-/// chunk was committed.
-public struct LeaseLost: Error, CustomStringConvertible {
-    public var token: UUID
-    public var detail: String
-    public var description: String { "lost the lease of claim \(token): \(detail)" }
-}
-
-/// The configuration changed since the snapshot the items were prepared
-/// against; nothing of the chunk was committed.
-package struct ConfigurationChanged: Error {}
-
-/// An item as it enters a chunk: as loaded, and prepared or already failed.
-package struct ChunkEntry: Sendable {
-    package var item: InboundItem
-    package var prepared: Result<PreparedItem, ItemFailure>
-
-    package init(item: InboundItem, prepared: Result<PreparedItem, ItemFailure>) {
-        self.item = item
-        self.prepared = prepared
-    }
-
-    /// The records the item names, for partitioning.
-    package var records: [RecordRef] {
-        guard case .success(let item) = prepared else { return [] }
-        var refs = [RecordRef(source: item.source, table: item.table, externalKey: item.externalKey)]
-        if case .link(_, let relatedTable, let relatedKey?) = item.change {
-            refs.append(RecordRef(source: item.source, table: relatedTable, externalKey: relatedKey))
-        }
-        return refs
-    }
-}
-
 /// One chunk of a claim's items, in one transaction of rounds (``RoundPlanner``):
 /// each round is `integration.prepare_chunk` (fence, configuration check,
 /// crosswalk, target locks, the facts of each item's aspect), the core's
@@ -153,11 +119,4 @@ package struct ChunkTransaction: Sendable {
             throw LeaseLost(token: claim.token, detail: PostgresErrors.message(error))
         }
     }
-}
-
-/// A chunk whose items were not all Pending when their results were written.
-struct InconsistentChunk: Error, CustomStringConvertible {
-    var expected: Int
-    var written: Int
-    var description: String { "chunk wrote \(written) item results, expected \(expected); rolled back" }
 }

@@ -3,38 +3,8 @@ import Logging
 import PostgresNIO
 import SyncLedgerCore
 
-/// A job of a claim.
-public struct ClaimedJob: Sendable, Equatable {
-    public var jobID: Int64
-    public var source: String
-    public var entityType: String?
-    /// Including this claim.
-    public var attempts: Int
-    /// The job's place in submission order.
-    public var submitSeq: Int64
-    /// The lease owner it was rescued from after that lease expired, nil when
-    /// it was Submitted.
-    public var rescuedFrom: String?
-    public var lastError: String?
-}
-
-/// Jobs claimed together under one fencing token.
-public struct Claim: Sendable, Equatable {
-    /// Unique to this claim: every statement about its jobs checks it.
-    public var token: UUID
-    /// In submission order.
-    public var jobs: [ClaimedJob]
-
-    public init(token: UUID, jobs: [ClaimedJob]) {
-        self.token = token
-        self.jobs = jobs
-    }
-
-    public var jobIDs: [Int64] { jobs.map(\.jobID) }
-}
-
 /// A row of `integration.pending_items`, by column name.
-struct PendingItemRow {
+private struct PendingItemRow {
     var jobIndex: Int32
     var itemID: Int64
     var seq: Int64
@@ -58,27 +28,6 @@ struct PendingItemRow {
         newValue = try columns["new_value"].decode(String?.self)
         sourceTimestamp = try columns["source_timestamp"].decode(Date?.self)
         targetID = try columns["target_id"].decode(UUID?.self)
-    }
-}
-
-/// How a claimed job ended, as `integration.finish_jobs` or `retry_jobs` recorded it.
-public struct JobResult: Sendable, Equatable {
-    public var jobID: Int64
-    public var status: JobStatus
-    public var counts: ItemCounts
-}
-
-/// Where a claim's processing stands: after the item at (`jobIndex`, `seq`,
-/// `itemID`), `jobIndex` counting the claim's jobs from 1 (0: before all).
-package struct ItemCursor: Sendable, Equatable {
-    package var jobIndex: Int32 = 0
-    package var seq: Int64 = .min
-    package var itemID: Int64 = .min
-
-    package init(jobIndex: Int32 = 0, seq: Int64 = .min, itemID: Int64 = .min) {
-        self.jobIndex = jobIndex
-        self.seq = seq
-        self.itemID = itemID
     }
 }
 

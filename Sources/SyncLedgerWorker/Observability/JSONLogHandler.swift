@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -132,27 +131,5 @@ public struct JSONLogHandler: LogHandler {
         let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):"
             + "\(two(parts.tm_sec)).\(fraction)Z"
-    }
-}
-
-/// Whole lines to stderr, one write each, so lines from several threads never interleave.
-enum StandardError {
-    private static let lock = Mutex(())
-
-    @Sendable static func emit(_ line: String) {
-        lock.withLock { _ in
-            let bytes = Array(line.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { buffer in
-                    write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
     }
 }
