@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SyncLedgerDevSupport
 import SyncLedgerTestSupport
 import Testing
 
@@ -22,7 +23,7 @@ struct ConnectionFailureTests {
     }
 
     @Test func closedPortIsRefusedNamingHostAndPort() async throws {
-        let port = try CommandRun.unusedPort()
+        let port = try LoopbackPort.unused()
         let run = try await status("postgres://postgres@127.0.0.1:\(port)/app?sslmode=disable")
         #expect(run.status == 69, "\(run)")
         #expect(run.stderr.contains("connection refused by 127.0.0.1:\(port)"), "\(run)")
@@ -35,7 +36,7 @@ struct ConnectionFailureTests {
         ["outbound", "next", "--source", "hr"], ["outbound", "ack", "1"], ["demo"], ["bench"],
     ])
     func everyCommandNamesARefusedConnection(arguments: [String]) async throws {
-        let port = try CommandRun.unusedPort()
+        let port = try LoopbackPort.unused()
         let run = try await status("postgres://postgres@127.0.0.1:\(port)/app?sslmode=disable", arguments)
         #expect(run.status == 69, "\(run)")
         #expect(run.stderr.contains("connection refused by 127.0.0.1:\(port)"), "\(run)")
@@ -139,7 +140,7 @@ struct ConnectionFailureTests {
             }
         }
 
-        let closedPort = try CommandRun.unusedPort()
+        let closedPort = try LoopbackPort.unused()
         let refused = await cause(DatabaseURL(host: "127.0.0.1", port: closedPort, username: "postgres", database: "x"))
         #expect(refused?.cause == .refused(host: "127.0.0.1", port: closedPort))
         #expect(refused?.isFatal == false)

@@ -7,32 +7,11 @@ import Testing
 
 @testable import SyncLedgerPostgres
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The throwaway cluster of the demo and the tests: it starts, serves, and
 /// leaves nothing behind when stopped. These tests start clusters of their
 /// own, besides the shared one, so they skip when `DATABASE_URL` is given.
 @Suite("Embedded PostgreSQL", .enabled(if: (ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty))
 struct EmbeddedPostgresTests {
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return result == 0
-    }
-
     /// The server's data directory, asked of the server itself.
     static func dataDirectory(_ url: DatabaseURL) async throws -> String {
         try await Database.withClient(url, maximumConnections: 1, logger: TestCluster.logger) { client in
@@ -47,7 +26,7 @@ struct EmbeddedPostgresTests {
         #expect(url.host == "127.0.0.1")
         let data = try await Self.dataDirectory(url)
         #expect(FileManager.default.fileExists(atPath: data))
-        #expect(Self.accepts(port: url.port))
+        #expect(LoopbackSocket.accepts(port: url.port))
         let answer = try await Database.withClient(url, maximumConnections: 1, logger: TestCluster.logger) { client in
             try await TextTable.query("SELECT (40 + 2)::text", on: client, logger: TestCluster.logger).rows
         }
@@ -57,7 +36,7 @@ struct EmbeddedPostgresTests {
 
         #expect(!FileManager.default.fileExists(atPath: data))
         #expect(!FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).deletingLastPathComponent().path))
-        #expect(!Self.accepts(port: url.port))
+        #expect(!LoopbackSocket.accepts(port: url.port))
     }
 
     @Test func withClusterStopsTheClusterWhenTheBodyThrows() async throws {
@@ -71,7 +50,7 @@ struct EmbeddedPostgresTests {
         }
         let (port, data) = try #require(await seen.value)
         #expect(!FileManager.default.fileExists(atPath: data))
-        #expect(!Self.accepts(port: port))
+        #expect(!LoopbackSocket.accepts(port: port))
     }
 
     @Test func twoClustersRunSideBySideOnDifferentPorts() async throws {
@@ -84,7 +63,7 @@ struct EmbeddedPostgresTests {
         let secondData = try await Self.dataDirectory(second.url)
         #expect(firstData != secondData)
         first.stop()
-        #expect(Self.accepts(port: second.url.port))
+        #expect(LoopbackSocket.accepts(port: second.url.port))
         #expect(!FileManager.default.fileExists(atPath: firstData))
         #expect(FileManager.default.fileExists(atPath: secondData))
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Prometheus
+import SyncLedgerDevSupport
 import SyncLedgerTestSupport
 import Testing
 
@@ -131,7 +132,7 @@ struct MetricsTests {
 
     @Test func gaugesReportTheDatabaseDownWithoutHanging() async throws {
         let logger = TestCluster.logger
-        let port = try CommandRun.unusedPort()
+        let port = try LoopbackPort.unused()
         let registry = PrometheusCollectorRegistry()
         SyncLedgerMetrics.register(on: registry)
         let gauges = DatabaseGauges(registry: registry, minimumInterval: .zero, timeout: .seconds(2))
@@ -153,7 +154,7 @@ struct MetricsTests {
     func workerServesEveryFamilyFromTheStart() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
-            let port = try CommandRun.unusedPort()
+            let port = try LoopbackPort.unused()
             let worker = try WorkerProcess(id: "metrics", url: db.url, arguments: ["--metrics-port", "\(port)", "--poll-interval-seconds", "1"])
             defer { worker.signal(SIGKILL) }
             // Scrapes until one has read the database gauges (under the

@@ -1,4 +1,5 @@
 import Foundation
+import SyncLedgerDevSupport
 import SyncLedgerTestSupport
 import Testing
 
@@ -85,7 +86,7 @@ struct WorkerStartupTests {
     /// `--exit-when-idle` against a port nobody listens on gives up after
     /// its patience, with exit 69 (retrying later may help).
     @Test func exitWhenIdleGivesUpOnAnUnreachableServer() async throws {
-        let port = try CommandRun.unusedPort()
+        let port = try LoopbackPort.unused()
         let run = try await Self.worker(
             "postgres://postgres@127.0.0.1:\(port)/app?sslmode=disable", ["--exit-when-idle", "--start-patience-seconds", "3"])
         #expect(run.status == 69, "\(run)")
@@ -98,8 +99,8 @@ struct WorkerStartupTests {
     /// not started and why), and SIGTERM ends the wait with exit 0.
     @Test(.timeLimit(.minutes(3)))
     func aWaitingWorkerIsAliveNotReadyAndStopsOnSIGTERM() async throws {
-        let closed = try CommandRun.unusedPort()
-        let metrics = try CommandRun.unusedPort()
+        let closed = try LoopbackPort.unused()
+        let metrics = try LoopbackPort.unused()
         let worker = try WorkerProcess(
             id: "waiting", url: DatabaseURL(host: "127.0.0.1", port: closed, username: "postgres", database: "app"),
             arguments: ["--metrics-port", "\(metrics)"])

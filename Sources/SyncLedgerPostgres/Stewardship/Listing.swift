@@ -87,9 +87,9 @@ public struct Listing: Sendable, Equatable {
     /// `extra` members whose values are JSON text already.
     public func jsonObject(row: Int, extra: [(key: String, json: String)] = []) -> String {
         var members = zip(columns, rows[row]).map { column, value in
-            Self.jsonString(column.name) + ":" + Self.jsonValue(value, kind: column.kind)
+            JSONText.quoted(column.name) + ":" + Self.jsonValue(value, kind: column.kind)
         }
-        members += extra.map { Self.jsonString($0.key) + ":" + $0.json }
+        members += extra.map { JSONText.quoted($0.key) + ":" + $0.json }
         return "{" + members.joined(separator: ",") + "}"
     }
 
@@ -108,32 +108,11 @@ public struct Listing: Sendable, Equatable {
     public static func jsonValue(_ value: String?, kind: Kind) -> String {
         guard let value else { return "null" }
         switch kind {
-        case .text: return jsonString(value)
-        case .number: return Double(value) != nil ? value : jsonString(value)
+        case .text: return JSONText.quoted(value)
+        case .number: return Double(value) != nil ? value : JSONText.quoted(value)
         case .boolean: return value == "true" || value == "t" ? "true" : "false"
         case .json: return value
         }
-    }
-
-    /// `text` as a JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).
-    public static func jsonString(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     // MARK: Reading

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SyncLedgerPostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -58,7 +59,7 @@ public struct JSONLogHandler: LogHandler {
         for key in fields.keys.sorted() {
             let name = Self.fixedFields.contains(key) ? "meta_\(key)" : key
             line += ","
-            Self.appendString(name, to: &line)
+            JSONText.append(name, to: &line)
             line += ":"
             Self.appendValue(fields[key]!, to: &line)
         }
@@ -70,17 +71,17 @@ public struct JSONLogHandler: LogHandler {
 
     private static func appendField(_ name: String, string: String, to line: inout String, first: Bool = false) {
         if !first { line += "," }
-        appendString(name, to: &line)
+        JSONText.append(name, to: &line)
         line += ":"
-        appendString(string, to: &line)
+        JSONText.append(string, to: &line)
     }
 
     private static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
         switch value {
         case .string(let text):
-            appendString(text, to: &line)
+            JSONText.append(text, to: &line)
         case .stringConvertible(let convertible):
-            appendString(convertible.description, to: &line)
+            JSONText.append(convertible.description, to: &line)
         case .array(let values):
             line += "["
             for (index, element) in values.enumerated() {
@@ -92,31 +93,12 @@ public struct JSONLogHandler: LogHandler {
             line += "{"
             for (index, key) in dictionary.keys.sorted().enumerated() {
                 if index > 0 { line += "," }
-                appendString(key, to: &line)
+                JSONText.append(key, to: &line)
                 line += ":"
                 appendValue(dictionary[key]!, to: &line)
             }
             line += "}"
         }
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func appendString(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f || scalar.value == 0x2028 || scalar.value == 0x2029:
-                line += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default:
-                line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
     }
 
     /// Now as `2026-11-30T09:00:00.123Z`.
