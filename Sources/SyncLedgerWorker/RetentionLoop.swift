@@ -10,27 +10,27 @@ import SyncLedgerPostgres
 /// Several workers may run it at once: each batch skips what another holds.
 /// Errors are logged and retried at the next interval; they never stop the
 /// worker.
-public struct RetentionLoop: Sendable {
+struct RetentionLoop: Sendable {
     /// How old a finished job must be to go.
-    public var age: RetentionAge
+    var age: RetentionAge
     /// Time between runs.
-    public var interval: Duration = .seconds(600)
+    var interval: Duration = .seconds(600)
     /// Items per batch (one short transaction each).
-    public var batch = 1000
+    var batch = 1000
     /// Pause between batches.
-    public var pause: Duration = .milliseconds(50)
+    var pause: Duration = .milliseconds(50)
 
     private let pruner: Pruner
     private let logger: Logger
 
-    public init(client: PostgresClient, age: RetentionAge, logger: Logger) {
+    init(client: PostgresClient, age: RetentionAge, logger: Logger) {
         self.age = age
         self.pruner = Pruner(client: client, logger: logger)
         self.logger = logger
     }
 
     /// Runs until cancelled; the first run starts at once.
-    public func run() async {
+    func run() async {
         while !Task.isCancelled {
             do {
                 let totals = try await pruner.prune(olderThan: age, batch: batch, pause: pause)

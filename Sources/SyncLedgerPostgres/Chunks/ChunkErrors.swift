@@ -3,10 +3,10 @@ import Foundation
 /// The claim no longer holds a job: another claim (of another process, or
 /// of this one after its lease expired) has taken it over. Nothing of the
 /// chunk was committed.
-public struct LeaseLost: Error, CustomStringConvertible {
-    public var token: UUID
-    public var detail: String
-    public var description: String { "lost the lease of claim \(token): \(detail)" }
+package struct LeaseLost: Error, CustomStringConvertible {
+    package var token: UUID
+    package var detail: String
+    package var description: String { "lost the lease of claim \(token): \(detail)" }
 }
 
 /// The configuration changed since the snapshot the items were prepared

@@ -8,15 +8,15 @@ import SyncLedgerCore
 /// it only when the version moves: every chunk transaction checks it
 /// (`prepare_chunk` refuses with SL061), so nothing is ever written with a
 /// stale configuration.
-public struct ConfigurationSnapshot: Sendable {
-    public var version: Int64
-    public var catalog: Catalog
-    public var policies: PolicyBook
-    public var valueMaps: ValueMapBook
+package struct ConfigurationSnapshot: Sendable {
+    package var version: Int64
+    package var catalog: Catalog
+    package var policies: PolicyBook
+    package var valueMaps: ValueMapBook
 
     /// Loads the snapshot in one repeatable-read transaction, so the version
     /// matches what is read.
-    public static func load(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
+    package static func load(on conn: PostgresConnection, logger: Logger) async throws -> ConfigurationSnapshot {
         try await conn.transaction(.readOnlySnapshot, logger: logger) { conn in try await read(on: conn, logger: logger) }
     }
 
@@ -31,7 +31,7 @@ public struct ConfigurationSnapshot: Sendable {
     /// their columns as PostgreSQL reports them. Part of every snapshot;
     /// `syncledger submit` checks a file's mapping against it before anything
     /// is written.
-    public static func loadCatalog(on conn: PostgresConnection, logger: Logger) async throws -> Catalog {
+    package static func loadCatalog(on conn: PostgresConnection, logger: Logger) async throws -> Catalog {
         var sources: [SourceSystem] = []
         for (key, active) in try await conn.checkedRows(
             "SELECT source_system_key, is_active FROM integration.source_system", logger: logger

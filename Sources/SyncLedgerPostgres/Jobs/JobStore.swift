@@ -33,17 +33,17 @@ private struct PendingItemRow {
 
 /// The job lifecycle as the worker sees it: calls to the functions of
 /// `sql/code/20_jobs.sql`, which check the claim token in every statement.
-public struct JobStore: Sendable {
-    public var client: PostgresClient
-    public var workerID: String
-    public var leaseSeconds: Int
+package struct JobStore: Sendable {
+    package var client: PostgresClient
+    package var workerID: String
+    package var leaseSeconds: Int
     /// Every statement's ``QueryDeadline``.
-    public var deadline: Duration
-    public var logger: Logger
+    package var deadline: Duration
+    package var logger: Logger
 
     /// A store for the claims of `workerID`. `deadline` bounds each statement
     /// (the worker passes `WorkerSettings.shortQueryDeadline`, 15 s by default).
-    public init(client: PostgresClient, workerID: String, leaseSeconds: Int, deadline: Duration = .seconds(15), logger: Logger) {
+    package init(client: PostgresClient, workerID: String, leaseSeconds: Int, deadline: Duration = .seconds(15), logger: Logger) {
         self.client = client
         self.workerID = workerID
         self.leaseSeconds = leaseSeconds
@@ -68,7 +68,7 @@ public struct JobStore: Sendable {
 
     /// Claims up to `maxJobs` ready jobs whose pending items add up to at most
     /// `itemBudget` (at least one job), or nil when none is ready.
-    public func claim(maxJobs: Int, itemBudget: Int) async throws -> Claim? {
+    package func claim(maxJobs: Int, itemBudget: Int) async throws -> Claim? {
         let token = UUID()
         let rows = try await collect(
             """
@@ -86,7 +86,7 @@ public struct JobStore: Sendable {
     }
 
     /// Extends the leases of these claims; returns the tokens still holding a job.
-    public func heartbeat(_ tokens: [UUID]) async throws -> Set<UUID> {
+    package func heartbeat(_ tokens: [UUID]) async throws -> Set<UUID> {
         guard !tokens.isEmpty else { return [] }
         let rows = try await collect(
             "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)))", as: [UUID].self)
@@ -123,19 +123,19 @@ public struct JobStore: Sendable {
     /// Records the final status and true counts of every job of the claim that
     /// has no pending item left. Jobs still holding pending items (added behind
     /// the cursor) come back with status `processing`.
-    public func finish(_ claim: Claim) async throws -> [JobResult] {
+    package func finish(_ claim: Claim) async throws -> [JobResult] {
         try await transition(claim, event: "finish")
     }
 
     /// Gives the claim's unfinished jobs back (graceful shutdown); returns them.
     @discardableResult
-    public func release(_ claim: Claim) async throws -> [Int64] {
+    package func release(_ claim: Claim) async throws -> [Int64] {
         try await transition(claim, event: "release").filter { $0.status == .submitted }.map(\.jobID)
     }
 
     /// After an error that is not about one item: each of the claim's jobs goes
     /// back to Submitted with `backoff`, or ends Failed after `maxAttempts`.
-    public func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
+    package func retryOrFail(_ claim: Claim, error: String, maxAttempts: Int, backoff: Duration) async throws -> [JobResult] {
         try await transition(claim, event: "retry", error: error, maxAttempts: maxAttempts, backoff: backoff)
     }
 
