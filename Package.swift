@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// What every integration test target links: the libraries, the shared
+/// harness, and the `syncledger` executable, which is not imported but listed
+/// so that `swift test` builds the binary the tests run as a process.
+let integrationTestDependencies: [Target.Dependency] = [
+    "SyncLedgerCore", "SyncLedgerPostgres", "SyncLedgerWorker", "SyncLedgerDevSupport", "SyncLedgerTestSupport", "syncledger",
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "syncledger",
     platforms: [.macOS(.v14)],
@@ -101,52 +110,18 @@ let package = Package(
         ),
         .testTarget(name: "SyncLedgerCoreTests", dependencies: ["SyncLedgerCore"]),
         // Database-level tests of the PostgreSQL shell and the SQL.
-        .testTarget(
-            name: "SyncLedgerPostgresTests",
-            dependencies: [
-                "SyncLedgerCore",
-                "SyncLedgerPostgres",
-                "SyncLedgerWorker",
-                "SyncLedgerDevSupport",
-                "SyncLedgerTestSupport",
-                // Not imported: listed so `swift test` builds the binary that
-                // the tests start as a process (prune).
-                "syncledger",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            exclude: ["Fixtures"]
-        ),
+        .testTarget(name: "SyncLedgerPostgresTests", dependencies: integrationTestDependencies, exclude: ["Fixtures"]),
         // The worker in process and as processes: fleets, liveness, faults,
         // start-up, readiness, metrics, logs.
         .testTarget(
             name: "SyncLedgerWorkerTests",
-            dependencies: [
-                "SyncLedgerCore",
-                "SyncLedgerPostgres",
-                "SyncLedgerWorker",
-                "SyncLedgerDevSupport",
-                "SyncLedgerTestSupport",
-                // Not imported: the worker processes these tests start.
-                "syncledger",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+            dependencies: integrationTestDependencies + [
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The commands run as processes, and the documentation.
-        .testTarget(
-            name: "SyncLedgerCLITests",
-            dependencies: [
-                "SyncLedgerCore",
-                "SyncLedgerPostgres",
-                "SyncLedgerWorker",
-                "SyncLedgerDevSupport",
-                "SyncLedgerTestSupport",
-                // Not imported: the binary these tests run.
-                "syncledger",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
-        ),
+        .testTarget(name: "SyncLedgerCLITests", dependencies: integrationTestDependencies),
     ],
     swiftLanguageModes: [.v6]
 )
