@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 import SyncLedgerTestSupport
 import Testing
 
@@ -21,28 +22,26 @@ struct ConcurrencyTests {
     static let jobsPerSource = 4
 
     /// What went wrong in the steward's loop.
-    final class StewardLog: @unchecked Sendable {
-        private let lock = NSLock()
-        private var unexpected: [String] = []
-        private(set) var actions = 0
+    final class StewardLog: Sendable {
+        private let state = Mutex((actions: 0, unexpected: [String]()))
 
         func record(_ error: (any Error)?) {
-            lock.lock()
-            defer { lock.unlock() }
-            actions += 1
-            guard let error else { return }
-            let state = PostgresErrors.sqlState(error)?.code ?? "none"
-            // Refusals a steward racing the worker may meet: the entry moved on
-            // (SL011), the target changed since (SL030).
-            if ["SL011", "SL030"].contains(state) { return }
-            unexpected.append("\(state): \(PostgresErrors.message(error))")
+            let unexpected = error.flatMap { error -> String? in
+                let state = PostgresErrors.sqlState(error)
+                // Refusals a steward racing the worker may meet: the entry moved
+                // on (SL011), the target changed since (SL030).
+                if state == .ledgerEntryWrongStatus || state == .targetChanged { return nil }
+                return "\(state?.code ?? "none"): \(PostgresErrors.message(error))"
+            }
+            state.withLock { log in
+                log.actions += 1
+                if let unexpected { log.unexpected.append(unexpected) }
+            }
         }
 
-        var failures: [String] {
-            lock.lock()
-            defer { lock.unlock() }
-            return unexpected
-        }
+        var actions: Int { state.withLock { $0.actions } }
+
+        var failures: [String] { state.withLock { $0.unexpected } }
     }
 
     @Test(.timeLimit(.minutes(15)))
