@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,15 +65,8 @@ struct BenchCommand: AsyncParsableCommand {
         options.reference = !skipReference
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)
-        let given = try connection.url()
-        if let given { try await CheckedDatabase.check(given, requireSchema: false, migrator: nil, logger: logger) }
-        try await Database.withDefaultDatabase(given, logger: logger) { url in
-            var target = url
-            if given != nil {
-                try await Database.createDatabase("syncledger_bench", on: url, replace: true, logger: logger)
-                target = url.with(database: "syncledger_bench")
-            }
-            try await benchmark.run(url: target) { Console.print($0) }
+        try await CheckedDatabase.withScratchDatabase("syncledger_bench", connection, logger: logger) { url in
+            try await benchmark.run(url: url) { Console.print($0) }
         }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SyncLedger
+import SyncLedgerPostgres
 import SyncLedgerCore
 
 /// Reading and writing checkpoint files (the JSON `syncledger checkpoint` prints).

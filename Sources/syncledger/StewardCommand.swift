@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
 
 struct StewardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

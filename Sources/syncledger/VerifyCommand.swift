@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SyncLedger
 import SyncLedgerCore
+import SyncLedgerPostgres
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,7 +46,7 @@ struct VerifyCommand: AsyncParsableCommand {
                     result.violations.jsonLines(extra: { _ in [("check", "\"provenance\"")] }),
                     result.findings.jsonLines(extra: { _ in [("check", "\"chain\"")] }),
                     result.log.jsonLines(extra: { _ in [("check", "\"log\"")] }),
-                    result.consistency.map { "{\"check\":\"checkpoint\",\"detail\":\(Listing.jsonString($0))}" } ?? "",
+                    result.consistency.map { "{\"check\":\"checkpoint\",\"detail\":\(JSONText.quoted($0))}" } ?? "",
                     result.anchor.jsonLines(extra: { _ in [("check", "\"anchor\"")] }),
                 ] where !line.isEmpty {
                     Console.print(line)

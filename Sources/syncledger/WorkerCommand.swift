@@ -5,8 +5,9 @@ import Metrics
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
-import SyncLedger
 import SyncLedgerCore
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
