@@ -244,6 +244,11 @@ TO syncledger_worker;
 -- and the source systems' keys and active flags (not who logs in as which
 -- system). Submitting a job takes the next submission number (sync_job's
 -- submit_seq default, and the Draft → Submitted trigger, run as the upstream).
+-- Nothing on integration.item_refusal: what the database said in full about
+-- a refused item may quote other columns of the row (a trigger's message, a
+-- constraint's DETAIL); the item's process_message names only the trigger or
+-- constraint, the field and the SQLSTATE. Stewards and administrators read
+-- it (SELECT on every table, above); the worker writes it in apply_chunk.
 GRANT SELECT ON integration.sync_job, integration.sync_item, integration.target_table TO syncledger_upstream;
 GRANT SELECT (source_system_key, is_active) ON integration.source_system TO syncledger_upstream;
 GRANT INSERT (source_system_key, direction, entity_type, job_status, job_key, priority)
