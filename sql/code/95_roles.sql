@@ -195,6 +195,12 @@ GRANT EXECUTE ON FUNCTION
   integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;
 GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
+-- The value checks of a submitted file, before anything is submitted (the
+-- code lists of a table's fields; whether given values map and cast).
+GRANT EXECUTE ON FUNCTION
+  integration.intake_code_lists(text),
+  integration.check_values(text, text, jsonb, name)
+TO syncledger_upstream, syncledger_admin;
 
 -- ---------------------------------------------------------------------------
 -- The worker
