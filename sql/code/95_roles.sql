@@ -267,6 +267,9 @@ GRANT EXECUTE ON FUNCTION integration.my_source_systems(name) TO syncledger_upst
 -- The stewards' decisions on their own values (the view filters by
 -- my_source_systems).
 GRANT SELECT ON integration.my_decisions TO syncledger_upstream;
+-- The progress of their open jobs (`syncledger status`): the one definition
+-- of a job's counts, run as the upstream, so it counts only its own items.
+GRANT EXECUTE ON FUNCTION integration.job_item_counts(bigint[]) TO syncledger_upstream;
 
 -- ---------------------------------------------------------------------------
 -- Connectors
