@@ -37,13 +37,18 @@ struct SubmitChecksTests {
             try await SubmitTests.withDirectory { directory in
                 // Excel's plain "CSV" in a French locale: ';', CRLF, Windows-1252
                 // (0xE9 is é), decimal commas, DD/MM/YYYY, trailing unnamed columns.
-                let windows1252 =
-                    Array("employee_id;given_name;family_name;salary;birth_date;marital_status;;\r\n".utf8)
-                    + Array("E1;Am".utf8) + [0xE9] + Array("lie;Poulain;4200,50;07/03/1985;S;;\r\n".utf8)
-                    + Array("E2;Jos".utf8) + [0xE9] + Array(";Bov".utf8) + [0xE9] + Array(";1.234,56;28/02/1990;M;;\r\n".utf8)
+                // "é" stands for the byte 0xE9 here.
+                let text =
+                    "employee_id;given_name;family_name;salary;birth_date;marital_status;;\r\n"
+                    + "E1;Amélie;Poulain;4200,50;07/03/1985;S;;\r\nE2;José;Bové;1.234,56;28/02/1990;M;;\r\n"
+                let windows1252: [UInt8] = text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
                 let excel = try Self.file("excel.csv", bytes: windows1252, in: directory)
-                // Without the conventions: refused, cell by cell, nothing submitted.
-                let plain = try await CommandProcess.run(["submit", excel] + Self.person, url: db.url)
+                // Read as UTF-8: refused, with the encoding to pass.
+                let utf8 = try await CommandProcess.run(["submit", excel] + Self.person, url: db.url)
+                #expect(utf8.status == 1, "\(utf8.output)")
+                #expect(utf8.stderr.contains("hint: pass --encoding windows-1252"), "\(utf8.output)")
+                // Without the number and date conventions: refused, cell by cell, nothing submitted.
+                let plain = try await CommandProcess.run(["submit", excel] + Self.person + ["--encoding", "windows-1252"], url: db.url)
                 #expect(plain.status == 1, "\(plain.output)")
                 #expect(plain.stderr.contains("line 2, column 'salary': '4200,50'"), "\(plain.output)")
                 #expect(plain.stderr.contains("line 2, column 'birth_date': '07/03/1985'"), "\(plain.output)")
