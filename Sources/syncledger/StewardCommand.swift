@@ -31,7 +31,10 @@ struct StewardCommand: AsyncParsableCommand {
               syncledger steward history --source hr --key E100 --field email --json
               syncledger steward help certify
             """,
-        subcommands: [Queue.self, Certify.self, Reject.self, Revoke.self, History.self, GroupHelp<StewardCommand>.self])
+        subcommands: [
+            Queue.self, Certify.self, Reject.self, Revoke.self, History.self, Suspects.self, Merge.self, Unmerge.self, Dismiss.self,
+            GroupHelp<StewardCommand>.self,
+        ])
 
     /// Options every steward subcommand takes.
     struct Common: ParsableArguments {

@@ -20,7 +20,7 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         version: SyncLedgerVersion.current,
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
-            StewardCommand.self, OutboundCommand.self, VerifyCommand.self, SubmitCommand.self, PruneCommand.self,
+            StewardCommand.self, OutboundCommand.self, VerifyCommand.self, SubmitCommand.self, PruneCommand.self, MatchCommand.self,
         ])
 
     /// Runs the command; database errors are shown as the server's message
