@@ -747,8 +747,10 @@ COMMENT ON TABLE integration.match_claim IS 'Transient claims on normalised matc
 CREATE TABLE integration.match_key (
     rule_id bigint NOT NULL,
     target_id uuid NOT NULL,
+    part smallint NOT NULL,
     normalised_key text NOT NULL,
-    is_similar boolean NOT NULL
+    lookup text NOT NULL,
+    CONSTRAINT match_key_lookup_valid CHECK ((lookup = ANY (ARRAY['value'::text, 'trigram'::text, 'none'::text])))
 );
 
 
@@ -756,7 +758,7 @@ CREATE TABLE integration.match_key (
 -- Name: TABLE match_key; Type: COMMENT; Schema: integration; Owner: -
 --
 
-COMMENT ON TABLE integration.match_key IS 'Per match rule and active record: its normalised key (integration.match_key_of), indexed for the matching.';
+COMMENT ON TABLE integration.match_key IS 'Per match rule and active record: its normalised key (part 0) and a similar rule''s blocks (part i: the key without field i), indexed for the matching.';
 
 
 --
@@ -1373,7 +1375,7 @@ ALTER TABLE ONLY integration.match_claim
 --
 
 ALTER TABLE ONLY integration.match_key
-    ADD CONSTRAINT match_key_pkey PRIMARY KEY (rule_id, target_id);
+    ADD CONSTRAINT match_key_pkey PRIMARY KEY (rule_id, target_id, part);
 
 
 --
@@ -1578,17 +1580,17 @@ CREATE INDEX ledger_pending_by_table ON integration.ledger USING btree (target_t
 
 
 --
--- Name: match_key_exact; Type: INDEX; Schema: integration; Owner: -
+-- Name: match_key_by_trigram; Type: INDEX; Schema: integration; Owner: -
 --
 
-CREATE INDEX match_key_exact ON integration.match_key USING btree (rule_id, normalised_key) WHERE (NOT is_similar);
+CREATE INDEX match_key_by_trigram ON integration.match_key USING gin (normalised_key public.gin_trgm_ops) WITH (fastupdate=off) WHERE (lookup = 'trigram'::text);
 
 
 --
--- Name: match_key_similar; Type: INDEX; Schema: integration; Owner: -
+-- Name: match_key_by_value; Type: INDEX; Schema: integration; Owner: -
 --
 
-CREATE INDEX match_key_similar ON integration.match_key USING gin (normalised_key public.gin_trgm_ops) WHERE is_similar;
+CREATE INDEX match_key_by_value ON integration.match_key USING btree (rule_id, normalised_key) WHERE (lookup = 'value'::text);
 
 
 --
@@ -2666,6 +2668,15 @@ GRANT ALL ON FUNCTION integration.match_key_of(p_method text, p_values text[]) T
 
 
 --
+-- Name: FUNCTION match_keys_of(p_method text, p_values text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) TO syncledger_admin;
+
+
+--
 -- Name: FUNCTION match_keys_of_records(p_table text, p_ids uuid[], p_rules bigint[]); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3718,8 +3729,12 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS text; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
 
+-- FUNCTION integration.match_keys_of(text,text[])
+--   RETURNS TABLE(part smallint, normalised_key text, lookup text); LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
 -- FUNCTION integration.match_keys_of_records(text,uuid[],bigint[])
---   RETURNS TABLE(rule_id bigint, target_id uuid, normalised_key text, is_similar boolean, live boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(rule_id bigint, target_id uuid, part smallint, normalised_key text, lookup text, live boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 
 -- FUNCTION integration.match_new_records(jsonb)
 --   RETURNS TABLE(kind text, n integer, "table" text, target_id uuid, other_id uuid, rule_id bigint, rule_name text, score real, source text); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=on, jit=off

@@ -18,30 +18,47 @@
 -- accents folded by unaccent, every run of punctuation and spacing one
 -- space): exact rules the fields joined by '|', similar rules by ' ' with one
 -- trigram similarity (pg_trgm) over them. A rule applies to a record only
--- when every one of its fields has a value. The key of every record of a
--- rule's table is kept in integration.match_key (for active records, and for
+-- when every one of its fields has a value. The keys of every record of a
+-- rule's table are kept in integration.match_key (for active records, and for
 -- inactive rules too, so that `syncledger match --dry-run` can try a rule
 -- before it is turned on): write_targets (targets.sql), the one writer of
 -- target rows, refreshes the keys of the records it writes when it writes a
 -- column some rule compares or the active column; a rule's keys are rebuilt
--- when it changes. Matching reads match_key through its indexes (btree for
--- exact keys, GIN trigrams for similar ones) and never a target table.
+-- when it changes. Matching reads match_key through its indexes and never a
+-- target table.
+--
+-- Candidates. An exact rule's are the records with the same key (btree). A
+-- similar rule's are scored by trigram similarity on the whole key, and found
+-- so that the search costs no more than the rule needs:
+--   over three fields or more: the records that agree exactly (normalised)
+--     on all of its fields but one, through a block per field (the other
+--     fields' key, btree); a transposed letter, a missing middle name, day
+--     and month swapped: one field differs at a time. A btree probe per
+--     field, the cost of an exact rule.
+--   over one or two fields: through the GIN trigram index, which finds any
+--     key similar enough, at about a millisecond per new record (a GIN probe
+--     reads an index entry per trigram of the key).
 --
 -- Matching (match_new_records, called by resolve_records for new keys
 -- without a hint): set-based over the chunk's new records. Candidates are
--- the active records whose key the rule finds (at most 10 per record and
--- rule, best first), and the chunk's other new records (exact rules, and
--- similar link rules). Link edges join records into groups; a group links
--- when it holds at most one existing record, no two keys of one source, and
--- the existing record carries no identifier of those sources: its new keys
--- are linked to the existing record, or to the record of its first new key.
--- Everything else, and every suspect rule's candidate, becomes a suspect pair
--- (at least one of them a record created now).
+-- the active records a rule finds (at most 10 per record and rule, best
+-- first), and the chunk's other new records (exact rules, similar rules with
+-- blocks, and similar link rules over one or two fields). Link edges join
+-- records into groups; a group links when it holds at most one existing
+-- record, no two keys of one source, and the existing record carries no
+-- identifier of those sources: its new keys are linked to the existing
+-- record, or to the record of its first new key. Everything else, and every
+-- suspect rule's candidate, becomes a suspect pair (at least one of them a
+-- record created now). A record an exact link rule links is not looked up
+-- for suspects.
 --
 -- Lock order, before the aspect layer's (aspects.sql):
+--   identifiers    of known keys, in identifier_id order (crosswalk.sql;
+--                  merge and unmerge lock both records' FOR UPDATE: they
+--                  move them)
 --   match claims   a transaction that may create or link a record under a
---                  link rule first claims each normalised key (one claim
---                  per similar link rule and table: similar keys cannot be
+--                  link rule claims each normalised key (one claim per
+--                  similar link rule and table: similar keys cannot be
 --                  claimed one by one, so such a rule serialises the
 --                  creation of new records of its table), in key order, by
 --                  inserting and at once deleting a match_claim row; a second
@@ -49,14 +66,13 @@
 --                  its record. Suspect rules claim nothing: a suspect pair can
 --                  be missed between two racing creations (`match --dry-run`
 --                  finds it later).
---   identifiers    in identifier_id order (crosswalk.sql; merge and unmerge
---                  lock them FOR UPDATE: they move them)
+--   new keys       identifiers inserted in key order (crosswalk.sql)
 --   target rows    in (table, id) order, FOR NO KEY UPDATE
 --   ledger rows
 -- The worker takes claims while resolving a chunk's first round, before any
--- target row; merge and unmerge claim the merged record's keys (so no new
--- key is linked to a record being merged), then lock both records'
--- identifiers, then the target rows: both records and every record whose
+-- target row; merge and unmerge lock both records' identifiers, claim the
+-- merged record's keys (so no new key is linked to a record being merged),
+-- then lock the target rows: both records and every record whose
 -- relationship names the merged one, in (table, id) order; then ledger rows.
 -- A deadlock or serialization failure PostgreSQL still raises is retried
 -- (as decide_one does), so a steward never sees one caused by the worker.
@@ -126,10 +142,32 @@ $$;
 CREATE OR REPLACE FUNCTION integration.match_key_of(p_method text, p_values text[])
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN count(*) = cardinality(p_values) AND count(*) > 0
-              THEN string_agg(x.v, CASE WHEN p_method = 'exact' THEN '|' ELSE ' ' END ORDER BY x.o) END
-    FROM (SELECT integration.match_normalise(u.v) AS v, u.o FROM unnest(p_values) WITH ORDINALITY AS u(v, o)) x
-   WHERE x.v IS NOT NULL
+  SELECT k.normalised_key FROM integration.match_keys_of(p_method, p_values) k WHERE k.part = 0
+$$;
+
+-- match_keys_of(method, values): every key of one record under a rule, as
+-- match_key holds them: part 0, the rule's key (match_key_of), found by
+-- value (exact), by trigrams (similar over one or two fields) or not at all
+-- (similar over three fields or more: read to score); and for a similar
+-- rule over three fields or more, per field i, part i: the block 'i:' and
+-- the other fields' exact key, found by value. Keys are NULL when any value
+-- is empty.
+CREATE OR REPLACE FUNCTION integration.match_keys_of(p_method text, p_values text[])
+RETURNS TABLE (part smallint, normalised_key text, lookup text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  WITH v AS (
+    SELECT x.n, coalesce(cardinality(p_values), 0) > 0 AND array_position(x.n, NULL) IS NULL AS full
+      FROM (SELECT array_agg(integration.match_normalise(u.v) ORDER BY u.o) AS n
+              FROM unnest(p_values) WITH ORDINALITY AS u(v, o)) x
+  )
+  SELECT 0::smallint,
+         CASE WHEN v.full THEN array_to_string(v.n, CASE WHEN p_method = 'exact' THEN '|' ELSE ' ' END) END,
+         CASE WHEN p_method = 'exact' THEN 'value' WHEN cardinality(p_values) < 3 THEN 'trigram' ELSE 'none' END
+    FROM v
+  UNION ALL
+  SELECT i::smallint, CASE WHEN v.full THEN i || ':' || array_to_string(v.n[:i - 1] || v.n[i + 1:], '|') END, 'value'
+    FROM v, generate_subscripts(p_values, 1) AS i
+   WHERE p_method = 'similar' AND cardinality(p_values) >= 3
 $$;
 
 -- match_claim_key(rule, key): the claim a link rule's key takes: one per
@@ -199,20 +237,19 @@ $$;
 
 -- match_keys_of_records(table, ids, rules): the keys of records of a table
 -- (all of them when ids is NULL) under its rules (all, or these), computed
--- from their rows: the one definition of a record's key. live: the record is
--- active and has a key.
+-- from their rows (match_keys_of): the one definition of a record's keys.
+-- live: the record is active and has the key.
 CREATE OR REPLACE FUNCTION integration.match_keys_of_records(p_table text, p_ids uuid[], p_rules bigint[] DEFAULT NULL)
-RETURNS TABLE (rule_id bigint, target_id uuid, normalised_key text, is_similar boolean, live boolean)
+RETURNS TABLE (rule_id bigint, target_id uuid, part smallint, normalised_key text, lookup text, live boolean)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   t    record;
   vals text;
 BEGIN
-  SELECT string_agg(format('(%s::bigint, integration.match_key_of(%L, ARRAY[%s]::text[]), %L::boolean)',
+  SELECT string_agg(format('(%s::bigint, %L::text, ARRAY[%s]::text[])',
                            r.rule_id, r.method,
                            (SELECT string_agg(format('t.%I::text', f.f), ', ' ORDER BY f.o)
-                              FROM unnest(r.fields) WITH ORDINALITY AS f(f, o)),
-                           r.method = 'similar'), ', ' ORDER BY r.rule_id)
+                              FROM unnest(r.fields) WITH ORDINALITY AS f(f, o))), ', ' ORDER BY r.rule_id)
     INTO vals
     FROM integration.match_rule r
    WHERE r.target_table = p_table AND (p_rules IS NULL OR r.rule_id = ANY (p_rules));
@@ -221,8 +258,9 @@ BEGIN
   END IF;
   t := integration.resolve_target(p_table);
   RETURN QUERY EXECUTE format(
-    'SELECT k.rule_id, t.%1$I, k.key, k.sim, k.key IS NOT NULL AND %4$s'
-    '  FROM %2$I.%3$I t CROSS JOIN LATERAL (VALUES %5$s) AS k(rule_id, key, sim) %6$s',
+    'SELECT r.rule_id, t.%1$I, k.part, k.normalised_key, k.lookup, k.normalised_key IS NOT NULL AND %4$s'
+    '  FROM %2$I.%3$I t CROSS JOIN LATERAL (VALUES %5$s) AS r(rule_id, method, vals)'
+    ' CROSS JOIN LATERAL integration.match_keys_of(r.method, r.vals) k %6$s',
     t.id_col, t.rel_schema, t.rel_name,
     CASE WHEN t.active_col IS NULL THEN 'true' ELSE format('t.%I IS DISTINCT FROM false', t.active_col) END, vals,
     CASE WHEN p_ids IS NULL THEN '' ELSE format('WHERE t.%I = ANY ($1)', t.id_col) END)
@@ -246,14 +284,14 @@ BEGIN
   ), gone AS (
     DELETE FROM integration.match_key m
      USING cur
-     WHERE NOT cur.live AND m.rule_id = cur.rule_id AND m.target_id = cur.target_id
+     WHERE NOT cur.live AND m.rule_id = cur.rule_id AND m.target_id = cur.target_id AND m.part = cur.part
   )
-  INSERT INTO integration.match_key AS m (rule_id, target_id, normalised_key, is_similar)
-  SELECT cur.rule_id, cur.target_id, cur.normalised_key, cur.is_similar FROM cur WHERE cur.live
-   ORDER BY 1, 2
-  ON CONFLICT (rule_id, target_id) DO UPDATE
-     SET normalised_key = excluded.normalised_key, is_similar = excluded.is_similar
-   WHERE m.normalised_key IS DISTINCT FROM excluded.normalised_key OR m.is_similar IS DISTINCT FROM excluded.is_similar;
+  INSERT INTO integration.match_key AS m (rule_id, target_id, part, normalised_key, lookup)
+  SELECT cur.rule_id, cur.target_id, cur.part, cur.normalised_key, cur.lookup FROM cur WHERE cur.live
+   ORDER BY 1, 2, 3
+  ON CONFLICT (rule_id, target_id, part) DO UPDATE
+     SET normalised_key = excluded.normalised_key, lookup = excluded.lookup
+   WHERE m.normalised_key IS DISTINCT FROM excluded.normalised_key OR m.lookup IS DISTINCT FROM excluded.lookup;
   IF p_ids IS NULL THEN
     -- Keys of records that are gone.
     t := integration.resolve_target(p_table);
@@ -316,34 +354,54 @@ AS $$
 #variable_conflict use_column
 DECLARE
   threshold text := current_setting('pg_trgm.similarity_threshold', true);
+  -- Per new record and rule: its key (part 0) and how it is compared.
   q_n       integer[];
   q_rule    bigint[];
   q_name    text[];
   q_key     text[];
   q_link    boolean[];
   q_sim     boolean[];
+  q_block   boolean[];
   q_min     real[];
+  -- Per new record and similar rule with blocks: its blocks.
+  b_n       integer[];
+  b_rule    bigint[];
+  b_key     text[];
+  -- Edges: new record n to record e_to, by a rule, with a score.
   e_n       integer[] := '{}';
   e_to      uuid[] := '{}';
   e_rule    bigint[] := '{}';
   e_name    text[] := '{}';
   e_score   real[] := '{}';
   e_link    boolean[] := '{}';
+  settled   integer[];
   sr        record;
 BEGIN
   -- 1. Keys: per new record and active rule of its table whose fields all
-  --    arrived with a value.
-  SELECT coalesce(array_agg(x.n ORDER BY x.n, r.rule_id), '{}'), coalesce(array_agg(r.rule_id ORDER BY x.n, r.rule_id), '{}'),
-         coalesce(array_agg(r.rule_name ORDER BY x.n, r.rule_id), '{}'), coalesce(array_agg(k.key ORDER BY x.n, r.rule_id), '{}'),
-         coalesce(array_agg(r.action = 'link' ORDER BY x.n, r.rule_id), '{}'),
-         coalesce(array_agg(r.method = 'similar' ORDER BY x.n, r.rule_id), '{}'),
-         coalesce(array_agg(coalesce(r.min_score, 1) ORDER BY x.n, r.rule_id), '{}')
-    INTO q_n, q_rule, q_name, q_key, q_link, q_sim, q_min
-    FROM jsonb_to_recordset(p_records) AS x(n integer, source text, "table" text, id uuid, match jsonb)
-    JOIN integration.match_rule r ON r.target_table = x."table" AND r.is_active
-   CROSS JOIN LATERAL (SELECT integration.match_key_of(r.method, ARRAY(SELECT x.match ->> f.f FROM unnest(r.fields)
-                                                                               WITH ORDINALITY AS f(f, o) ORDER BY f.o)) AS key) k
-   WHERE k.key IS NOT NULL;
+  --    arrived with a value (match_keys_of).
+  WITH k AS MATERIALIZED (
+    SELECT x.n, r.rule_id, r.rule_name, r.action = 'link' AS link, r.method = 'similar' AS sim,
+           r.method = 'similar' AND cardinality(r.fields) >= 3 AS block, coalesce(r.min_score, 1) AS min, k.part,
+           k.normalised_key
+      FROM jsonb_to_recordset(p_records) AS x(n integer, "table" text, match jsonb)
+      JOIN integration.match_rule r ON r.target_table = x."table" AND r.is_active
+     CROSS JOIN LATERAL integration.match_keys_of(r.method, ARRAY(SELECT x.match ->> f.f FROM unnest(r.fields)
+                                                                       WITH ORDINALITY AS f(f, o) ORDER BY f.o)) k
+     WHERE k.normalised_key IS NOT NULL
+  )
+  SELECT coalesce(array_agg(k.n ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.rule_id ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.rule_name ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.normalised_key ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.link ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.sim ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.block ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.min ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
+         coalesce(array_agg(k.n ORDER BY k.n, k.rule_id, k.part) FILTER (WHERE k.part > 0), '{}'),
+         coalesce(array_agg(k.rule_id ORDER BY k.n, k.rule_id, k.part) FILTER (WHERE k.part > 0), '{}'),
+         coalesce(array_agg(k.normalised_key ORDER BY k.n, k.rule_id, k.part) FILTER (WHERE k.part > 0), '{}')
+    INTO q_n, q_rule, q_name, q_key, q_link, q_sim, q_block, q_min, b_n, b_rule, b_key
+    FROM k;
   IF cardinality(q_n) = 0 THEN
     RETURN;
   END IF;
@@ -360,39 +418,93 @@ BEGIN
     INTO e_n, e_to, e_rule, e_name, e_score, e_link
     FROM unnest(q_n, q_rule, q_name, q_key, q_link, q_sim) AS q(n, rule, name, key, link, sim)
    CROSS JOIN LATERAL (SELECT k.target_id FROM integration.match_key k
-                        WHERE k.rule_id = q.rule AND NOT k.is_similar AND k.normalised_key = q.key
+                        WHERE k.rule_id = q.rule AND k.lookup = 'value' AND k.normalised_key = q.key
                         ORDER BY k.target_id LIMIT 10) c
    WHERE NOT q.sim;
-  -- Similar keys by trigrams, rule by rule (pg_trgm's % reads its threshold
-  -- from a setting), the 10 most similar per record.
-  FOR sr IN SELECT DISTINCT q.rule, q.min FROM unnest(q_rule, q_sim, q_min) AS q(rule, sim, min) WHERE q.sim ORDER BY 1 LOOP
+  -- Records an exact link rule links to its one candidate: no suspect rule
+  -- applies to them (nothing is created), so they are not looked up for
+  -- suspects.
+  settled := ARRAY(SELECT e.n FROM unnest(e_n, e_to, e_link) AS e(n, b, link) WHERE e.link
+                    GROUP BY e.n HAVING count(DISTINCT e.b) = 1);
+  -- Similar rules over three fields or more: the records that share a
+  -- block (agree on all fields but one; at most 50 per block), scored on the
+  -- whole key; the 10 most similar per record and rule.
+  IF cardinality(b_n) > 0 THEN
+    SELECT e_n || coalesce(array_agg(s.n), '{}'), e_to || coalesce(array_agg(s.target_id), '{}'),
+           e_rule || coalesce(array_agg(s.rule), '{}'), e_name || coalesce(array_agg(s.name), '{}'),
+           e_score || coalesce(array_agg(s.s), '{}'), e_link || coalesce(array_agg(s.link), '{}')
+      INTO e_n, e_to, e_rule, e_name, e_score, e_link
+      FROM (SELECT q.n, q.rule, q.name, q.link, c.target_id, sc.s,
+                   row_number() OVER (PARTITION BY q.n, q.rule ORDER BY sc.s DESC, c.target_id) AS k
+              FROM (SELECT DISTINCT b.n, b.rule, c.target_id
+                      FROM unnest(b_n, b_rule, b_key) AS b(n, rule, key)
+                     CROSS JOIN LATERAL (SELECT k.target_id FROM integration.match_key k
+                                          WHERE k.rule_id = b.rule AND k.lookup = 'value' AND k.normalised_key = b.key
+                                          LIMIT 50) c) c
+              JOIN unnest(q_n, q_rule, q_name, q_key, q_link, q_min) AS q(n, rule, name, key, link, min)
+                ON q.n = c.n AND q.rule = c.rule
+             CROSS JOIN LATERAL (SELECT integration.match_similarity(k.normalised_key, q.key) AS s
+                                   FROM integration.match_key k
+                                  WHERE k.rule_id = q.rule AND k.target_id = c.target_id AND k.part = 0) sc
+             WHERE sc.s >= q.min AND (q.link OR q.n <> ALL (settled))) s
+     WHERE s.k <= 10;
+  END IF;
+  -- Similar rules over one or two fields: by trigrams (a GIN index probe per
+  -- record, the dearest part of matching), rule by rule (pg_trgm's % reads
+  -- its threshold from a setting), the 10 most similar per record.
+  FOR sr IN SELECT DISTINCT q.rule, q.min FROM unnest(q_rule, q_sim, q_block, q_min) AS q(rule, sim, block, min)
+             WHERE q.sim AND NOT q.block ORDER BY 1 LOOP
     PERFORM set_config('pg_trgm.similarity_threshold', sr.min::text, true);
     SELECT e_n || coalesce(array_agg(q.n), '{}'), e_to || coalesce(array_agg(c.target_id), '{}'),
            e_rule || coalesce(array_agg(q.rule), '{}'), e_name || coalesce(array_agg(q.name), '{}'),
            e_score || coalesce(array_agg(c.s), '{}'), e_link || coalesce(array_agg(q.link), '{}')
       INTO e_n, e_to, e_rule, e_name, e_score, e_link
-      FROM unnest(q_n, q_rule, q_name, q_key, q_link, q_sim, q_min) AS q(n, rule, name, key, link, sim, min)
+      FROM unnest(q_n, q_rule, q_name, q_key, q_link, q_min) AS q(n, rule, name, key, link, min)
      CROSS JOIN LATERAL (SELECT k.target_id, integration.match_similarity(k.normalised_key, q.key) AS s
                            FROM integration.match_key k
-                          WHERE k.is_similar AND integration.match_similar(k.normalised_key, q.key) AND k.rule_id = q.rule
+                          WHERE k.lookup = 'trigram' AND integration.match_similar(k.normalised_key, q.key) AND k.rule_id = q.rule
                           ORDER BY 2 DESC, 1 LIMIT 10) c
-     WHERE q.rule = sr.rule AND c.s >= q.min;
+     WHERE q.rule = sr.rule AND (q.link OR q.n <> ALL (settled)) AND c.s >= q.min;
   END LOOP;
   PERFORM set_config('pg_trgm.similarity_threshold', coalesce(threshold, '0.3'), true);
 
-  -- 4. The chunk's other new records: equal exact keys (a later record to the
-  --    earlier one), and for similar link rules, similar keys.
+  -- 4. The chunk's other new records (a later record to the earlier one):
+  --    equal exact keys, shared blocks of similar rules that score enough
+  --    (both by hash), and for similar link rules over one or two fields,
+  --    similar keys (each pair of the chunk's records compared).
   SELECT e_n || coalesce(array_agg(b.n), '{}'), e_to || coalesce(array_agg(ra.id), '{}'),
          e_rule || coalesce(array_agg(b.rule), '{}'), e_name || coalesce(array_agg(b.name), '{}'),
-         e_score || coalesce(array_agg(CASE WHEN b.sim THEN integration.match_similarity(a.key, b.key) ELSE 1 END), '{}'),
-         e_link || coalesce(array_agg(b.link), '{}')
+         e_score || coalesce(array_agg(1::real), '{}'), e_link || coalesce(array_agg(b.link), '{}')
     INTO e_n, e_to, e_rule, e_name, e_score, e_link
-    FROM unnest(q_n, q_rule, q_key, q_sim, q_link) AS a(n, rule, key, sim, link)
-    JOIN unnest(q_n, q_rule, q_name, q_key, q_link, q_sim, q_min) AS b(n, rule, name, key, link, sim, min)
-      ON b.rule = a.rule AND b.n > a.n
-     AND ((NOT b.sim AND b.key = a.key)
-          OR (b.sim AND b.link AND integration.match_similarity(a.key, b.key) >= b.min))
+    FROM unnest(q_n, q_rule, q_key, q_sim) AS a(n, rule, key, sim)
+    JOIN unnest(q_n, q_rule, q_name, q_key, q_link, q_sim) AS b(n, rule, name, key, link, sim)
+      ON b.rule = a.rule AND b.key = a.key AND b.n > a.n AND NOT b.sim
     JOIN jsonb_to_recordset(p_records) AS ra(n integer, id uuid) ON ra.n = a.n;
+  IF cardinality(b_n) > 0 THEN
+    SELECT e_n || coalesce(array_agg(p.n), '{}'), e_to || coalesce(array_agg(p.id), '{}'),
+           e_rule || coalesce(array_agg(p.rule), '{}'), e_name || coalesce(array_agg(p.name), '{}'),
+           e_score || coalesce(array_agg(p.s), '{}'), e_link || coalesce(array_agg(p.link), '{}')
+      INTO e_n, e_to, e_rule, e_name, e_score, e_link
+      FROM (SELECT DISTINCT qb.n, ra.id, qb.rule, qb.name, qb.link, integration.match_similarity(qa.key, qb.key) AS s, qb.min
+              FROM unnest(b_n, b_rule, b_key) AS ba(n, rule, key)
+              JOIN unnest(b_n, b_rule, b_key) AS bb(n, rule, key) ON bb.rule = ba.rule AND bb.key = ba.key AND bb.n > ba.n
+              JOIN unnest(q_n, q_rule, q_key) AS qa(n, rule, key) ON qa.n = ba.n AND qa.rule = ba.rule
+              JOIN unnest(q_n, q_rule, q_name, q_key, q_link, q_min) AS qb(n, rule, name, key, link, min)
+                ON qb.n = bb.n AND qb.rule = bb.rule
+              JOIN jsonb_to_recordset(p_records) AS ra(n integer, id uuid) ON ra.n = ba.n) p
+     WHERE p.s >= p.min;
+  END IF;
+  IF EXISTS (SELECT FROM unnest(q_sim, q_link, q_block) AS q(sim, link, block) WHERE q.sim AND q.link AND NOT q.block) THEN
+    SELECT e_n || coalesce(array_agg(b.n), '{}'), e_to || coalesce(array_agg(ra.id), '{}'),
+           e_rule || coalesce(array_agg(b.rule), '{}'), e_name || coalesce(array_agg(b.name), '{}'),
+           e_score || coalesce(array_agg(integration.match_similarity(a.key, b.key)), '{}'), e_link || coalesce(array_agg(true), '{}')
+      INTO e_n, e_to, e_rule, e_name, e_score, e_link
+      FROM unnest(q_n, q_rule, q_key, q_sim, q_link, q_block) AS a(n, rule, key, sim, link, block)
+      JOIN unnest(q_n, q_rule, q_name, q_key, q_sim, q_link, q_min) AS b(n, rule, name, key, sim, link, min)
+        ON b.rule = a.rule AND b.n > a.n AND b.sim AND b.link AND a.sim AND a.link AND NOT a.block
+       AND integration.match_similarity(a.key, b.key) >= b.min
+      JOIN jsonb_to_recordset(p_records) AS ra(n integer, id uuid) ON ra.n = a.n;
+  END IF;
 
   -- 5. Groups joined by link edges, what each new record becomes, and the
   --    suspect pairs left.
@@ -476,7 +588,8 @@ $$;
 -- match_preview(table, rules, samples): what rules would find among the
 -- table's existing active records: per rule (the active ones, or the ones
 -- named, active or not), how many records have a key, the pairs of records
--- it finds (similar rules: the 10 most similar per record), how many
+-- it finds (as the matching finds candidates: by key, by block, or by
+-- trigrams, the 10 most similar per record), how many
 -- records are in a pair, and which pairs it would link (a link rule, each
 -- record the other's only candidate, no source with a key on both) or
 -- leave as suspects; with up to `samples` pairs of each kind: the records'
@@ -500,20 +613,32 @@ BEGIN
     PERFORM set_config('pg_trgm.similarity_threshold', coalesce(r.min_score, 1)::text, true);
     RETURN QUERY
     WITH k AS MATERIALIZED (
-      SELECT mk.target_id, mk.normalised_key FROM integration.match_key mk WHERE mk.rule_id = r.rule_id
+      SELECT mk.target_id, mk.normalised_key, mk.lookup FROM integration.match_key mk WHERE mk.rule_id = r.rule_id AND mk.part = 0
     ), p AS MATERIALIZED (
+      -- exact: equal keys
       SELECT a.target_id AS x, b.target_id AS y, 1::real AS s
         FROM k a JOIN k b ON b.normalised_key = a.normalised_key AND b.target_id > a.target_id
        WHERE r.method = 'exact'
       UNION ALL
+      -- similar with blocks: a shared block, scored on the whole key
+      SELECT x.x, x.y, integration.match_similarity(ka.normalised_key, kb.normalised_key)
+        FROM (SELECT DISTINCT a.target_id AS x, b.target_id AS y
+                FROM integration.match_key a
+                JOIN integration.match_key b ON b.rule_id = a.rule_id AND b.part = a.part AND b.normalised_key = a.normalised_key
+                                            AND b.target_id > a.target_id
+               WHERE a.rule_id = r.rule_id AND a.part > 0) x
+        JOIN k ka ON ka.target_id = x.x JOIN k kb ON kb.target_id = x.y
+       WHERE r.method = 'similar' AND integration.match_similarity(ka.normalised_key, kb.normalised_key) >= r.min_score
+      UNION ALL
+      -- similar by trigrams: the 10 most similar of each record
       SELECT a.target_id, c.target_id, c.s
         FROM k a
        CROSS JOIN LATERAL (SELECT mk.target_id, integration.match_similarity(mk.normalised_key, a.normalised_key) AS s
                              FROM integration.match_key mk
-                            WHERE mk.is_similar AND integration.match_similar(mk.normalised_key, a.normalised_key)
+                            WHERE mk.lookup = 'trigram' AND integration.match_similar(mk.normalised_key, a.normalised_key)
                               AND mk.rule_id = r.rule_id AND mk.target_id <> a.target_id
                             ORDER BY 2 DESC, 1 LIMIT 10) c
-       WHERE r.method = 'similar' AND c.target_id > a.target_id AND c.s >= r.min_score
+       WHERE a.lookup = 'trigram' AND c.target_id > a.target_id AND c.s >= r.min_score
     ), deg AS MATERIALIZED (
       SELECT d.id, count(*) AS partners FROM (SELECT p.x AS id FROM p UNION ALL SELECT p.y FROM p) d GROUP BY d.id
     ), judged AS MATERIALIZED (
@@ -765,18 +890,18 @@ BEGIN
             HINT = 'Register the table''s boolean active column (integration.target_table.active_column) to merge its records.';
   END IF;
 
-  -- 1. Claims on the merged record's keys under link rules: no new key is
-  --    linked to it while it is merged.
-  PERFORM integration.claim_match_keys(ARRAY(
-    SELECT integration.match_claim_key(k.rule_id, CASE WHEN k.is_similar THEN NULL ELSE k.normalised_key END)
-      FROM integration.match_keys_of_records(tbl, ARRAY[p_merged]) k
-      JOIN integration.match_rule r ON r.rule_id = k.rule_id AND r.is_active AND r.action = 'link'
-     WHERE k.normalised_key IS NOT NULL));
-
-  -- 2. Both records' identifiers, in id order.
+  -- 1. Both records' identifiers, in id order.
   PERFORM FROM integration.identifier i
    WHERE i.target_id IN (p_survivor, p_merged) AND i.target_table = tbl
    ORDER BY i.identifier_id FOR UPDATE;
+
+  -- 2. Claims on the merged record's keys under link rules: no new key is
+  --    linked to it while it is merged.
+  PERFORM integration.claim_match_keys(ARRAY(
+    SELECT integration.match_claim_key(k.rule_id, CASE WHEN r.method = 'similar' THEN NULL ELSE k.normalised_key END)
+      FROM integration.match_keys_of_records(tbl, ARRAY[p_merged]) k
+      JOIN integration.match_rule r ON r.rule_id = k.rule_id AND r.is_active AND r.action = 'link'
+     WHERE k.part = 0 AND k.normalised_key IS NOT NULL));
 
   -- 3. Target rows: both records, and every record of a registered table
   --    whose relationship names the merged one, in (table, id) order.
@@ -1047,17 +1172,17 @@ BEGIN
   survivor_id := m.survivor_id;
   merged_id := m.merged_id;
 
-  -- 1. Claims on the merged record's keys (it becomes a candidate again),
-  --    its and the survivor's identifiers, the target rows of every record
-  --    the merge wrote, then its entries.
-  PERFORM integration.claim_match_keys(ARRAY(
-    SELECT integration.match_claim_key(k.rule_id, CASE WHEN k.is_similar THEN NULL ELSE k.normalised_key END)
-      FROM integration.match_keys_of_records(tbl, ARRAY[m.merged_id]) k
-      JOIN integration.match_rule r ON r.rule_id = k.rule_id AND r.is_active AND r.action = 'link'
-     WHERE k.normalised_key IS NOT NULL));
+  -- 1. Both records' identifiers, claims on the merged record's keys (it
+  --    becomes a candidate again), the target rows of every record the
+  --    merge wrote, then its entries.
   PERFORM FROM integration.identifier i
    WHERE i.target_id IN (m.survivor_id, m.merged_id) AND i.target_table = tbl
    ORDER BY i.identifier_id FOR UPDATE;
+  PERFORM integration.claim_match_keys(ARRAY(
+    SELECT integration.match_claim_key(k.rule_id, CASE WHEN r.method = 'similar' THEN NULL ELSE k.normalised_key END)
+      FROM integration.match_keys_of_records(tbl, ARRAY[m.merged_id]) k
+      JOIN integration.match_rule r ON r.rule_id = k.rule_id AND r.is_active AND r.action = 'link'
+     WHERE k.part = 0 AND k.normalised_key IS NOT NULL));
   PERFORM FROM integration.lock_records(
     (SELECT jsonb_agg(DISTINCT jsonb_build_object('table', l.target_table, 'id', l.target_id))
        FROM integration.ledger l WHERE l.ledger_id = ANY (m.entries))

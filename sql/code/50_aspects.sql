@@ -16,10 +16,10 @@
 --                 (FOR KEY SHARE, jobs.sql); then ledger rows. The worker
 --                 (prepare_chunk) and the steward functions (lock_target)
 --                 both follow it, so neither can deadlock the other. Before
---                 them come identity resolution's match claims, then the
---                 crosswalk's identifiers (identity.sql, crosswalk.sql): a
+--                 them come the crosswalk's identifiers and identity
+--                 resolution's match claims (crosswalk.sql, identity.sql): a
 --                 chunk resolves its records before it locks them, and merge
---                 and unmerge take claims and identifiers before target rows.
+--                 and unmerge take identifiers and claims before target rows.
 --   values        canonical text for the ledger (targets.sql); comparisons
 --                 with a target value on the column's type.
 --   target write  write_targets (targets.sql), for the worker and the

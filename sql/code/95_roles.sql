@@ -191,6 +191,7 @@ GRANT EXECUTE ON FUNCTION
   integration.record_fields(text, uuid, text[]),
   integration.match_normalise(text),
   integration.match_key_of(text, text[]),
+  integration.match_keys_of(text, text[]),
   integration.match_similarity(text, text)
 TO syncledger_steward, syncledger_admin;
 

@@ -49,31 +49,38 @@ COMMENT ON COLUMN integration.match_rule.min_score IS
 COMMENT ON COLUMN integration.match_rule.action IS
   'link: exactly one candidate links the new key to it; suspect: the record is created and the pair recorded in match_suspect.';
 
--- The normalised key of every record of a rule's table that has a value for
--- each of the rule's fields (active records only), kept by the writers of the
--- target tables (write_targets) and rebuilt when a rule changes: what the
--- matching looks candidates up in. Exact keys by value (btree), similar
--- keys by trigrams (GIN), so matching never reads a target table. The GIN
+-- The keys of every record of a rule's table that has a value for each of
+-- the rule's fields (active records only), kept by the writers of the target
+-- tables (write_targets) and rebuilt when a rule changes: what the matching
+-- looks candidates up in, so that it never reads a target table. Per rule
+-- and record, part 0 is the rule's key; a similar rule over three fields or
+-- more also has, per field i, part i: its block, the other fields' key (the
+-- records that agree on all fields but one are its candidates). lookup says
+-- how a row is found: 'value' (btree: exact keys and blocks), 'trigram'
+-- (GIN: the keys of similar rules over one or two fields), 'none' (the key
+-- of a similar rule with blocks: read by primary key, to score). The GIN
 -- index takes its keys at once (no fastupdate): every chunk that creates
 -- records both inserts keys and searches them, and a search would read the
 -- whole pending list.
 CREATE TABLE integration.match_key (
-  rule_id        bigint  NOT NULL REFERENCES integration.match_rule ON DELETE CASCADE,
-  target_id      uuid    NOT NULL,
-  normalised_key text    NOT NULL,
-  is_similar     boolean NOT NULL,
-  PRIMARY KEY (rule_id, target_id)
+  rule_id        bigint   NOT NULL REFERENCES integration.match_rule ON DELETE CASCADE,
+  target_id      uuid     NOT NULL,
+  part           smallint NOT NULL,
+  normalised_key text     NOT NULL,
+  lookup         text     NOT NULL
+    CONSTRAINT match_key_lookup_valid CHECK (lookup IN ('value', 'trigram', 'none')),
+  PRIMARY KEY (rule_id, target_id, part)
 );
-CREATE INDEX match_key_exact ON integration.match_key (rule_id, normalised_key) WHERE NOT is_similar;
+CREATE INDEX match_key_by_value ON integration.match_key (rule_id, normalised_key) WHERE lookup = 'value';
 DO $$
 BEGIN
-  EXECUTE format('CREATE INDEX match_key_similar ON integration.match_key USING gin (normalised_key %I.gin_trgm_ops)'
-                 ' WITH (fastupdate = off) WHERE is_similar',
+  EXECUTE format('CREATE INDEX match_key_by_trigram ON integration.match_key USING gin (normalised_key %I.gin_trgm_ops)'
+                 ' WITH (fastupdate = off) WHERE lookup = ''trigram''',
                  (SELECT e.extnamespace::regnamespace::name FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_trgm'));
 END
 $$;
 COMMENT ON TABLE integration.match_key IS
-  'Per match rule and active record: its normalised key (integration.match_key_of), indexed for the matching.';
+  'Per match rule and active record: its normalised key (part 0) and a similar rule''s blocks (part i: the key without field i), indexed for the matching.';
 
 -- Claims: a transaction about to create or link records under a link rule
 -- inserts one row per normalised key (per rule for similar rules) and deletes
