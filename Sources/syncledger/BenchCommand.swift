@@ -32,6 +32,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Ledger entries preloaded for the history run (0 = skip).") var history = 1_000_000
     @Option(help: "Items of one big job, to watch memory (0 = skip).") var bigJob = 0
     @Option(help: "Jobs measured for pickup latency (0 = skip).") var latencySamples = 50
+    @Option(help: "Jobs of 1,000 new people each, with two match rules and without (0 = skip).") var identityJobs = 10
     @Flag(help: "Skip the SQL reference.") var skipReference = false
     @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
 
@@ -55,6 +56,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.history = max(0, history)
         options.bigJob = max(0, bigJob)
         options.latencySamples = latencySamples
+        options.identityJobs = max(0, identityJobs)
         options.reference = !skipReference
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)

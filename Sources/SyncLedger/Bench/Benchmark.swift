@@ -15,7 +15,9 @@ import PostgresNIO
 /// 3. History: the large workload again after `history` ledger entries (and
 ///    their identifiers, records and chains) were preloaded, as a ratio of the
 ///    empty database's rate.
-/// 4. Pickup latency: time from a job's `submitted_at` to its `started_at`
+/// 4. Identity resolution: items/s of jobs creating new records with two
+///    match rules and without (BenchIdentity.swift).
+/// 5. Pickup latency: time from a job's `submitted_at` to its `started_at`
 ///    with an idle worker polling only every 10 s, so the figure is LISTEN's.
 ///
 /// Each run shows the worker's CPU seconds next to PostgreSQL's (when the
@@ -37,6 +39,10 @@ public struct Benchmark: Sendable {
         public var scaling = false
         public var scalingJobs = 8
         public var scalingRecords = 500
+        /// Jobs (of `identityRecords` new people each) per run of the
+        /// identity figure (``identityFigures(_:url:jobs:records:print:)``); 0 skips it.
+        public var identityJobs = 10
+        public var identityRecords = 1000
 
         public init() {}
     }
@@ -122,6 +128,11 @@ public struct Benchmark: Sendable {
                   ? "check:         the ledger verifies and explains every value"
                   : "check:         \(findings) chain findings, \(violations) provenance violations")
 
+            // Identity resolution: new records with two match rules and without.
+            if options.identityJobs > 0 {
+                try await identityFigures(client, url: url, jobs: options.identityJobs, records: options.identityRecords, print: print)
+            }
+
             // 3. History.
             if options.history > 0 {
                 let preloadStart = ContinuousClock.now
@@ -174,7 +185,7 @@ public struct Benchmark: Sendable {
     private func records(_ items: Int, _ jobs: Int) -> Int { items / max(jobs, 1) }
 
     /// Submits the source's Draft jobs and runs an in-process worker until idle.
-    private func runWorker(_ client: PostgresClient, url: DatabaseURL, source: String, concurrency: Int) async throws {
+    func runWorker(_ client: PostgresClient, url: DatabaseURL, source: String, concurrency: Int) async throws {
         var settings = WorkerSettings(workerID: "bench-worker")
         settings.exitWhenIdle = true
         settings.concurrency = concurrency
