@@ -1,13 +1,23 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// What every integration test target links: the libraries, the shared
+/// harness, and the `syncledger` executable, which is not imported but listed
+/// so that `swift test` builds the binary the tests run as a process.
+let integrationTestDependencies: [Target.Dependency] = [
+    "SyncLedgerCore", "SyncLedgerPostgres", "SyncLedgerWorker", "SyncLedgerDevSupport", "SyncLedgerTestSupport", "syncledger",
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "syncledger",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "syncledger", targets: ["syncledger"]),
         .library(name: "SyncLedgerCore", targets: ["SyncLedgerCore"]),
-        .library(name: "SyncLedger", targets: ["SyncLedger"]),
+        .library(name: "SyncLedgerPostgres", targets: ["SyncLedgerPostgres"]),
+        .library(name: "SyncLedgerWorker", targets: ["SyncLedgerWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
@@ -22,11 +32,28 @@ let package = Package(
     targets: [
         // The pure decision core: no I/O, no dependencies beyond Foundation.
         .target(name: "SyncLedgerCore"),
-        // The PostgreSQL shell: loads chunks, asks the core, writes results set-based.
+        // The PostgreSQL shell: connections, migrations, transactions, and
+        // one type per SQL concern (jobs, chunks, stewardship, outbound,
+        // retention, intake, the queue snapshot). Loads, asks the core,
+        // writes set-based.
         .target(
-            name: "SyncLedger",
+            name: "SyncLedgerPostgres",
             dependencies: [
                 "SyncLedgerCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The worker's services: slots, heartbeat, listener, watchdog,
+        // retention; metrics, /healthz and /readyz, logs.
+        .target(
+            name: "SyncLedgerWorker",
+            dependencies: [
+                "SyncLedgerCore",
+                "SyncLedgerPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -35,14 +62,27 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The demo, the bench and the embedded throwaway PostgreSQL: for the
+        // command-line tool and the tests only, never linked by the runtime.
+        .target(
+            name: "SyncLedgerDevSupport",
+            dependencies: [
+                "SyncLedgerCore",
+                "SyncLedgerPostgres",
+                "SyncLedgerWorker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "syncledger",
             dependencies: [
-                "SyncLedger",
                 "SyncLedgerCore",
+                "SyncLedgerPostgres",
+                "SyncLedgerWorker",
+                "SyncLedgerDevSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -51,21 +91,37 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "SyncLedgerCoreTests", dependencies: ["SyncLedgerCore"]),
-        .testTarget(
-            name: "SyncLedgerTests",
+        // The integration tests' shared harness: the throwaway cluster, a
+        // database per test, the standard scenario, runners of the built
+        // binary, a TCP proxy for network faults, an HTTP probe, schema dumps.
+        .target(
+            name: "SyncLedgerTestSupport",
             dependencies: [
-                "SyncLedger",
-                // Not imported: listed so `swift test` builds the binary the
-                // process-level tests (faults, SIGTERM) start.
-                "syncledger",
                 "SyncLedgerCore",
-                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                "SyncLedgerPostgres",
+                "SyncLedgerWorker",
+                "SyncLedgerDevSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            exclude: ["Fixtures"]
+            path: "Tests/SyncLedgerTestSupport"
         ),
+        .testTarget(name: "SyncLedgerCoreTests", dependencies: ["SyncLedgerCore"]),
+        // Database-level tests of the PostgreSQL shell and the SQL.
+        .testTarget(name: "SyncLedgerPostgresTests", dependencies: integrationTestDependencies, exclude: ["Fixtures"]),
+        // The worker in process and as processes: fleets, liveness, faults,
+        // start-up, readiness, metrics, logs.
+        .testTarget(
+            name: "SyncLedgerWorkerTests",
+            dependencies: integrationTestDependencies + [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The commands run as processes, and the documentation.
+        .testTarget(name: "SyncLedgerCLITests", dependencies: integrationTestDependencies),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2296,10 +2296,10 @@ GRANT SELECT ON TABLE integration.decision_batch TO syncledger_admin;
 
 
 --
--- Name: FUNCTION batch_entries(b integration.decision_batch, p_after bigint, p_limit integer); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION batch_entries(b integration.decision_batch, p_after bigint, p_limit integer, p_part integer, p_parts integer); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.batch_entries(b integration.decision_batch, p_after bigint, p_limit integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.batch_entries(b integration.decision_batch, p_after bigint, p_limit integer, p_part integer, p_parts integer) FROM PUBLIC;
 
 
 --
@@ -2425,12 +2425,12 @@ REVOKE ALL ON FUNCTION integration.decide(p_action text, p_ids bigint[], p_stewa
 
 
 --
--- Name: FUNCTION decide_batch(p_batch bigint, p_after bigint, p_limit integer); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION decide_batch(p_batch bigint, p_after bigint, p_limit integer, p_part integer, p_parts integer); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) TO syncledger_steward;
-GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer) TO syncledger_admin;
+REVOKE ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer, p_part integer, p_parts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer, p_part integer, p_parts integer) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.decide_batch(p_batch bigint, p_after bigint, p_limit integer, p_part integer, p_parts integer) TO syncledger_admin;
 
 
 --
@@ -3565,7 +3565,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.aspect_state(text,uuid,text,text)
 --   RETURNS text; LANGUAGE plpgsql; STABLE
 
--- FUNCTION integration.batch_entries(integration.decision_batch,bigint,integer)
+-- FUNCTION integration.batch_entries(integration.decision_batch,bigint,integer,integer,integer)
 --   RETURNS bigint[]; LANGUAGE sql; STABLE
 
 -- FUNCTION integration.bump_config_version()
@@ -3622,7 +3622,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.decide(text,bigint[],integration.app_user,text,boolean,text,bigint)
 --   RETURNS TABLE(ledger_id bigint, outcome text, detail text, notice boolean); LANGUAGE plpgsql; SET jit=off
 
--- FUNCTION integration.decide_batch(bigint,bigint,integer)
+-- FUNCTION integration.decide_batch(bigint,bigint,integer,integer,integer)
 --   RETURNS TABLE(last_ledger_id bigint, decided bigint, approved bigint, passed_over bigint, done boolean); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 

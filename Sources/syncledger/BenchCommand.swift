@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +15,8 @@ struct BenchCommand: AsyncParsableCommand {
             Prints, in one run: small jobs/s (one-item jobs) next to a plain PostgreSQL queue draining no-op jobs; \
             large jobs' items/s next to a lean hand-written set-based SQL pipeline doing the same work, with their \
             ratio and checks (identical target rows, a ledger that verifies); the same after --history ledger entries \
-            were preloaded; pickup latency; the worker's and PostgreSQL's CPU seconds; peak RSS.
+            were preloaded; a steward's bulk certify (entries/s) and record_as_of latency at that history size; pickup \
+            latency; the worker's and PostgreSQL's CPU seconds; peak RSS.
 
             Examples:
               swift run -c release syncledger bench
@@ -32,6 +35,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Ledger entries preloaded for the history run (0 = skip).") var history = 1_000_000
     @Option(help: "Items of one big job, to watch memory (0 = skip).") var bigJob = 0
     @Option(help: "Jobs measured for pickup latency (0 = skip).") var latencySamples = 50
+    @Option(help: "Pending entries certified by one bulk decision (0 = skip).") var bulkCertify = 100_000
+    @Option(help: "Records asked record_as_of, at the history's size (0 = skip).") var asOfSamples = 200
     @Option(help: "Jobs of 1,000 new people each, with two match rules and without (0 = skip).") var identityJobs = 10
     @Flag(help: "Skip the SQL reference.") var skipReference = false
     @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
@@ -56,19 +61,14 @@ struct BenchCommand: AsyncParsableCommand {
         options.history = max(0, history)
         options.bigJob = max(0, bigJob)
         options.latencySamples = latencySamples
+        options.bulkCertify = max(0, bulkCertify)
+        options.asOfSamples = max(0, asOfSamples)
         options.identityJobs = max(0, identityJobs)
         options.reference = !skipReference
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)
-        let given = try connection.url()
-        if let given { try await CheckedDatabase.check(given, requireSchema: false, migrator: nil, logger: logger) }
-        try await Database.withDefaultDatabase(given, logger: logger) { url in
-            var target = url
-            if given != nil {
-                try await Database.createDatabase("syncledger_bench", on: url, replace: true, logger: logger)
-                target = url.with(database: "syncledger_bench")
-            }
-            try await benchmark.run(url: target) { Console.print($0) }
+        try await CheckedDatabase.withScratchDatabase("syncledger_bench", connection, logger: logger) { url in
+            try await benchmark.run(url: url) { Console.print($0) }
         }
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
 
 /// How every command reaches the database: one connection attempt first
 /// (``ConnectionCheck``), which names the cause of a failure within seconds
@@ -30,6 +31,21 @@ enum CheckedDatabase {
         } catch let failure as ConnectionCheck.Failure {
             report(failure)
             throw ExitCode(failure.exitCode)
+        }
+    }
+
+    /// The demo's and the bench's database: with `DATABASE_URL`, a database
+    /// `name` created afresh on that server (after the connection check);
+    /// without it, a throwaway embedded cluster, deleted when `body` ends.
+    static func withScratchDatabase(
+        _ name: String, _ connection: ConnectionOptions, logger: Logger, _ body: @Sendable (DatabaseURL) async throws -> Void
+    ) async throws {
+        let given = try connection.url()
+        if let given { try await check(given, requireSchema: false, migrator: nil, logger: logger) }
+        try await Database.withDefaultDatabase(given, logger: logger) { url in
+            guard given != nil else { return try await body(url) }
+            try await Database.createDatabase(name, on: url, replace: true, logger: logger)
+            try await body(url.with(database: name))
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
-import SyncLedger
+import SyncLedgerDevSupport
+import SyncLedgerPostgres
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,15 +17,8 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logs.bootstrap(defaultLevel: .warning)
         let migrator = try connection.migrator()
-        let given = try connection.url()
-        if let given { try await CheckedDatabase.check(given, requireSchema: false, migrator: nil, logger: logger) }
-        try await Database.withDefaultDatabase(given, logger: logger) { url in
-            var target = url
-            if given != nil {
-                try await Database.createDatabase("syncledger_demo", on: url, replace: true, logger: logger)
-                target = url.with(database: "syncledger_demo")
-            }
-            try await Demo(migrator: migrator, logger: logger).run(url: target) { Console.print($0) }
+        try await CheckedDatabase.withScratchDatabase("syncledger_demo", connection, logger: logger) { url in
+            try await Demo(migrator: migrator, logger: logger).run(url: url) { Console.print($0) }
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
 
 /// `syncledger match --dry-run --table T` (SPEC §8): what the table's match
 /// rules would link and suspect among its existing records, for tuning rules

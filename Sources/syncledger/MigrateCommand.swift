@@ -1,5 +1,5 @@
 import ArgumentParser
-import SyncLedger
+import SyncLedgerPostgres
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SyncLedger
+import SyncLedgerPostgres
 
 struct OutboundCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

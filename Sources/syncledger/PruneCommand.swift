@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SyncLedger
 import SyncLedgerCore
+import SyncLedgerPostgres
 
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

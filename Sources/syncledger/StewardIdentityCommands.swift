@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
 
 /// `syncledger steward suspects | merge | unmerge | dismiss` (SPEC §8): the
 /// SQL functions of `sql/code/45_identity.sql`, one transaction each.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
 
 @main
 struct SyncLedgerCommand: AsyncParsableCommand {
@@ -20,7 +20,8 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         version: SyncLedgerVersion.current,
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
-            StewardCommand.self, OutboundCommand.self, VerifyCommand.self, SubmitCommand.self, PruneCommand.self, MatchCommand.self,
+            StewardCommand.self, OutboundCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
+            VerifyProofCommand.self, SubmitCommand.self, PruneCommand.self, MatchCommand.self,
         ])
 
     /// Runs the command; database errors are shown as the server's message
@@ -42,38 +43,11 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         } catch let failure as ConnectionCheck.Failure {
             CheckedDatabase.report(failure)
             Foundation.exit(failure.exitCode)
-        } catch let error where error is PSQLError || error is PostgresTransactionError {
+        } catch let error as PSQLError {
             FileHandle.standardError.write(Data("Error: \(PostgresErrors.message(error))\n".utf8))
             Foundation.exit(1)
         } catch {
             exit(withError: error)
         }
-    }
-}
-
-/// `syncledger GROUP help [SUBCOMMAND]`: the same as `syncledger help GROUP
-/// [SUBCOMMAND]` and `syncledger GROUP [SUBCOMMAND] --help`, for every
-/// command group.
-struct GroupHelp<Group: ParsableCommand>: ParsableCommand {
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "help", abstract: "Show help for this command group or one of its subcommands.")
-    }
-
-    @Argument(help: "A subcommand of this group.")
-    var subcommands: [String] = []
-
-    func run() throws {
-        var command: ParsableCommand.Type = Group.self
-        for name in subcommands {
-            let children = command.configuration.subcommands
-            var found: ParsableCommand.Type?
-            for child in children where child._commandName == name { found = child }
-            guard let next = found else {
-                let names = children.map { child in child._commandName }
-                throw ValidationError("unknown subcommand '\(name)'; one of: \(names.joined(separator: ", "))")
-            }
-            command = next
-        }
-        print(SyncLedgerCommand.helpMessage(for: command))
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
-import SyncLedger
+import SyncLedgerPostgres
+import SyncLedgerWorker
 
 /// What the worker serves on its metrics port: every metric family from the
 /// start (counters at 0, with help text), the database gauges read at scrape

@@ -316,10 +316,14 @@ BEGIN
       FROM r
       LEFT JOIN LATERAL (SELECT c.length, c.head FROM integration.ledger_chain c
                           WHERE c.target_table = r.t AND c.target_id = r.id LIMIT 1) c ON true
-  ), head AS (
-    INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
-    SELECT h.t, h.id, h.len + h.cnt, h.link FROM h
-    ON CONFLICT (target_table, target_id) DO UPDATE SET length = excluded.length, head = excluded.head
+  ), moved AS (
+    -- Existing chains move their head (an UPDATE: cheaper than an upsert's
+    -- conflict); new ones start.
+    UPDATE integration.ledger_chain c SET length = h.len + h.cnt, head = h.link
+      FROM h WHERE h.len > 0 AND c.target_table = h.t AND c.target_id = h.id
+  ), started AS (
+    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+    SELECT h.t, h.id, h.cnt, h.link FROM h WHERE h.len = 0
   ), link AS (
     INSERT INTO integration.ledger_link (target_table, target_id, chain_seq, link_hash)
     SELECT h.t, h.id, h.len + h.cnt, h.link FROM h ORDER BY h.t, h.id

@@ -541,8 +541,9 @@ $$;
 -- revoke_round(ledger_ids, steward, notes, batch): Certified → Revoked. If
 -- the entry still owns the aspect and the target still holds its value, the
 -- target returns to the value of the latest earlier (by apply_seq)
--- Certified entry for the aspect, or NULL when there is none; otherwise it
--- is left alone. The restored entry takes the next apply_seq (an event of
+-- Certified entry for the aspect; without one, to the value of the entry
+-- that owns the aspect once this one is revoked (applied, awaiting
+-- certification), or NULL when none does; otherwise it is left alone. The restored entry takes the next apply_seq (an event of
 -- kind restoration): it owns the aspect again, even if uncertified entries
 -- were applied between the two.
 CREATE OR REPLACE FUNCTION integration.revoke_round(
@@ -575,7 +576,20 @@ BEGIN
    WHERE l.ledger_id = ANY (ARRAY(SELECT (e->>'earlier')::bigint FROM jsonb_array_elements(facts) e))
    ORDER BY l.ledger_id FOR UPDATE;
 
-  -- 2. Values leave the target; restored earlier entries own their aspect again.
+  -- 2. The decision. Without an earlier certified entry, the target returns
+  --    to the value of the entry that owns the aspect now (an applied entry
+  --    awaiting certification), or NULL when none does: never a value no
+  --    entry owns.
+  UPDATE integration.ledger l SET ledger_status = 'Revoked' WHERE l.ledger_id = ANY (p_ids);
+  SELECT coalesce(jsonb_agg(CASE WHEN f.e->>'earlier' IS NOT NULL OR o.ledger_id IS NULL THEN f.e
+                                 ELSE f.e || jsonb_build_object('restore', o.value, 'origin', o.source_system_key,
+                                                                'remaining', o.ledger_id) END
+                            ORDER BY (f.e->>'ledger_id')::bigint), '[]')
+    INTO facts
+    FROM jsonb_array_elements(facts) AS f(e)
+    LEFT JOIN LATERAL integration.owner_entry(f.e->>'table', (f.e->>'target_id')::uuid, f.e->>'aspect_key') o ON true;
+
+  -- 3. Values leave the target; restored earlier entries own their aspect again.
   SELECT coalesce(jsonb_object_agg(u.ledger_id::text, jsonb_build_object('note', u.note, 'restored', u.restored)), '{}')
     INTO undone
     FROM integration.unapply(facts) u;
@@ -586,8 +600,7 @@ BEGIN
            ORDER BY 1) r
    WHERE l.ledger_id = r.earlier;
 
-  -- 3. The decision and its events: each restoration before its revocation.
-  UPDATE integration.ledger l SET ledger_status = 'Revoked' WHERE l.ledger_id = ANY (p_ids);
+  -- 4. The events: each restoration before its revocation.
   PERFORM integration.record_events(coalesce(
     (SELECT jsonb_agg(ev.e ORDER BY ev.k) FROM (
        SELECT x.ledger_id * 2 AS k,
@@ -605,8 +618,12 @@ BEGIN
                                  'target_note', concat(undone->(x.ledger_id::text)->>'note',
                                                        CASE WHEN x.earlier IS NOT NULL
                                                              AND (undone->(x.ledger_id::text)->>'restored')::boolean
-                                                            THEN format(' (the value of ledger entry %s)', x.earlier) END))
-         FROM jsonb_to_recordset(facts) AS x(ledger_id bigint, earlier bigint)) ev), '[]'), p_batch);
+                                                            THEN format(' (the value of ledger entry %s)', x.earlier)
+                                                            WHEN x.remaining IS NOT NULL
+                                                             AND (undone->(x.ledger_id::text)->>'restored')::boolean
+                                                            THEN format(' (the value of ledger entry %s, which owns it now)',
+                                                                        x.remaining) END))
+         FROM jsonb_to_recordset(facts) AS x(ledger_id bigint, earlier bigint, remaining bigint)) ev), '[]'), p_batch);
 
   RETURN QUERY
   SELECT x.ledger_id, 'revoked', undone->(x.ledger_id::text)->>'note',
@@ -899,32 +916,43 @@ END
 $$;
 SELECT integration.use_canonical_settings('integration.open_batch(text,jsonb,text,text,text)');
 
--- batch_entries(batch, after, limit): the next entries of a batch after
--- ledger entry `after`, in id order: pending entries its filter matches, or
--- for a revoke batch the entries the revoked batch certified.
-CREATE OR REPLACE FUNCTION integration.batch_entries(b integration.decision_batch, p_after bigint, p_limit integer)
+-- batch_entries(batch, after, limit, part, parts): the next entries of a
+-- batch after ledger entry `after`, in id order: pending entries its filter
+-- matches, or for a revoke batch the entries the revoked batch certified.
+-- With parts > 1, only the entries of records in part `part` (0 ..
+-- parts - 1, by a hash of the record): parts decided at once never lock the
+-- same record, and each record's entries stay in one part, in order.
+CREATE OR REPLACE FUNCTION integration.batch_entries(
+  b integration.decision_batch, p_after bigint, p_limit integer, p_part integer DEFAULT 0, p_parts integer DEFAULT 1)
 RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN b.action = 'revoke' THEN
            ARRAY(SELECT DISTINCT v.ledger_id FROM integration.ledger_event v
+                  JOIN integration.ledger l ON l.ledger_id = v.ledger_id
                   WHERE v.batch_id = (b.filter->>'batch')::bigint AND v.kind = 'status' AND v.to_status = 'Certified'
                     AND v.ledger_id > p_after
+                    AND (p_parts <= 1 OR abs(hashtext(l.target_id::text)) % p_parts = p_part)
                   ORDER BY v.ledger_id LIMIT p_limit)
          ELSE
            ARRAY(SELECT l.ledger_id FROM integration.ledger l
                   WHERE l.ledger_status = 'Pending' AND l.ledger_id > p_after AND l.ledger_id <= b.max_ledger_id
                     AND integration.queue_matches(b.filter, l.target_table, l.aspect_key, l.source_system_key, l.is_applied,
                                                   l.hold_reason, l.recorded_at)
+                    AND (p_parts <= 1 OR abs(hashtext(l.target_id::text)) % p_parts = p_part)
                   ORDER BY l.ledger_id LIMIT p_limit)
          END
 $$;
 
--- decide_batch(batch, after, limit): decides the next chunk of a batch, in
--- one transaction of the caller's, and adds its counts to the batch's row.
--- Returns the last entry of the chunk (pass it as `after` next) and the
--- chunk's counts; done when nothing was left. Entries decided by someone
--- else meanwhile, or in conflict, are passed over and stay as they are.
-CREATE OR REPLACE FUNCTION integration.decide_batch(p_batch bigint, p_after bigint DEFAULT 0, p_limit integer DEFAULT 5000)
+-- decide_batch(batch, after, limit, part, parts): decides the next chunk of
+-- a batch (of part `part` of `parts`, see batch_entries), in one
+-- transaction of the caller's, and adds its counts to the batch's row (last:
+-- parts decided at once wait for each other only for that). Returns the
+-- last entry of the chunk (pass it as `after` next) and the chunk's counts;
+-- done when nothing was left. Entries decided by someone else meanwhile, or
+-- in conflict, are passed over and stay as they are.
+CREATE OR REPLACE FUNCTION integration.decide_batch(
+  p_batch bigint, p_after bigint DEFAULT 0, p_limit integer DEFAULT 5000, p_part integer DEFAULT 0,
+  p_parts integer DEFAULT 1)
 RETURNS TABLE (last_ledger_id bigint, decided bigint, approved bigint, passed_over bigint, done boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
@@ -935,29 +963,43 @@ DECLARE
   ids     bigint[];
   c       record;
 BEGIN
-  SELECT * INTO b FROM integration.decision_batch x WHERE x.batch_id = p_batch FOR UPDATE;
+  SELECT * INTO b FROM integration.decision_batch x WHERE x.batch_id = p_batch;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'decision batch % not found', p_batch USING ERRCODE = 'SL015';
   END IF;
+  IF p_parts < 1 OR p_part < 0 OR p_part >= p_parts THEN
+    RAISE EXCEPTION 'part % of % does not exist: parts are numbered 0 to parts - 1', p_part, p_parts
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   steward := integration.acting_user(b.steward);
-  ids := integration.batch_entries(b, coalesce(p_after, 0), greatest(coalesce(p_limit, 5000), 1));
+  ids := integration.batch_entries(b, coalesce(p_after, 0), greatest(coalesce(p_limit, 5000), 1), p_part, p_parts);
   IF cardinality(ids) = 0 THEN
-    UPDATE integration.decision_batch x SET finished_at = coalesce(x.finished_at, now()) WHERE x.batch_id = p_batch;
+    UPDATE integration.decision_batch x SET finished_at = now() WHERE x.batch_id = p_batch;
     RETURN QUERY SELECT p_after, 0::bigint, 0::bigint, 0::bigint, true;
     RETURN;
   END IF;
-  SELECT count(*) FILTER (WHERE d.outcome IN ('certified', 'rejected', 'revoked')) AS decided,
-         count(*) FILTER (WHERE d.outcome = 'approved') AS approved,
-         count(*) FILTER (WHERE d.outcome NOT IN ('certified', 'rejected', 'revoked', 'approved')) AS passed
-    INTO c
-    FROM integration.decide(b.action, ids, steward, b.notes, false, b.reason_code, p_batch) d;
+  -- As decide_one: a deadlock or serialization failure PostgreSQL still
+  -- raises is tried again, never surfaced.
+  FOR attempt IN 1 .. 5 LOOP
+    BEGIN
+      SELECT count(*) FILTER (WHERE d.outcome IN ('certified', 'rejected', 'revoked')) AS decided,
+             count(*) FILTER (WHERE d.outcome = 'approved') AS approved,
+             count(*) FILTER (WHERE d.outcome NOT IN ('certified', 'rejected', 'revoked', 'approved')) AS passed
+        INTO c
+        FROM integration.decide(b.action, ids, steward, b.notes, false, b.reason_code, p_batch) d;
+      EXIT;
+    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
+      IF attempt = 5 THEN RAISE; END IF;
+      PERFORM pg_sleep(0.01 * attempt);
+    END;
+  END LOOP;
   UPDATE integration.decision_batch x
      SET decided = x.decided + c.decided, approved = x.approved + c.approved, passed_over = x.passed_over + c.passed
    WHERE x.batch_id = p_batch;
   RETURN QUERY SELECT ids[cardinality(ids)], c.decided, c.approved, c.passed, false;
 END
 $$;
-SELECT integration.use_canonical_settings('integration.decide_batch(bigint,bigint,integer)');
+SELECT integration.use_canonical_settings('integration.decide_batch(bigint,bigint,integer,integer,integer)');
 
 -- run_batch(batch, chunk): decides a whole batch, committing after every
 -- chunk (a procedure: CALL it outside a transaction block).

@@ -245,7 +245,8 @@ AS $$
     SELECT l.*, d.actor AS decided_by, d.reason_code, d.notes AS decision_notes, d.occurred_at AS decided_at,
            (SELECT max(n.ledger_id) FROM integration.ledger n
              WHERE n.target_table = l.target_table AND n.target_id = l.target_id AND n.aspect_key = l.aspect_key
-               AND n.source_system_key = l.source_system_key AND n.ledger_id > l.ledger_id AND n.is_applied) AS later_same
+               AND n.source_system_key = l.source_system_key AND n.ledger_id > l.ledger_id AND n.is_applied
+               AND n.ledger_status IN ('Pending', 'Certified')) AS later_same
       FROM integration.ledger l
       LEFT JOIN LATERAL (
             SELECT v.actor, v.reason_code, v.notes, v.occurred_at FROM integration.ledger_event v

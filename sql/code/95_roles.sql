@@ -140,7 +140,7 @@ GRANT EXECUTE ON FUNCTION
   integration.reject(bigint, text, text, text),
   integration.revoke(bigint, text, text),
   integration.open_batch(text, jsonb, text, text, text),
-  integration.decide_batch(bigint, bigint, integer),
+  integration.decide_batch(bigint, bigint, integer, integer, integer),
   integration.propose(text, uuid, text, text, text, text),
   integration.record_as_of(text, uuid, timestamptz),
   integration.explain(text, uuid, text),

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncLedgerPostgres
+
+/// The bench's schema and data: target tables, configuration, staged jobs,
+/// and preloaded history. Everything is staged as upstreams would (jobs and
+/// items inserted with SQL) and left Draft until the clock starts.
+enum BenchWorkload {
+    static let fieldNames = ["full_name", "city", "score", "joined_on", "status"]
+
+    static let setup = """
+        CREATE SCHEMA IF NOT EXISTS bench;
+        CREATE TABLE bench.person_w (id uuid PRIMARY KEY, full_name text, city text, score integer, joined_on date, status text,
+                                     is_active boolean NOT NULL DEFAULT true);
+        CREATE TABLE bench.person_s (LIKE bench.person_w INCLUDING ALL);
+        CREATE TABLE bench.person_h (LIKE bench.person_w INCLUDING ALL);
+        CREATE TABLE bench.queue (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL);
+        INSERT INTO integration.source_system (source_system_key, display_name) VALUES
+          ('bench', 'Bench'), ('bench_sql', 'Bench (SQL reference)'), ('bench_small', 'Bench (small jobs)'),
+          ('bench_hist', 'Bench (history)');
+        INSERT INTO integration.target_table (target_table, active_column) VALUES
+          ('bench.person_w', 'is_active'), ('bench.person_s', 'is_active'), ('bench.person_h', 'is_active');
+        INSERT INTO integration.commit_policy (target_table, field_name, commit_mode, auto_certify, code_list)
+        SELECT t, f, 'OnIngest', true, CASE WHEN f = 'status' THEN 'status' END
+          FROM unnest(ARRAY['bench.person_w', 'bench.person_s', 'bench.person_h']) t,
+               unnest(ARRAY[NULL, 'full_name', 'city', 'score', 'joined_on', 'status']) f;
+        INSERT INTO integration.value_map (source_system_key, code_list, source_code, canonical_code_value)
+        SELECT s, 'status', c, v FROM unnest(ARRAY['bench', 'bench_sql', 'bench_small', 'bench_hist']) s,
+               (VALUES ('A', 'active'), ('B', 'blocked'), ('C', 'closed')) AS m(c, v);
+        """
+
+    /// Stages `jobs` Draft jobs of `records` records × `fields` fields each,
+    /// keys `P<n>` numbered from `offset`.
+    static func stageLarge(
+        _ client: PostgresClient, source: String, table: String, jobs: Int, records: Int, fields: Int, offset: Int, logger: Logger
+    ) async throws {
+        let names = Array(fieldNames.prefix(fields))
+        try await client.run(
+            """
+            WITH new_jobs AS (
+              INSERT INTO integration.sync_job (source_system_key, entity_type, job_status, job_key)
+              SELECT \(source), \(table), 'Draft', \(source) || '-' || \(offset) || '-' || j FROM generate_series(1, \(jobs)) j
+              RETURNING job_id, split_part(job_key, '-', 3)::int AS j
+            )
+            INSERT INTO integration.sync_item (job_id, seq, external_key, field_name, new_value)
+            SELECT n.job_id, r * 10 + f, 'P' || (\(offset) + (n.j - 1) * \(records) + r), (\(names))[f],
+                   CASE (\(names))[f]
+                     WHEN 'full_name' THEN 'Person ' || r
+                     WHEN 'city' THEN 'City ' || (r % 97)
+                     WHEN 'score' THEN ((r * 7) % 1000)::text
+                     WHEN 'joined_on' THEN to_char(date '2000-01-01' + (r % 9000)::int, 'YYYY-MM-DD')
+                     ELSE (ARRAY['A', 'B', 'C'])[r % 3 + 1]
+                   END
+              FROM new_jobs n, generate_series(1, \(records)) r, generate_series(1, \(fields)) f
+            """, logger: logger)
+        try await client.run("ANALYZE integration.sync_item", logger: logger)
+    }
+
+    /// Stages `count` Draft jobs of one item each: a city Set on a record of
+    /// bench.person_w, half of them on records that exist already.
+    static func stageSmall(_ client: PostgresClient, count: Int, logger: Logger) async throws {
+        // The known half: records and identifiers created beforehand.
+        try await client.run(
+            """
+            WITH ids AS (
+              INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
+              SELECT 'bench_small', 'bench.person_w', 'S' || n, gen_random_uuid() FROM generate_series(1, \(count / 2)) n
+              RETURNING target_id)
+            INSERT INTO bench.person_w (id) SELECT target_id FROM ids
+            """, logger: logger)
+        try await client.run(
+            """
+            WITH new_jobs AS (
+              INSERT INTO integration.sync_job (source_system_key, entity_type, job_status, job_key)
+              SELECT 'bench_small', 'bench.person_w', 'Draft', 'small-' || n FROM generate_series(1, \(count)) n
+              RETURNING job_id, split_part(job_key, '-', 2)::int AS n
+            )
+            INSERT INTO integration.sync_item (job_id, seq, external_key, field_name, new_value)
+            SELECT job_id, 1, 'S' || n, 'city', 'Small town ' || n FROM new_jobs
+            """, logger: logger)
+        try await client.run("ANALYZE integration.sync_item", logger: logger)
+        try await client.run("ANALYZE integration.sync_job", logger: logger)
+    }
+
+    /// Preloads `entries` ledger entries of history (records of bench.person_h
+    /// with five fields each, their identifiers, order marks and sealed
+    /// chains), in batches, then analyzes the tables as autovacuum would.
+    static func preloadHistory(_ client: PostgresClient, entries: Int, logger: Logger, progress: @Sendable (Int) -> Void) async throws {
+        let fields = fieldNames.count
+        let records = max(1, entries / (fields + 1))
+        let batch = 100_000
+        var done = 0
+        while done < records {
+            let count = min(batch, records - done)
+            let from = done + 1
+            try await client.transaction(logger: logger) { conn in
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_rec ON COMMIT DROP AS
+                    SELECT n, gen_random_uuid() AS id FROM generate_series(\(from), \(from + count - 1)) n
+                    """, logger: logger)
+                try await conn.run("INSERT INTO bench.person_h (id, full_name, city, score, joined_on, status) SELECT id, 'History ' || n, 'City', n % 1000, date '2000-01-01', 'active' FROM h_rec", logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
+                    SELECT 'bench_hist', 'bench.person_h', 'H' || n, id FROM h_rec
+                    """, logger: logger)
+                // One Record entry and five Field entries per record, each
+                // certified by policy, sealed as one link per record.
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_ent ON COMMIT DROP AS
+                    SELECT r.id AS target_id, a.pos, a.aspect, a.akey, a.value,
+                           nextval('integration.ledger_ledger_id_seq') AS ledger_id,
+                           nextval('integration.apply_seq') AS aseq,
+                           nextval('integration.ledger_event_event_id_seq') AS event_id
+                      FROM h_rec r
+                     CROSS JOIN LATERAL (VALUES (1, 'Record', 'record', 'created'), (3, 'Field', 'full_name', 'History ' || r.n),
+                                                (5, 'Field', 'city', 'City'), (7, 'Field', 'score', (r.n % 1000)::text),
+                                                (9, 'Field', 'joined_on', '2000-01-01'), (11, 'Field', 'status', 'active'))
+                           AS a(pos, aspect, akey, value)
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_el ON COMMIT DROP AS
+                    SELECT e.target_id, e.pos, integration.entry_digest(e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey,
+                             'bench_hist', e.value, NULL, NULL, NULL, NULL, now()) AS d
+                      FROM h_ent e
+                    UNION ALL
+                    SELECT e.target_id, e.pos + 1, integration.event_digest(e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy',
+                             session_user, now(), 'certified at ingest by commit policy', NULL)
+                      FROM h_ent e
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMP TABLE h_link ON COMMIT DROP AS
+                    SELECT target_id, sha256(integration.chain_genesis('bench.person_h', target_id) || string_agg(d, ''::bytea ORDER BY pos)) AS link
+                      FROM h_el GROUP BY target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger
+                      (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
+                       is_applied, applied_at, apply_seq, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
+                    OVERRIDING SYSTEM VALUE
+                    SELECT e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey, 'bench_hist', 'Certified', e.value,
+                           true, now(), e.aseq, now(), now(), now(), e.pos, el.d, l.link
+                      FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos
+                      JOIN h_link l ON l.target_id = e.target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger_event
+                      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
+                    OVERRIDING SYSTEM VALUE
+                    SELECT e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(),
+                           'certified at ingest by commit policy', e.pos + 1, el.d, l.link
+                      FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos + 1
+                      JOIN h_link l ON l.target_id = e.target_id
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+                    SELECT 'bench.person_h', target_id, 12, link FROM h_link
+                    """, logger: logger)
+                try await conn.run(
+                    """
+                    INSERT INTO integration.source_order (target_table, target_id, aspect_key, source_system_key, any_submit, any_seq,
+                                                          nots_submit, nots_seq)
+                    SELECT 'bench.person_h', target_id, akey, 'bench_hist', 1, pos, 1, pos FROM h_ent
+                    """, logger: logger)
+            }
+            done += count
+            progress(done * (fields + 1))
+        }
+        for table in ["integration.ledger", "integration.ledger_event", "integration.identifier", "integration.ledger_chain",
+                      "integration.source_order", "bench.person_h"] {
+            try await client.run(PostgresQuery(unsafeSQL: "ANALYZE \(table)"), logger: logger)
+        }
+    }
+}

@@ -1,0 +1,333 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncLedgerCore
+
+/// Stages a CSV or JSON Lines file as one inbound job (SPEC §7 `submit`): the
+/// PostgreSQL shell around ``IntakePipeline``.
+///
+/// Order of work:
+/// 1. The mapping is checked against the catalogue (the worker's loader,
+///    ``ConfigurationSnapshot/loadCatalog(on:logger:)``), and the file is read
+///    until its header has been checked too: an unknown source, an
+///    unregistered table, a column that is no field, a missing key column are
+///    refused before anything is written.
+/// 2. One transaction: the items are streamed with COPY into a temporary
+///    table as the file is read (memory stays one chunk and one COPY buffer,
+///    whatever the file's size) while the content key is hashed; a malformed
+///    line or a bad cell anywhere aborts it. Then, if no job of the source
+///    already has that key, a `Draft` job is inserted, the items move into
+///    `sync_item` with one INSERT ... SELECT (plus the `Delete` items of a
+///    snapshot), and one UPDATE flips the job to `Submitted`; COMMIT.
+///
+/// Why one transaction rather than a Draft job committed first and filled
+/// over several: the job's key is a hash of the whole file, known only at its
+/// end, and an upstream may not change a job's key after inserting it (it
+/// may update `job_status` only); and a file killed half-way must leave
+/// nothing behind — with one transaction the server rolls everything back
+/// when the connection drops, so there is not even a Draft job to clean up.
+/// The job is never visible as Draft to anyone. Why a temporary table rather
+/// than COPY straight into `sync_item`: COPY FROM refuses tables with
+/// row-level security, which `sync_item` has for upstream roles.
+public struct FileSubmitter: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// Bytes read per chunk.
+    public var chunkSize = 256 * 1024
+    /// COPY data sent per message.
+    public var copyBufferSize = 256 * 1024
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Submits `input` as `request` says; `progress` is called every
+    /// ``progressInterval`` while reading, and once when storing starts.
+    public func submit(
+        _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration = .milliseconds(200),
+        progress: (@Sendable (SubmitProgress) -> Void)? = nil
+    ) async throws -> SubmitOutcome {
+        do {
+            return try await stage(input, request, progressInterval: progressInterval, progress: progress)
+        } catch let error as IntakeError {
+            throw error.file == nil ? error.in(file: input.name) : error
+        } catch let race as DuplicateKey {
+            // Another submission of the same content committed first.
+            return .alreadySubmitted(jobID: race.jobID, jobKey: race.jobKey)
+        } catch let nothing as NothingToSubmit {
+            return .nothingToSubmit(records: nothing.records)
+        }
+    }
+
+    private struct DuplicateKey: Error {
+        var jobID: Int64
+        var jobKey: String
+    }
+
+    private func stage(
+        _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration, progress: (@Sendable (SubmitProgress) -> Void)?
+    ) async throws -> SubmitOutcome {
+        let logger = logger
+        let catalog = try await client.withConnection { try await ConfigurationSnapshot.loadCatalog(on: $0, logger: logger) }
+        let mapping = try request.mapping.resolve(in: catalog)
+        var reading = Reading(
+            input: input, pipeline: IntakePipeline(format: request.format, mapping: mapping, markRecords: request.snapshot),
+            key: SubmissionKey(mapping: mapping, format: request.format, snapshot: request.snapshot), chunkSize: chunkSize,
+            progressInterval: progressInterval, progress: progress)
+
+        // Everything checkable before the first row: the header.
+        while !reading.pipeline.isReady && !reading.finished { try reading.next() }
+
+        let copyBufferSize = copyBufferSize
+        let outcome: SubmitOutcome
+        do {
+            outcome = try await client.transaction(logger: logger) { conn -> SubmitOutcome in
+                try await conn.run("SET LOCAL TimeZone = 'UTC'", logger: logger)
+                try await conn.run(
+                    """
+                    CREATE TEMPORARY TABLE intake_item (
+                      seq bigint, external_key text, operation text, field_name text, new_value text,
+                      source_timestamp timestamptz
+                    ) ON COMMIT DROP
+                    """, logger: logger)
+                try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
+                    while true {
+                        // Full, or the input has nothing more right now (a
+                        // pipe): send what there is, so the server keeps up.
+                        if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
+                            try await writer.write(ByteBuffer(bytes: reading.buffer))
+                            reading.buffer.removeAll(keepingCapacity: true)
+                        }
+                        if reading.finished { break }
+                        try reading.next()
+                    }
+                }
+                reading.report(force: true, phase: .storing)
+                return try await finish(reading, mapping: mapping, request: request, on: conn)
+            }
+        } catch {
+            switch PostgresErrors.sqlState(error) {
+            case .uniqueViolation?:
+                // A unique violation on the job key: the same content,
+                // submitted meanwhile by someone else.
+                if let jobKey = reading.jobKey(request),
+                    let (jobID, key) = try await client.withConnection({
+                        try await repeatedJob(key: jobKey, explicit: request.jobKey != nil, mapping: mapping, on: $0)
+                    })
+                {
+                    throw DuplicateKey(jobID: jobID, jobKey: key)
+                }
+            case .insufficientPrivilege?:
+                // Row-level security: this login does not speak for the source.
+                throw IntakeError(
+                    .unknownSource, "this database login may not submit for source system '\(mapping.source)'",
+                    hint: "submit as the login role registered for it (integration.source_system.login_role), a member of syncledger_upstream")
+            default:
+                break
+            }
+            throw error
+        }
+        return outcome
+    }
+
+    /// After the whole file is staged: the job, its items, the flip.
+    private func finish(_ reading: Reading, mapping: ResolvedMapping, request: SubmitRequest, on conn: PostgresConnection) async throws
+        -> SubmitOutcome
+    {
+        let pipeline = reading.pipeline
+        if pipeline.items == 0 && !request.snapshot { return .nothingToSubmit(records: pipeline.records) }
+        let jobKey: String
+        switch try await decideKey(reading, request: request, mapping: mapping, on: conn) {
+        case .repeats(let jobID, let key): return .alreadySubmitted(jobID: jobID, jobKey: key)
+        case .new(let key): jobKey = key
+        }
+        if request.snapshot && pipeline.records == 0 && !request.allowEmptySnapshot {
+            throw IntakeError(
+                .empty,
+                "the file has no records: as a snapshot it would delete every record \(mapping.source) has in \(mapping.table.name)",
+                hint: "check the export that produced it; pass --allow-empty-snapshot if that is really meant")
+        }
+
+        guard
+            let jobID = try await conn.checkedRows(
+                """
+                INSERT INTO integration.sync_job (source_system_key, direction, entity_type, job_status, job_key, priority)
+                VALUES (\(mapping.source), 'Inbound', \(mapping.table.name), 'Draft', \(jobKey), \(Int32(clamping: request.priority)))
+                RETURNING job_id
+                """, logger: logger
+            ).decoded(Int64.self).first
+        else { throw IntakeError(.badMapping, "the job was not created (is this login allowed to submit for \(mapping.source)?)") }
+
+        try await conn.run(
+            """
+            INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
+            SELECT \(jobID), s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
+              FROM pg_temp.intake_item s
+             WHERE s.operation IS NOT NULL
+            """, logger: logger)
+
+        var deletes = 0
+        if request.snapshot {
+            try await conn.run("ANALYZE pg_temp.intake_item", logger: logger)
+            let lastSeq = pipeline.unpivot.nextSeq - 1
+            deletes = Int(
+                try await conn.checkedRows(
+                    """
+                    WITH inserted AS (
+                      INSERT INTO integration.sync_item (job_id, seq, external_key, operation)
+                      SELECT \(jobID), \(lastSeq) + row_number() OVER (ORDER BY k.external_key), k.external_key, 'Delete'
+                        FROM integration.snapshot_keys(\(mapping.source), \(mapping.table.name)) k
+                       WHERE NOT EXISTS (SELECT FROM pg_temp.intake_item s WHERE s.external_key = k.external_key)
+                      RETURNING 1)
+                    SELECT count(*) FROM inserted
+                    """, logger: logger
+                ).decoded(Int64.self).first ?? Int64(0))
+            if pipeline.items + deletes == 0 {
+                throw NothingToSubmit(records: pipeline.records)
+            }
+        }
+
+        // The flip: one statement, in the same transaction as everything above.
+        try await conn.run(
+            "UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_id = \(jobID) AND job_status = 'Draft'", logger: logger)
+        return .submitted(
+            SubmitReceipt(
+                jobID: jobID, jobKey: jobKey, source: mapping.source, table: mapping.table.name, records: pipeline.records,
+                items: pipeline.items, deletes: deletes))
+    }
+
+    /// Rolls back a snapshot that turned out to change nothing.
+    private struct NothingToSubmit: Error {
+        var records: Int
+    }
+
+    /// The job of `source` with `jobKey`, if there is one.
+    private enum KeyDecision {
+        case repeats(jobID: Int64, key: String)
+        case new(String)
+    }
+
+    /// The job key of this submission, or the job it repeats.
+    ///
+    /// An explicit `--job-key` is the upstream's own idempotency key: used
+    /// again, it is a repeat. A content key (`sha256:H`) repeats only the
+    /// source's *latest* job for the table: the same extract sent twice in a
+    /// row is a no-op, but content that comes back after a different
+    /// submission (A, then B, then A again: a change reverted at the source)
+    /// is a new statement and is submitted, as `sha256:H@N` (N: the job it
+    /// follows), so the key stays unique per source.
+    private func decideKey(_ reading: Reading, request: SubmitRequest, mapping: ResolvedMapping, on conn: PostgresConnection)
+        async throws -> KeyDecision
+    {
+        let key = reading.jobKey(request) ?? ""
+        let explicit = request.jobKey != nil
+        if explicit {
+            return try await repeatedJob(key: key, explicit: true, mapping: mapping, on: conn).map { .repeats(jobID: $0, key: $1) } ?? .new(key)
+        }
+        let latest = try await latestJob(mapping, on: conn)
+        if let (jobID, latestKey) = latest, Self.carries(latestKey, key) { return .repeats(jobID: jobID, key: latestKey ?? key) }
+        let taken = try await conn.checkedRows(
+            "SELECT EXISTS (SELECT FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key))",
+            logger: logger
+        ).decoded(Bool.self).first ?? false
+        guard taken, let (latestID, _) = latest else { return .new(key) }
+        return .new("\(key)@\(latestID)")
+    }
+
+    /// The job a submission with `key` repeats, with that job's key: for an
+    /// explicit key, the job with that key; for a content key, the source's
+    /// latest inbound job for the table when it carries `key`.
+    private func repeatedJob(key: String, explicit: Bool, mapping: ResolvedMapping, on conn: PostgresConnection) async throws
+        -> (Int64, String)?
+    {
+        if explicit {
+            return try await conn.checkedRows(
+                "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(mapping.source) AND job_key = \(key)", logger: logger
+            ).decoded(Int64.self).first.map { ($0, key) }
+        }
+        guard let (jobID, latestKey) = try await latestJob(mapping, on: conn), Self.carries(latestKey, key), let latestKey else { return nil }
+        return (jobID, latestKey)
+    }
+
+    /// The source's latest inbound job for the mapping's table, with its key.
+    private func latestJob(_ mapping: ResolvedMapping, on conn: PostgresConnection) async throws -> (Int64, String?)? {
+        try await conn.checkedRows(
+            """
+            SELECT job_id, job_key FROM integration.sync_job
+             WHERE source_system_key = \(mapping.source) AND direction = 'Inbound' AND entity_type = \(mapping.table.name)
+             ORDER BY job_id DESC LIMIT 1
+            """, logger: logger
+        ).decoded((Int64, String?).self).first
+    }
+
+    /// Whether `jobKey` is the content key `key`, as is or followed by `@N`.
+    private static func carries(_ jobKey: String?, _ key: String) -> Bool {
+        guard let jobKey else { return false }
+        return jobKey == key || jobKey.hasPrefix(key + "@")
+    }
+}
+
+/// The reading side of a submission: input → hash → pipeline → COPY bytes.
+private struct Reading {
+    let input: IntakeInput
+    var pipeline: IntakePipeline
+    var key: SubmissionKey
+    var chunk: [UInt8]
+    /// COPY text not yet sent.
+    var buffer: [UInt8] = []
+    var finished = false
+    /// The last read returned less than a chunk: the input had no more for now.
+    var drained = false
+    let started = ContinuousClock.now
+    var lastReport = ContinuousClock.now
+    let progressInterval: Duration
+    let progress: (@Sendable (SubmitProgress) -> Void)?
+
+    init(
+        input: IntakeInput, pipeline: IntakePipeline, key: SubmissionKey, chunkSize: Int, progressInterval: Duration,
+        progress: (@Sendable (SubmitProgress) -> Void)?
+    ) {
+        self.input = input
+        self.pipeline = pipeline
+        self.key = key
+        self.chunk = [UInt8](repeating: 0, count: chunkSize)
+        self.progressInterval = progressInterval
+        self.progress = progress
+        buffer.reserveCapacity(chunkSize * 2)
+    }
+
+    /// Reads, hashes and parses the next chunk (or finishes at the end).
+    mutating func next() throws {
+        let count = try input.read(into: &chunk)
+        drained = count < chunk.count
+        if count == 0 {
+            try pipeline.finish { CopyText.append($0, to: &buffer) }
+            finished = true
+            return
+        }
+        try chunk.withUnsafeBytes { raw in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+            key.update(bytes)
+            try pipeline.feed(bytes) { CopyText.append($0, to: &buffer) }
+        }
+        report(force: false)
+    }
+
+    mutating func report(force: Bool, phase: SubmitProgress.Phase = .reading) {
+        guard let progress else { return }
+        let now = ContinuousClock.now
+        guard force || now - lastReport >= progressInterval else { return }
+        lastReport = now
+        let elapsed = now - started
+        progress(
+            SubmitProgress(
+                phase: phase, records: pipeline.records, items: pipeline.items, bytesRead: input.bytesRead, totalBytes: input.totalBytes,
+                elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    }
+
+    /// The job key: the request's, or the content key once the whole file is read.
+    func jobKey(_ request: SubmitRequest) -> String? {
+        request.jobKey ?? (finished ? key.jobKey : nil)
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import SyncLedgerDevSupport
+import SyncLedgerTestSupport
+import Testing
+
+@testable import SyncLedgerPostgres
+
+/// Issue 11: a database that cannot be used is named within seconds, by
+/// every command, with the cause and what to do: refused port, wrong
+/// password (SCRAM), TLS required by `sslmode` but not offered, missing
+/// database, schema not migrated or older than the binary. Exit 69 when
+/// retrying may help, 78 when the configuration must change.
+///
+/// Each run has a bound that only catches a hang (the pool used to retry for
+/// about 68 s); it is not a timing assertion.
+@Suite("Connection failures are named at once")
+struct ConnectionFailureTests {
+    static let bound: Duration = .seconds(30)
+
+    func status(_ databaseURL: String, _ arguments: [String] = ["status"]) async throws -> CommandRun {
+        try await CommandRun.run(arguments, environment: ["DATABASE_URL": databaseURL], bound: Self.bound)
+    }
+
+    @Test func closedPortIsRefusedNamingHostAndPort() async throws {
+        let port = try LoopbackPort.unused()
+        let run = try await status("postgres://postgres@127.0.0.1:\(port)/app?sslmode=disable")
+        #expect(run.status == 69, "\(run)")
+        #expect(run.stderr.contains("connection refused by 127.0.0.1:\(port)"), "\(run)")
+        #expect(!run.stderr.contains("CircuitBreaker"), "\(run)")
+    }
+
+    /// Every command that talks to a database goes through the same check.
+    @Test(arguments: [
+        ["status"], ["status", "--json"], ["migrate"], ["verify"], ["steward", "queue"], ["steward", "certify", "1", "--as", "alice"],
+        ["outbound", "next", "--source", "hr"], ["outbound", "ack", "1"], ["demo"], ["bench"],
+    ])
+    func everyCommandNamesARefusedConnection(arguments: [String]) async throws {
+        let port = try LoopbackPort.unused()
+        let run = try await status("postgres://postgres@127.0.0.1:\(port)/app?sslmode=disable", arguments)
+        #expect(run.status == 69, "\(run)")
+        #expect(run.stderr.contains("connection refused by 127.0.0.1:\(port)"), "\(run)")
+        #expect(run.stderr.contains("hint: "), "\(run)")
+    }
+
+    @Test func wrongPasswordWithScramNamesTheUser() async throws {
+        let server = try await TestCluster.shared.passwordServerURL()
+        let url = CommandRun.databaseURL(
+            DatabaseURL(host: server.host, port: server.port, username: TestCluster.passwordRole, database: "postgres"), password: "wrong")
+        let run = try await status(url)
+        #expect(run.status == 78, "\(run)")
+        #expect(run.stderr.contains("refused user \"\(TestCluster.passwordRole)\""), "\(run)")
+        #expect(run.stderr.contains("password authentication failed"), "\(run)")
+        #expect(!run.stderr.contains("wrong"), "the password must not be printed: \(run)")
+
+        // The right password gets past authentication (to the next cause:
+        // this database holds no syncledger schema).
+        let right = try await status(
+            CommandRun.databaseURL(
+                DatabaseURL(host: server.host, port: server.port, username: TestCluster.passwordRole, database: "postgres"),
+                password: "right-password"))
+        #expect(right.status == 78, "\(right)")
+        #expect(right.stderr.contains("never migrated"), "\(right)")
+    }
+
+    @Test func tlsRequiredAgainstAServerWithoutTLS() async throws {
+        let url = try await TestCluster.shared.serverURL()
+        let run = try await status(CommandRun.databaseURL(url.with(database: "postgres"), sslMode: "require"))
+        #expect(run.status == 78, "\(run)")
+        #expect(run.stderr.contains("does not offer TLS, and sslmode=require requires it"), "\(run)")
+        #expect(!run.stderr.contains("Generic description"), "\(run)")
+    }
+
+    @Test func missingDatabaseIsNamed() async throws {
+        let url = try await TestCluster.shared.serverURL()
+        let name = "no_such_database_\(ProcessInfo.processInfo.processIdentifier)"
+        let run = try await status(CommandRun.databaseURL(url.with(database: name)))
+        #expect(run.status == 78, "\(run)")
+        #expect(run.stderr.contains("database \"\(name)\" does not exist"), "\(run)")
+    }
+
+    @Test func unmigratedDatabaseSaysRunMigrate() async throws {
+        let server = try await TestCluster.shared.serverURL()
+        let name = "unmigrated_\(ProcessInfo.processInfo.processIdentifier)"
+        try await Database.createDatabase(name, on: server, replace: true, logger: TestCluster.logger)
+        let url = CommandRun.databaseURL(server.with(database: name))
+
+        for arguments in [["status"], ["steward", "queue"], ["verify"]] {
+            let run = try await status(url, arguments)
+            #expect(run.status == 78, "\(arguments): \(run)")
+            #expect(run.stderr.contains("database \"\(name)\" has no syncledger schema"), "\(arguments): \(run)")
+            #expect(run.stderr.contains("run `syncledger migrate`"), "\(arguments): \(run)")
+            #expect(!run.stderr.contains("does not exist"), "\(arguments): \(run)")
+        }
+        // migrate needs the connection only, and fixes it.
+        let migrate = try await status(url, ["migrate"])
+        #expect(migrate.status == 0, "\(migrate)")
+        let after = try await status(url)
+        #expect(after.status == 0, "\(after)")
+    }
+
+    @Test func schemaOlderThanTheBinaryNamesTheMissingMigrations() async throws {
+        try await TestDatabase.with { db in
+            let next = try Migrator.nextRelease()
+            defer { try? FileManager.default.removeItem(at: next.directory) }
+            let run = try await CommandRun.run(
+                ["status"], environment: ["DATABASE_URL": CommandRun.databaseURL(db.url), "SYNCLEDGER_SQL_DIR": next.directory.path])
+            #expect(run.status == 78, "\(run)")
+            #expect(run.stderr.contains("older than this syncledger"), "\(run)")
+            #expect(run.stderr.contains("1 migration(s) not applied: \(next.missing)"), "\(run)")
+            #expect(run.stderr.contains("run `syncledger migrate`"), "\(run)")
+        }
+    }
+
+    /// A schema newer than the binary (a migration it does not know) is fine.
+    @Test func newerSchemaIsAccepted() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec("INSERT INTO integration.schema_migration (version, checksum) VALUES ('schema/999_from_the_future.sql', 'x')")
+            let run = try await status(CommandRun.databaseURL(db.url))
+            #expect(run.status == 0, "\(run)")
+            let outcome = try await ConnectionCheck.run(
+                url: db.url, requireSchema: true, migrator: Migrator(directory: Migrator.locateDirectory()), logger: db.logger)
+            #expect(outcome.schemaVerified)
+            #expect(outcome.newerMigrations == ["schema/999_from_the_future.sql"])
+        }
+    }
+
+    /// The typed causes the worker decides on: which are fatal.
+    @Test func causesAndFatality() async throws {
+        let logger = TestCluster.logger
+        let server = try await TestCluster.shared.serverURL()
+        let migrator = try Migrator(directory: Migrator.locateDirectory())
+
+        func cause(_ url: DatabaseURL, requireSchema: Bool = true) async -> ConnectionCheck.Failure? {
+            do {
+                try await ConnectionCheck.run(url: url, requireSchema: requireSchema, migrator: migrator, logger: logger)
+                return nil
+            } catch {
+                return error as? ConnectionCheck.Failure
+            }
+        }
+
+        let closedPort = try LoopbackPort.unused()
+        let refused = await cause(DatabaseURL(host: "127.0.0.1", port: closedPort, username: "postgres", database: "x"))
+        #expect(refused?.cause == .refused(host: "127.0.0.1", port: closedPort))
+        #expect(refused?.isFatal == false)
+        #expect(refused?.exitCode == 69)
+
+        var tls = server.with(database: "postgres")
+        tls.sslMode = .require
+        #expect(await cause(tls)?.cause == .tlsNotOffered(sslMode: "require"))
+        #expect(await cause(tls)?.isFatal == true)
+
+        #expect(await cause(server.with(database: "nope_\(ProcessInfo.processInfo.processIdentifier)"))?.cause
+            == .databaseMissing(name: "nope_\(ProcessInfo.processInfo.processIdentifier)"))
+
+        #expect(await cause(server.with(database: "postgres"))?.cause == .schemaMissing(database: "postgres"))
+        #expect(await cause(server.with(database: "postgres"), requireSchema: false) == nil)
+
+        let password = try await TestCluster.shared.passwordServerURL()
+        var wrong = DatabaseURL(host: password.host, port: password.port, username: TestCluster.passwordRole, database: "postgres")
+        wrong.password = "wrong"
+        let auth = await cause(wrong)
+        guard case .authenticationFailed(let user, _) = auth?.cause else {
+            Issue.record("expected authenticationFailed, got \(String(describing: auth))")
+            return
+        }
+        #expect(user == TestCluster.passwordRole)
+        #expect(auth?.isFatal == true)
+        #expect(auth?.exitCode == 78)
+    }
+}
