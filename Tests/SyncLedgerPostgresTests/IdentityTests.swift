@@ -308,6 +308,73 @@ struct IdentityTests {
             }
         }
     }
+
+    /// The race, forced: transaction A resolves crm's new key for a person and
+    /// writes her values, uncommitted; transaction B resolves payroll's new
+    /// key for the same person and must wait on A's claim of the link rule's
+    /// key; once A commits, B links its key to A's record instead of creating
+    /// a second one.
+    @Test(.timeLimit(.minutes(5)))
+    func aCreationUnderALinkRuleWaitsForTheTransactionThatClaimedTheKeyAndLinksToItsRecord() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Self.setup + (try Self.readmeRules("People")))
+            let values = [("given_name", "Amélie"), ("family_name", "Dupont"), ("birth_date", "1980-05-03")]
+            let match = "{" + values.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ") + "}"
+            @Sendable func resolve(_ source: String, _ key: String) -> PostgresQuery {
+                """
+                SELECT r.target_id, r.created, r.match_rule FROM integration.resolve_records(jsonb_build_array(jsonb_build_object(
+                  'n', 1, 'source', \(source)::text, 'table', 'core.person', 'key', \(key)::text, 'hint', NULL, 'creates', true,
+                  'match', \(match)::jsonb))) r
+                """
+            }
+            let logger = db.logger
+            try await db.client.withConnection { a in
+                try await db.client.withConnection { b in
+                    _ = try await a.query("BEGIN", logger: logger).collect()
+                    let first = try #require(try await a.query(resolve("crm", "C1"), logger: logger).collect().first)
+                        .decode((UUID, Bool, String?).self)
+                    #expect(first.1 && first.2 == nil, "crm's key creates the record")
+                    // Its values, as apply_chunk writes them (write_targets: the match keys follow).
+                    let writes = "[" + values.enumerated().map { index, field in
+                        "{\"n\": \(index + 1), \"table\": \"core.person\", \"target_id\": \"\(first.0)\", \"aspect\": \"Field\", "
+                            + "\"aspect_key\": \"\(field.0)\", \"value\": \"\(field.1)\", \"check\": false}"
+                    }.joined(separator: ", ") + "]"
+                    _ = try await a.query("SELECT * FROM integration.write_targets(\(writes)::jsonb)", logger: logger).collect()
+
+                    let pid = try #require(try await b.query("SELECT pg_backend_pid()", logger: logger).collect().first).decode(Int32.self)
+                    _ = try await b.query("BEGIN", logger: logger).collect()
+                    try await withThrowingTaskGroup(of: (UUID, Bool, String?).self) { group in
+                        group.addTask {
+                            let row = try #require(try await b.query(resolve("payroll", "P1"), logger: logger).collect().first)
+                            _ = try await b.query("COMMIT", logger: logger).collect()
+                            return try row.decode((UUID, Bool, String?).self)
+                        }
+                        // B is blocked by A (or, without claims, done without waiting).
+                        while true {
+                            let state = try await db.rows(
+                                """
+                                SELECT (cardinality(pg_blocking_pids(pid)) > 0)::text,
+                                       (state = 'idle' OR query LIKE 'SELECT r.target_id%' AND state <> 'active')::text
+                                  FROM pg_stat_activity WHERE pid = \(pid)
+                                """)
+                            if state.first?[0] == "true" { break }
+                            if state.first?[1] == "true" {
+                                Issue.record("payroll's resolve did not wait for crm's claim")
+                                break
+                            }
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        _ = try await a.query("COMMIT", logger: logger).collect()
+                        let second = try #require(try await group.next())
+                        #expect(second.0 == first.0, "payroll's key names crm's record")
+                        #expect(!second.1 && second.2 == "same_name_and_birth_date", "linked by the rule, not created: \(second)")
+                    }
+                }
+            }
+            #expect(try await db.int("SELECT count(*) FROM core.person") == 1)
+            #expect(try await db.int("SELECT count(DISTINCT target_id) FROM integration.identifier WHERE external_key IN ('C1', 'P1')") == 1)
+        }
+    }
 }
 
 // MARK: - Seeded people
