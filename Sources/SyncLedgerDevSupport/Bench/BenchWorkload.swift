@@ -15,18 +15,24 @@ enum BenchWorkload {
                                      is_active boolean NOT NULL DEFAULT true);
         CREATE TABLE bench.person_s (LIKE bench.person_w INCLUDING ALL);
         CREATE TABLE bench.person_h (LIKE bench.person_w INCLUDING ALL);
+        CREATE TABLE bench.person_f (LIKE bench.person_w INCLUDING ALL);
+        -- The floor's ledger: one plain row per item; no chain, digest or guard.
+        CREATE TABLE bench.floor_ledger (ledger_id bigint PRIMARY KEY, target_id uuid NOT NULL, aspect_key text NOT NULL,
+                                         value text, sync_item_id bigint, job_id bigint NOT NULL,
+                                         recorded_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE bench.queue (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL);
         INSERT INTO integration.source_system (source_system_key, display_name) VALUES
           ('bench', 'Bench'), ('bench_sql', 'Bench (SQL reference)'), ('bench_small', 'Bench (small jobs)'),
-          ('bench_hist', 'Bench (history)');
+          ('bench_hist', 'Bench (history)'), ('bench_floor', 'Bench (floor)');
         INSERT INTO integration.target_table (target_table, active_column) VALUES
-          ('bench.person_w', 'is_active'), ('bench.person_s', 'is_active'), ('bench.person_h', 'is_active');
+          ('bench.person_w', 'is_active'), ('bench.person_s', 'is_active'), ('bench.person_h', 'is_active'),
+          ('bench.person_f', 'is_active');
         INSERT INTO integration.commit_policy (target_table, field_name, commit_mode, auto_certify, code_list)
         SELECT t, f, 'OnIngest', true, CASE WHEN f = 'status' THEN 'status' END
           FROM unnest(ARRAY['bench.person_w', 'bench.person_s', 'bench.person_h']) t,
                unnest(ARRAY[NULL, 'full_name', 'city', 'score', 'joined_on', 'status']) f;
         INSERT INTO integration.value_map (source_system_key, code_list, source_code, canonical_code_value)
-        SELECT s, 'status', c, v FROM unnest(ARRAY['bench', 'bench_sql', 'bench_small', 'bench_hist']) s,
+        SELECT s, 'status', c, v FROM unnest(ARRAY['bench', 'bench_sql', 'bench_small', 'bench_hist', 'bench_floor']) s,
                (VALUES ('A', 'active'), ('B', 'blocked'), ('C', 'closed')) AS m(c, v);
         """
 
