@@ -748,6 +748,180 @@ ALTER TABLE integration.ledger_link ALTER COLUMN link_id ADD GENERATED ALWAYS AS
 
 
 --
+-- Name: match_claim; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE UNLOGGED TABLE integration.match_claim (
+    claim_key bigint NOT NULL
+);
+
+
+--
+-- Name: TABLE match_claim; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.match_claim IS 'Transient claims on normalised match keys that serialise transactions creating records a link rule would join (empty at rest).';
+
+
+--
+-- Name: match_key; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.match_key (
+    rule_id bigint NOT NULL,
+    target_id uuid NOT NULL,
+    part smallint NOT NULL,
+    normalised_key text NOT NULL,
+    lookup text NOT NULL,
+    CONSTRAINT match_key_lookup_valid CHECK ((lookup = ANY (ARRAY['value'::text, 'trigram'::text, 'none'::text])))
+);
+
+
+--
+-- Name: TABLE match_key; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.match_key IS 'Per match rule and active record: its normalised key (part 0) and a similar rule''s blocks (part i: the key without field i), indexed for the matching.';
+
+
+--
+-- Name: match_rule; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.match_rule (
+    rule_id bigint NOT NULL,
+    target_table text NOT NULL,
+    rule_name text NOT NULL,
+    fields text[] NOT NULL,
+    method text DEFAULT 'exact'::text NOT NULL,
+    min_score real,
+    action text DEFAULT 'suspect'::text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT match_rule_action_valid CHECK ((action = ANY (ARRAY['link'::text, 'suspect'::text]))),
+    CONSTRAINT match_rule_fields_count CHECK (((cardinality(fields) >= 1) AND (cardinality(fields) <= 8))),
+    CONSTRAINT match_rule_method_valid CHECK ((method = ANY (ARRAY['exact'::text, 'similar'::text]))),
+    CONSTRAINT match_rule_min_score_range CHECK (((min_score >= (0)::double precision) AND (min_score <= (1)::double precision))),
+    CONSTRAINT match_rule_name_format CHECK ((rule_name ~ '^[a-z][a-z0-9_]*$'::text)),
+    CONSTRAINT match_rule_similar_has_min_score CHECK (((method = 'exact'::text) OR (min_score IS NOT NULL)))
+);
+
+
+--
+-- Name: TABLE match_rule; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.match_rule IS 'Identity resolution: how a new external key (without a target_id hint) finds an existing record of its table.';
+
+
+--
+-- Name: COLUMN match_rule.fields; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_rule.fields IS 'Target columns compared, with the values the new record arrives with; a rule does not apply to a record with an empty value for any of them.';
+
+
+--
+-- Name: COLUMN match_rule.method; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_rule.method IS 'exact: equal after normalising case, accents, punctuation and spacing; similar: trigram similarity (pg_trgm) of the normalised fields together.';
+
+
+--
+-- Name: COLUMN match_rule.min_score; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_rule.min_score IS 'similar: the lowest similarity (0..1) that counts as a candidate. exact rules score 1.';
+
+
+--
+-- Name: COLUMN match_rule.action; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_rule.action IS 'link: exactly one candidate links the new key to it; suspect: the record is created and the pair recorded in match_suspect.';
+
+
+--
+-- Name: match_rule_rule_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.match_rule ALTER COLUMN rule_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.match_rule_rule_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: match_suspect; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.match_suspect (
+    suspect_id bigint NOT NULL,
+    target_table text NOT NULL,
+    target_id uuid NOT NULL,
+    candidate_id uuid NOT NULL,
+    rule_id bigint,
+    rule_name text NOT NULL,
+    score numeric(5,4) NOT NULL,
+    source_system_key text,
+    status text DEFAULT 'open'::text NOT NULL,
+    found_at timestamp with time zone DEFAULT now() NOT NULL,
+    decided_at timestamp with time zone,
+    decided_by text,
+    notes text,
+    merge_id bigint,
+    CONSTRAINT match_suspect_status_valid CHECK ((status = ANY (ARRAY['open'::text, 'merged'::text, 'dismissed'::text]))),
+    CONSTRAINT match_suspect_two_records CHECK ((target_id <> candidate_id))
+);
+
+
+--
+-- Name: TABLE match_suspect; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.match_suspect IS 'Pairs of records that may be the same (a suspect rule, several link candidates): open until a steward merges or dismisses them.';
+
+
+--
+-- Name: COLUMN match_suspect.target_id; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_suspect.target_id IS 'The record created for a new external key.';
+
+
+--
+-- Name: COLUMN match_suspect.candidate_id; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_suspect.candidate_id IS 'The record it looked like.';
+
+
+--
+-- Name: COLUMN match_suspect.source_system_key; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.match_suspect.source_system_key IS 'The source whose new key created target_id.';
+
+
+--
+-- Name: match_suspect_suspect_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.match_suspect ALTER COLUMN suspect_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.match_suspect_suspect_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: merkle_checkpoint; Type: TABLE; Schema: integration; Owner: -
 --
 
@@ -806,6 +980,63 @@ COMMENT ON TABLE integration.reject_reason IS 'Reasons a steward gives when reje
 --
 
 COMMENT ON VIEW integration.my_decisions IS 'For an upstream login: stewards'' decisions on its own values (Certified, Rejected with reason, Revoked, Approved), by its own record keys.';
+
+
+--
+-- Name: record_merge; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.record_merge (
+    merge_id bigint NOT NULL,
+    target_table text NOT NULL,
+    survivor_id uuid NOT NULL,
+    merged_id uuid NOT NULL,
+    steward text NOT NULL,
+    acting_role name DEFAULT SESSION_USER NOT NULL,
+    notes text,
+    merged_at timestamp with time zone DEFAULT now() NOT NULL,
+    identifiers bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    entries bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    unmerged_at timestamp with time zone,
+    unmerged_by text,
+    unmerge_notes text,
+    CONSTRAINT record_merge_two_records CHECK ((survivor_id <> merged_id))
+);
+
+
+--
+-- Name: TABLE record_merge; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.record_merge IS 'Steward merges (integration.merge): survivor and merged record, the identifiers moved and the ledger entries written; unmerged_* once undone.';
+
+
+--
+-- Name: COLUMN record_merge.identifiers; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.record_merge.identifiers IS 'The identifier rows moved from the merged record to the survivor.';
+
+
+--
+-- Name: COLUMN record_merge.entries; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.record_merge.entries IS 'The ledger entries the merge wrote (settled values, repointed relationships, moved identifiers, the deactivation).';
+
+
+--
+-- Name: record_merge_merge_id_seq; Type: SEQUENCE; Schema: integration; Owner: -
+--
+
+ALTER TABLE integration.record_merge ALTER COLUMN merge_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME integration.record_merge_merge_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 
 --
@@ -899,6 +1130,13 @@ ALTER TABLE integration.subscription ALTER COLUMN subscription_id ADD GENERATED 
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: VIEW suspect_queue; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON VIEW integration.suspect_queue IS 'Suspect pairs (match_suspect) with both records'' external keys and rule fields; status open, merged or dismissed.';
 
 
 --
@@ -1156,6 +1394,46 @@ ALTER TABLE ONLY integration.ledger
 
 
 --
+-- Name: match_claim match_claim_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_claim
+    ADD CONSTRAINT match_claim_pkey PRIMARY KEY (claim_key);
+
+
+--
+-- Name: match_key match_key_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_key
+    ADD CONSTRAINT match_key_pkey PRIMARY KEY (rule_id, target_id, part);
+
+
+--
+-- Name: match_rule match_rule_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_rule
+    ADD CONSTRAINT match_rule_pkey PRIMARY KEY (rule_id);
+
+
+--
+-- Name: match_rule match_rule_table_name_unique; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_rule
+    ADD CONSTRAINT match_rule_table_name_unique UNIQUE (target_table, rule_name);
+
+
+--
+-- Name: match_suspect match_suspect_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_suspect
+    ADD CONSTRAINT match_suspect_pkey PRIMARY KEY (suspect_id);
+
+
+--
 -- Name: merkle_checkpoint merkle_checkpoint_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
 --
 
@@ -1185,6 +1463,14 @@ ALTER TABLE ONLY integration.merkle_leaf
 
 ALTER TABLE ONLY integration.merkle_node
     ADD CONSTRAINT merkle_node_pkey PRIMARY KEY (level, node_index);
+
+
+--
+-- Name: record_merge record_merge_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.record_merge
+    ADD CONSTRAINT record_merge_pkey PRIMARY KEY (merge_id);
 
 
 --
@@ -1332,6 +1618,55 @@ CREATE INDEX ledger_pending_by_table ON integration.ledger USING btree (target_t
 
 
 --
+-- Name: match_key_by_trigram; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX match_key_by_trigram ON integration.match_key USING gin (normalised_key public.gin_trgm_ops) WITH (fastupdate=off) WHERE (lookup = 'trigram'::text);
+
+
+--
+-- Name: match_key_by_value; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX match_key_by_value ON integration.match_key USING btree (rule_id, normalised_key) WHERE (lookup = 'value'::text);
+
+
+--
+-- Name: match_suspect_by_merge; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX match_suspect_by_merge ON integration.match_suspect USING btree (merge_id) WHERE (merge_id IS NOT NULL);
+
+
+--
+-- Name: match_suspect_open; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX match_suspect_open ON integration.match_suspect USING btree (found_at, suspect_id) WHERE (status = 'open'::text);
+
+
+--
+-- Name: match_suspect_pair; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE UNIQUE INDEX match_suspect_pair ON integration.match_suspect USING btree (target_table, LEAST(target_id, candidate_id), GREATEST(target_id, candidate_id));
+
+
+--
+-- Name: record_merge_open_by_survivor; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX record_merge_open_by_survivor ON integration.record_merge USING btree (target_table, survivor_id) WHERE (unmerged_at IS NULL);
+
+
+--
+-- Name: record_merge_open_per_merged; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE UNIQUE INDEX record_merge_open_per_merged ON integration.record_merge USING btree (target_table, merged_id) WHERE (unmerged_at IS NULL);
+
+
+--
 -- Name: sync_item_by_job_status; Type: INDEX; Schema: integration; Owner: -
 --
 
@@ -1468,6 +1803,27 @@ ALTER TABLE integration.ledger ENABLE ALWAYS TRIGGER ledger_refuse_truncate;
 
 
 --
+-- Name: match_rule match_rule_check; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER match_rule_check BEFORE INSERT OR UPDATE ON integration.match_rule FOR EACH ROW EXECUTE FUNCTION integration.check_match_rule();
+
+
+--
+-- Name: match_rule match_rule_config_version; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER match_rule_config_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON integration.match_rule FOR EACH STATEMENT EXECUTE FUNCTION integration.bump_config_version();
+
+
+--
+-- Name: match_rule match_rule_keys; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER match_rule_keys AFTER INSERT OR UPDATE ON integration.match_rule FOR EACH ROW EXECUTE FUNCTION integration.match_rule_keys();
+
+
+--
 -- Name: source_system source_system_config_version; Type: TRIGGER; Schema: integration; Owner: -
 --
 
@@ -1562,6 +1918,54 @@ ALTER TABLE ONLY integration.ledger
 
 ALTER TABLE ONLY integration.ledger_event
     ADD CONSTRAINT ledger_event_ledger_id_fkey FOREIGN KEY (ledger_id) REFERENCES integration.ledger(ledger_id);
+
+
+--
+-- Name: match_key match_key_rule_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_key
+    ADD CONSTRAINT match_key_rule_id_fkey FOREIGN KEY (rule_id) REFERENCES integration.match_rule(rule_id) ON DELETE CASCADE;
+
+
+--
+-- Name: match_rule match_rule_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_rule
+    ADD CONSTRAINT match_rule_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: match_suspect match_suspect_merge_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_suspect
+    ADD CONSTRAINT match_suspect_merge_id_fkey FOREIGN KEY (merge_id) REFERENCES integration.record_merge(merge_id);
+
+
+--
+-- Name: match_suspect match_suspect_rule_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_suspect
+    ADD CONSTRAINT match_suspect_rule_id_fkey FOREIGN KEY (rule_id) REFERENCES integration.match_rule(rule_id) ON DELETE SET NULL;
+
+
+--
+-- Name: match_suspect match_suspect_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.match_suspect
+    ADD CONSTRAINT match_suspect_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
+
+
+--
+-- Name: record_merge record_merge_target_table_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.record_merge
+    ADD CONSTRAINT record_merge_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
 
 
 --
@@ -2018,6 +2422,13 @@ REVOKE ALL ON FUNCTION integration.check_ledger_updater() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION check_match_rule(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_match_rule() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION check_values(p_source text, p_table text, p_values jsonb, p_role name); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2041,6 +2452,13 @@ GRANT ALL ON FUNCTION integration.checkpoint(p_max_links bigint) TO syncledger_w
 
 REVOKE ALL ON FUNCTION integration.claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.claim_jobs(p_worker text, p_token uuid, p_lease_seconds integer, p_max_jobs integer, p_item_budget integer) TO syncledger_worker;
+
+
+--
+-- Name: FUNCTION claim_match_keys(p_keys bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.claim_match_keys(p_keys bigint[]) FROM PUBLIC;
 
 
 --
@@ -2084,6 +2502,15 @@ REVOKE ALL ON FUNCTION integration.decide_one(p_action text, p_ledger_id bigint,
 
 
 --
+-- Name: FUNCTION dismiss_suspect(p_suspect_id bigint, p_notes text, p_steward text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.dismiss_suspect(p_suspect_id bigint, p_notes text, p_steward text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.dismiss_suspect(p_suspect_id bigint, p_notes text, p_steward text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.dismiss_suspect(p_suspect_id bigint, p_notes text, p_steward text) TO syncledger_admin;
+
+
+--
 -- Name: FUNCTION enqueue_outbound(p_ledger_ids bigint[]); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2098,10 +2525,10 @@ REVOKE ALL ON FUNCTION integration.enqueue_outbound_value(p_table text, p_id uui
 
 
 --
--- Name: FUNCTION enqueue_outbound_values(p_values integration.outbound_value[]); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION enqueue_outbound_values(p_values integration.outbound_value[], p_receivers text[]); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.enqueue_outbound_values(p_values integration.outbound_value[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.enqueue_outbound_values(p_values integration.outbound_value[], p_receivers text[]) FROM PUBLIC;
 
 
 --
@@ -2206,6 +2633,20 @@ GRANT ALL ON FUNCTION integration.hold_sentence(p_reason text, p_source text, p_
 
 
 --
+-- Name: FUNCTION identity_snapshot(p_table text, p_ids uuid[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.identity_snapshot(p_table text, p_ids uuid[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION identity_table(p_a uuid, p_b uuid); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.identity_table(p_a uuid, p_b uuid) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION intake_code_lists(p_table text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2268,10 +2709,113 @@ GRANT ALL ON FUNCTION integration.ledger_anchor() TO syncledger_admin;
 
 
 --
+-- Name: FUNCTION lock_records(p_records jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.lock_records(p_records jsonb) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION lock_target(p_table text, p_id uuid); Type: ACL; Schema: integration; Owner: -
 --
 
 REVOKE ALL ON FUNCTION integration.lock_target(p_table text, p_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_claim_key(p_rule bigint, p_key text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_claim_key(p_rule bigint, p_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_key_of(p_method text, p_values text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_key_of(p_method text, p_values text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_key_of(p_method text, p_values text[]) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_key_of(p_method text, p_values text[]) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION match_keys_of(p_method text, p_values text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_keys_of(p_method text, p_values text[]) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION match_keys_of_records(p_table text, p_ids uuid[], p_rules bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_keys_of_records(p_table text, p_ids uuid[], p_rules bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_new_records(p_records jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_new_records(p_records jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_normalise(p_value text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_normalise(p_value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_normalise(p_value text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_normalise(p_value text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION match_preview(p_table text, p_rules text[], p_samples integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_preview(p_table text, p_rules text[], p_samples integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_preview(p_table text, p_rules text[], p_samples integer) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_preview(p_table text, p_rules text[], p_samples integer) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION match_rule_keys(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_rule_keys() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_similar(p_a text, p_b text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_similar(p_a text, p_b text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION match_similarity(p_a text, p_b text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.match_similarity(p_a text, p_b text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.match_similarity(p_a text, p_b text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.match_similarity(p_a text, p_b text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION merge(p_survivor uuid, p_merged uuid, p_notes text, p_steward text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merge(p_survivor uuid, p_merged uuid, p_notes text, p_steward text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.merge(p_survivor uuid, p_merged uuid, p_notes text, p_steward text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.merge(p_survivor uuid, p_merged uuid, p_notes text, p_steward text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION merge_records(p_survivor uuid, p_merged uuid, p_notes text, p_steward integration.app_user, OUT merge_id bigint, OUT target_table text, OUT identifiers_moved integer, OUT values_settled integer, OUT relationships_repointed integer, OUT outbound_items integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.merge_records(p_survivor uuid, p_merged uuid, p_notes text, p_steward integration.app_user, OUT merge_id bigint, OUT target_table text, OUT identifiers_moved integer, OUT values_settled integer, OUT relationships_repointed integer, OUT outbound_items integer) FROM PUBLIC;
 
 
 --
@@ -2454,6 +2998,15 @@ REVOKE ALL ON FUNCTION integration.record_events(p_events jsonb, p_batch bigint)
 
 
 --
+-- Name: FUNCTION record_fields(p_table text, p_id uuid, p_fields text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.record_fields(p_table text, p_id uuid, p_fields text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.record_fields(p_table text, p_id uuid, p_fields text[]) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.record_fields(p_table text, p_id uuid, p_fields text[]) TO syncledger_admin;
+
+
+--
 -- Name: FUNCTION record_label(p_table text, p_id uuid); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2476,6 +3029,13 @@ REVOKE ALL ON FUNCTION integration.recount_jobs(p_jobs bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION refresh_match_keys(p_table text, p_ids uuid[], p_rules bigint[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.refresh_match_keys(p_table text, p_ids uuid[], p_rules bigint[]) FROM PUBLIC;
 
 
 --
@@ -2664,6 +3224,22 @@ REVOKE ALL ON FUNCTION integration.unapply(p_entries jsonb) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION unmerge(p_merge_id bigint, p_notes text, p_steward text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.unmerge(p_merge_id bigint, p_notes text, p_steward text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.unmerge(p_merge_id bigint, p_notes text, p_steward text) TO syncledger_steward;
+GRANT ALL ON FUNCTION integration.unmerge(p_merge_id bigint, p_notes text, p_steward text) TO syncledger_admin;
+
+
+--
+-- Name: FUNCTION unmerge_records(p_merge bigint, p_notes text, p_steward integration.app_user, OUT target_table text, OUT survivor_id uuid, OUT merged_id uuid, OUT identifiers_restored integer, OUT values_restored integer, OUT relationships_restored integer, OUT outbound_items integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.unmerge_records(p_merge bigint, p_notes text, p_steward integration.app_user, OUT target_table text, OUT survivor_id uuid, OUT merged_id uuid, OUT identifiers_restored integer, OUT values_restored integer, OUT relationships_restored integer, OUT outbound_items integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION use_canonical_settings(p_function regprocedure); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2693,6 +3269,13 @@ GRANT ALL ON FUNCTION integration.verify_log() TO syncledger_admin;
 --
 
 REVOKE ALL ON FUNCTION integration.wait_for_chunks(p_token uuid, p_jobs bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION write_identity_entries(p_entries jsonb, p_steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.write_identity_entries(p_entries jsonb, p_steward integration.app_user, p_notes text) FROM PUBLIC;
 
 
 --
@@ -2769,6 +3352,38 @@ GRANT SELECT ON TABLE integration.ledger_link TO syncledger_admin;
 
 
 --
+-- Name: TABLE match_claim; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.match_claim TO syncledger_steward;
+GRANT SELECT ON TABLE integration.match_claim TO syncledger_admin;
+
+
+--
+-- Name: TABLE match_key; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.match_key TO syncledger_steward;
+GRANT SELECT ON TABLE integration.match_key TO syncledger_admin;
+
+
+--
+-- Name: TABLE match_rule; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.match_rule TO syncledger_steward;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.match_rule TO syncledger_admin;
+
+
+--
+-- Name: TABLE match_suspect; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.match_suspect TO syncledger_steward;
+GRANT SELECT ON TABLE integration.match_suspect TO syncledger_admin;
+
+
+--
 -- Name: TABLE merkle_checkpoint; Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2807,6 +3422,14 @@ GRANT SELECT ON TABLE integration.reject_reason TO syncledger_admin;
 GRANT SELECT ON TABLE integration.my_decisions TO syncledger_steward;
 GRANT SELECT ON TABLE integration.my_decisions TO syncledger_admin;
 GRANT SELECT ON TABLE integration.my_decisions TO syncledger_upstream;
+
+
+--
+-- Name: TABLE record_merge; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.record_merge TO syncledger_steward;
+GRANT SELECT ON TABLE integration.record_merge TO syncledger_admin;
 
 
 --
@@ -2866,6 +3489,14 @@ GRANT SELECT ON TABLE integration.stale_values TO syncledger_admin;
 GRANT SELECT ON TABLE integration.subscription TO syncledger_steward;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE integration.subscription TO syncledger_admin;
 GRANT SELECT ON TABLE integration.subscription TO syncledger_worker;
+
+
+--
+-- Name: TABLE suspect_queue; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.suspect_queue TO syncledger_steward;
+GRANT SELECT ON TABLE integration.suspect_queue TO syncledger_admin;
 
 
 --
@@ -3048,6 +3679,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.check_ledger_updater()
 --   RETURNS trigger; LANGUAGE plpgsql
 
+-- FUNCTION integration.check_match_rule()
+--   RETURNS trigger; LANGUAGE plpgsql
+
 -- FUNCTION integration.check_values(text,text,jsonb,name)
 --   RETURNS TABLE(field text, ord integer, unmapped_in text, cast_error text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
 --   EXECUTE: syncledger_upstream, syncledger_admin
@@ -3059,6 +3693,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.claim_jobs(text,uuid,integer,integer,integer)
 --   RETURNS TABLE(job_id bigint, source_system_key text, entity_type text, attempts integer, submit_seq bigint, rescued_from text, last_error text); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker
+
+-- FUNCTION integration.claim_match_keys(bigint[])
+--   RETURNS void; LANGUAGE plpgsql
 
 -- FUNCTION integration.claim_outbound(text,text,integer)
 --   RETURNS SETOF integration.sync_job; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
@@ -3078,13 +3715,17 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.decide_one(text,bigint,text,text,boolean,text)
 --   RETURNS record; LANGUAGE plpgsql
 
+-- FUNCTION integration.dismiss_suspect(bigint,text,text)
+--   RETURNS TABLE(suspect_id bigint, status text, decided_by text, decided_at timestamp with time zone); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
 -- FUNCTION integration.enqueue_outbound(bigint[])
 --   RETURNS integer; LANGUAGE sql
 
 -- FUNCTION integration.enqueue_outbound_value(text,uuid,text,text,text,text,bigint)
 --   RETURNS integer; LANGUAGE sql
 
--- FUNCTION integration.enqueue_outbound_values(integration.outbound_value[])
+-- FUNCTION integration.enqueue_outbound_values(integration.outbound_value[],text[])
 --   RETURNS integer; LANGUAGE plpgsql
 
 -- FUNCTION integration.entry_digest(bigint,text,uuid,text,text,text,text,text,bigint,bigint,timestamp with time zone,timestamp with time zone)
@@ -3132,6 +3773,12 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS text; LANGUAGE sql; IMMUTABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
 
+-- FUNCTION integration.identity_snapshot(text,uuid[])
+--   RETURNS TABLE(target_id uuid, ledger_aspect text, aspect_key text, value text); LANGUAGE sql; STABLE
+
+-- FUNCTION integration.identity_table(uuid,uuid)
+--   RETURNS text; LANGUAGE plpgsql; STABLE
+
 -- FUNCTION integration.intake_code_lists(text)
 --   RETURNS TABLE(field text, code_list text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
 --   EXECUTE: syncledger_upstream, syncledger_admin
@@ -3159,8 +3806,53 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS TABLE(records bigint, elements bigint, anchor text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
 --   EXECUTE: syncledger_steward, syncledger_admin
 
+-- FUNCTION integration.lock_records(jsonb)
+--   RETURNS TABLE("table" text, id uuid); LANGUAGE plpgsql
+
 -- FUNCTION integration.lock_target(text,uuid)
 --   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.match_claim_key(bigint,text)
+--   RETURNS bigint; LANGUAGE sql; IMMUTABLE
+
+-- FUNCTION integration.match_key_of(text,text[])
+--   RETURNS text; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.match_keys_of(text,text[])
+--   RETURNS TABLE(part smallint, normalised_key text, lookup text); LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.match_keys_of_records(text,uuid[],bigint[])
+--   RETURNS TABLE(rule_id bigint, target_id uuid, part smallint, normalised_key text, lookup text, live boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+
+-- FUNCTION integration.match_new_records(jsonb)
+--   RETURNS TABLE(kind text, n integer, "table" text, target_id uuid, other_id uuid, rule_id bigint, rule_name text, score real, source text); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=on, jit=off
+
+-- FUNCTION integration.match_normalise(text)
+--   RETURNS text; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.match_preview(text,text[],integer)
+--   RETURNS TABLE(rule_name text, method text, min_score real, action text, is_active boolean, records_keyed bigint, pairs bigint, records_in_pairs bigint, would_link bigint, would_suspect bigint, samples jsonb); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_nestloop=on, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.match_rule_keys()
+--   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+
+-- FUNCTION integration.match_similar(text,text)
+--   RETURNS boolean; LANGUAGE sql; STABLE
+
+-- FUNCTION integration.match_similarity(text,text)
+--   RETURNS real; LANGUAGE sql; STABLE
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.merge(uuid,uuid,text,text)
+--   RETURNS TABLE(merge_id bigint, target_table text, survivor_id uuid, merged_id uuid, identifiers_moved integer, values_settled integer, relationships_repointed integer, outbound_items integer); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.merge_records(uuid,uuid,text,integration.app_user)
+--   RETURNS record; LANGUAGE plpgsql
 
 -- FUNCTION integration.merkle_leaf_hash(bytea)
 --   RETURNS bytea; LANGUAGE sql; IMMUTABLE
@@ -3200,7 +3892,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   EXECUTE: syncledger_worker
 
 -- FUNCTION integration.prepare_chunk(uuid,bigint[],bigint,jsonb)
---   RETURNS TABLE(n integer, target_id uuid, created boolean, key_conflict boolean, related_id uuid, related_created boolean, related_conflict boolean, value text, cast_error text, current_value text, equals_current boolean, owner_ledger bigint, owner_source text, owner_stale boolean, held_duplicate bigint, ts_max timestamp with time zone, ts_submit bigint, ts_seq bigint, any_submit bigint, any_seq bigint, nots_submit bigint, nots_seq bigint); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(n integer, target_id uuid, created boolean, key_conflict boolean, related_id uuid, related_created boolean, related_conflict boolean, value text, cast_error text, current_value text, equals_current boolean, owner_ledger bigint, owner_source text, owner_stale boolean, held_duplicate bigint, ts_max timestamp with time zone, ts_submit bigint, ts_seq bigint, any_submit bigint, any_seq bigint, nots_submit bigint, nots_seq bigint, match_rule text, match_score real); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_worker
 
 -- FUNCTION integration.propose(text,uuid,text,text,text,text)
@@ -3238,6 +3930,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.record_events(jsonb,bigint)
 --   RETURNS void; LANGUAGE plpgsql
 
+-- FUNCTION integration.record_fields(text,uuid,text[])
+--   RETURNS text; LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_steward, syncledger_admin
+
 -- FUNCTION integration.record_label(text,uuid)
 --   RETURNS text; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -3248,6 +3944,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.referenced_table(text,text)
 --   RETURNS text; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.refresh_match_keys(text,uuid[],bigint[])
+--   RETURNS void; LANGUAGE plpgsql
 
 -- FUNCTION integration.refuse_ledger_event_update()
 --   RETURNS trigger; LANGUAGE plpgsql
@@ -3271,7 +3970,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.resolve_records(jsonb)
---   RETURNS TABLE(n integer, target_id uuid, found boolean, created boolean); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=off, jit=off
+--   RETURNS TABLE(n integer, target_id uuid, found boolean, created boolean, match_rule text, match_score real); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=off, jit=off
 
 -- FUNCTION integration.resolve_target(text,text,boolean)
 --   RETURNS record; LANGUAGE plpgsql; STABLE
@@ -3326,6 +4025,13 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.unapply(jsonb)
 --   RETURNS TABLE(ledger_id bigint, restored boolean, note text); LANGUAGE plpgsql
 
+-- FUNCTION integration.unmerge(bigint,text,text)
+--   RETURNS TABLE(merge_id bigint, target_table text, survivor_id uuid, merged_id uuid, identifiers_restored integer, values_restored integer, relationships_restored integer, outbound_items integer); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   EXECUTE: syncledger_steward, syncledger_admin
+
+-- FUNCTION integration.unmerge_records(bigint,text,integration.app_user)
+--   RETURNS record; LANGUAGE plpgsql
+
 -- FUNCTION integration.use_canonical_settings(regprocedure)
 --   RETURNS void; LANGUAGE plpgsql
 
@@ -3340,6 +4046,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.wait_for_chunks(uuid,bigint[])
 --   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
 
+-- FUNCTION integration.write_identity_entries(jsonb,integration.app_user,text)
+--   RETURNS bigint[]; LANGUAGE plpgsql
+
 -- FUNCTION integration.write_targets(jsonb)
 --   RETURNS TABLE(n integer, written boolean, present boolean); LANGUAGE plpgsql; SET enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 
@@ -3352,3 +4061,5 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- VIEW integration.review_queue (ledger_id bigint, target_table text, target_id uuid, record_keys text, ledger_aspect text, aspect_key text, source_system_key text, state text, is_applied boolean, hold_reason text, reason text, proposed_value text, current_value text, previous_value text, owner_ledger_id bigint, owner_source text, has_conflict boolean, job_id bigint, sync_item_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, age interval, notes text, confirmed_at timestamp with time zone)
 
 -- VIEW integration.stale_values (ledger_id bigint, target_table text, target_id uuid, ledger_aspect text, aspect_key text, source_system_key text, value text, current_value text, last_confirmed_at timestamp with time zone, stale_after_days integer, stale_since timestamp with time zone, certified_at timestamp with time zone, certified_by text)
+
+-- VIEW integration.suspect_queue (suspect_id bigint, status text, target_table text, target_id uuid, target_keys text, target_values text, candidate_id uuid, candidate_keys text, candidate_values text, rule_name text, score numeric(5,4), source_system_key text, found_at timestamp with time zone, age interval, decided_at timestamp with time zone, decided_by text, notes text, merge_id bigint)

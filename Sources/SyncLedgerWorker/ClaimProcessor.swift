@@ -36,7 +36,9 @@ struct ClaimProcessor {
         var rounds = 0
         while true {
             if Task.isCancelled || Task.isShuttingDownGracefully { return .stopped }
-            let window = try await store.pendingItems(of: claim, after: cursor, limit: settings.chunkSize * settings.parallelChunks)
+            let limit = settings.chunkSize * settings.parallelChunks
+            let loaded = try await store.pendingItems(of: claim, after: cursor, limit: limit)
+            let window = WindowBoundary.trimmed(loaded, full: loaded.count >= limit)
             if window.isEmpty {
                 let results = try await store.finish(claim)
                 if results.contains(where: { $0.status == .processing }) && rounds < 3 {

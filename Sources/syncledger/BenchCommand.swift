@@ -40,6 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Records asked record_as_of, at the history's size (0 = skip).") var asOfSamples = 200
     @Option(help: "Seconds between checkpoints in a third large-workload run, compared with the first (0 = skip).")
     var checkpointEvery = 1.0
+    @Option(help: "Jobs of 1,000 new people each, with two match rules and without (0 = skip).") var identityJobs = 10
     @Flag(help: "Skip the SQL reference.") var skipReference = false
     @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
 
@@ -66,6 +67,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.bulkCertify = max(0, bulkCertify)
         options.asOfSamples = max(0, asOfSamples)
         options.checkpointEvery = max(0, checkpointEvery)
+        options.identityJobs = max(0, identityJobs)
         options.reference = !skipReference
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)

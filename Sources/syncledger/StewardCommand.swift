@@ -39,6 +39,7 @@ struct StewardCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Queue.self, Certify.self, Reject.self, Revoke.self, History.self, AsOf.self, Explain.self, Propose.self,
+            Suspects.self, Merge.self, Unmerge.self, Dismiss.self,
             GroupHelp<StewardCommand>.self,
         ])
 

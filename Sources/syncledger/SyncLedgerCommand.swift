@@ -21,7 +21,7 @@ struct SyncLedgerCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, WorkerCommand.self, StatusCommand.self, DemoCommand.self, BenchCommand.self,
             StewardCommand.self, OutboundCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
-            VerifyProofCommand.self, SubmitCommand.self, PruneCommand.self,
+            VerifyProofCommand.self, SubmitCommand.self, PruneCommand.self, MatchCommand.self,
         ])
 
     /// Runs the command; database errors are shown as the server's message

@@ -339,6 +339,7 @@ SELECT integration.use_canonical_settings('integration.target_holds(text,uuid,te
 --   check      whether to compare
 --
 -- Returns per write whether it was written, and whether its record exists.
+-- The written records' match keys follow (identity.sql, refresh_match_keys).
 -- Refuses (SL050) an unregistered, missing or inactive table, its id column,
 -- and Record writes to a table without an active column. Two writes of one
 -- column of one record in one call are the caller's mistake: one of them wins.
@@ -376,7 +377,8 @@ BEGIN
                              c.typ), ', ' ORDER BY c.o) AS holds,
            string_agg(format('%1$I = CASE WHEN h.p%2$s AND h.h%2$s THEN (h.v%2$s)::%3$s ELSE t.%1$I END', c.col, c.o, c.typ),
                       ', ' ORDER BY c.o) AS sets,
-           string_agg(format('WHEN %1$L THEN h.p%2$s AND h.h%2$s', c.col, c.o), ' ' ORDER BY c.o) AS outcome
+           string_agg(format('WHEN %1$L THEN h.p%2$s AND h.h%2$s', c.col, c.o), ' ' ORDER BY c.o) AS outcome,
+           array_agg(c.col::text) AS written
       INTO cols
       FROM (SELECT row_number() OVER (ORDER BY u.col) AS o, u.col, format_type(a.atttypid, a.atttypmod) AS typ
               FROM (SELECT DISTINCT CASE WHEN x.aspect = 'Record' THEN t.active_col::text ELSE x.aspect_key END AS col
@@ -409,6 +411,14 @@ BEGIN
          FROM w LEFT JOIN h ON h.id = w.id$q$,
       cols.aggs, cols.holds, cols.sets, t.rel_schema, t.rel_name, t.id_col, cols.outcome)
     USING p_writes, tbl, t.active_col::text;
+    -- The records' match keys (identity.sql), when a column some match rule
+    -- compares, or the active column, was written.
+    IF EXISTS (SELECT FROM integration.match_rule r
+                WHERE r.target_table = tbl AND (r.fields && cols.written OR t.active_col::text = ANY (cols.written))) THEN
+      PERFORM integration.refresh_match_keys(tbl, ARRAY(SELECT DISTINCT x.target_id
+                                                           FROM jsonb_to_recordset(p_writes) AS x("table" text, target_id uuid)
+                                                          WHERE x."table" = tbl ORDER BY 1));
+    END IF;
   END LOOP;
 END
 $$;

@@ -15,7 +15,11 @@
 --   lock order    target rows first, in (table, id) order; then the job rows
 --                 (FOR KEY SHARE, jobs.sql); then ledger rows. The worker
 --                 (prepare_chunk) and the steward functions (lock_target)
---                 both follow it, so neither can deadlock the other.
+--                 both follow it, so neither can deadlock the other. Before
+--                 them come the crosswalk's identifiers and identity
+--                 resolution's match claims (crosswalk.sql, identity.sql): a
+--                 chunk resolves its records before it locks them, and merge
+--                 and unmerge take identifiers and claims before target rows.
 --   values        canonical text for the ledger (targets.sql); comparisons
 --                 with a target value on the column's type.
 --   target write  write_targets (targets.sql), for the worker and the
@@ -141,6 +145,12 @@ $$;
 -- record id; 'deleted' for a Delete, and as the current value of a record
 -- whose active column is false. A record created by this call has no owner,
 -- no marks and no held entries: its items look nothing up.
+--
+-- A new key's record is matched (identity.sql) on the canonical values its
+-- Field items of this round carry: a round holds the first item of each of
+-- the record's fields, so those are the values it arrives with. An item
+-- whose record a match rule linked (instead of creating it) answers the
+-- rule and its score (match_rule, match_score): its Record entry names them.
 CREATE OR REPLACE FUNCTION integration.prepare_chunk(
   p_token          uuid,
   p_jobs           bigint[],
@@ -168,7 +178,9 @@ RETURNS TABLE (
   any_submit       bigint,
   any_seq          bigint,
   nots_submit      bigint,
-  nots_seq         bigint)
+  nots_seq         bigint,
+  match_rule       text,
+  match_score      real)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 -- Planner settings: see "Plans" at the top of this file.
@@ -176,6 +188,7 @@ SET enable_seqscan = off SET enable_nestloop = off SET jit = off
 AS $$
 DECLARE
   at        timestamptz := now();
+  matching  boolean;
   fenced    bigint[];
   tgt       record;
   tbl       text;
@@ -208,6 +221,8 @@ DECLARE
   r_id      uuid[];
   r_found   boolean[];
   r_created boolean[];
+  r_rule    text[];
+  r_score   real[];
   it_rec    integer[];
   it_rel    integer[];
   -- Per item: whether its record resolved, and its column value (ledger form aside).
@@ -264,23 +279,31 @@ BEGIN
   END LOOP;
 
   -- 2. The records: each item's own, and a Link's related one; created when
-  --    an item whose value fits may create it.
+  --    an item whose value fits may create it. In tables with active match
+  --    rules, each with the canonical values of its Field items, by column.
+  matching := EXISTS (SELECT FROM integration.match_rule r WHERE r.is_active AND r.target_table = ANY (i_table));
   WITH bad AS (SELECT e.n FROM unnest(can_n, can_err) AS e(n, err) WHERE e.err IS NOT NULL),
   named AS (
-    SELECT i.n, i.s, i.t, i.k, i.h, i.c AND i.n NOT IN (SELECT bad.n FROM bad) AS c, false AS related
-      FROM unnest(i_n, i_source, i_table, i_key, i_hint, i_creates) AS i(n, s, t, k, h, c)
+    SELECT i.n, i.s, i.t, i.k, i.h, i.c AND i.n NOT IN (SELECT bad.n FROM bad) AS c, false AS related,
+           CASE WHEN matching AND i.a = 'Field' THEN i.col END AS col,
+           CASE WHEN matching AND i.a = 'Field' THEN cn.v END AS v
+      FROM unnest(i_n, i_source, i_table, i_key, i_hint, i_creates, i_aspect, i_column)
+           AS i(n, s, t, k, h, c, a, col)
+      LEFT JOIN unnest(can_n, can_v, can_err) AS cn(n, v, err) ON matching AND cn.n = i.n AND cn.err IS NULL
     UNION ALL
-    SELECT i.n, i.s, i.rt, i.rk, NULL, i.n NOT IN (SELECT bad.n FROM bad), true
+    SELECT i.n, i.s, i.rt, i.rk, NULL, i.n NOT IN (SELECT bad.n FROM bad), true, NULL, NULL
       FROM unnest(i_n, i_source, i_rtable, i_rkey) AS i(n, s, rt, rk)
      WHERE i.rk IS NOT NULL
   ), records AS (
     SELECT row_number() OVER (ORDER BY min(named.n), named.t, named.s, named.k)::integer AS r,
            named.s, named.t, named.k,
            (array_agg(named.h ORDER BY named.n) FILTER (WHERE named.h IS NOT NULL AND NOT named.related))[1] AS h,
-           bool_or(named.c) AS c
+           bool_or(named.c) AS c,
+           jsonb_object_agg(named.col, named.v) FILTER (WHERE named.col IS NOT NULL AND named.v IS NOT NULL) AS m
       FROM named GROUP BY named.s, named.t, named.k
   )
-  SELECT jsonb_agg(jsonb_build_object('n', r.r, 'source', r.s, 'table', r.t, 'key', r.k, 'hint', r.h, 'creates', r.c)),
+  SELECT jsonb_agg(jsonb_build_object('n', r.r, 'source', r.s, 'table', r.t, 'key', r.k, 'hint', r.h, 'creates', r.c,
+                                      'match', r.m)),
          (SELECT array_agg(rr.r ORDER BY i.n) FROM unnest(i_n, i_source, i_table, i_key) AS i(n, s, t, k)
             JOIN records rr ON rr.s = i.s AND rr.t = i.t AND rr.k = i.k),
          (SELECT array_agg(rr.r ORDER BY i.n) FROM unnest(i_n, i_source, i_rtable, i_rkey) AS i(n, s, t, k)
@@ -288,8 +311,9 @@ BEGIN
     INTO rec, it_rec, it_rel
     FROM records r;
   SELECT coalesce(array_agg(x.n ORDER BY x.n), '{}'), coalesce(array_agg(x.target_id ORDER BY x.n), '{}'),
-         coalesce(array_agg(x.found ORDER BY x.n), '{}'), coalesce(array_agg(x.created ORDER BY x.n), '{}')
-    INTO r_n, r_id, r_found, r_created
+         coalesce(array_agg(x.found ORDER BY x.n), '{}'), coalesce(array_agg(x.created ORDER BY x.n), '{}'),
+         coalesce(array_agg(x.match_rule ORDER BY x.n), '{}'), coalesce(array_agg(x.match_score ORDER BY x.n), '{}')
+    INTO r_n, r_id, r_found, r_created, r_rule, r_score
     FROM integration.resolve_records(coalesce(rec, '[]')) x;
 
   -- 3. Per item: its record, and its column value (a Link's: the related
@@ -397,9 +421,10 @@ BEGIN
          CASE WHEN u.v IS NULL THEN coalesce(cu.vn, true) ELSE coalesce(sm.same, false) END,
          o.ledger_id, o.source_system_key, integration.is_stale(o.stale_clock, p.stale_after_days, at),
          (SELECT min(d.l) FROM unnest(dup_n, dup_l) AS d(n, l) WHERE d.n = u.n),
-         so.ts_max, so.ts_submit, so.ts_seq, so.any_submit, so.any_seq, so.nots_submit, so.nots_seq
-    FROM unnest(i_n, it_t, it_id, it_found, it_new, i_source, i_aspect, i_akey, it_v, it_err, it_rel, i_creates)
-         WITH ORDINALITY AS u(n, t, id, f, c_new, s, a, k, v, err, rel, cr, n_ord)
+         so.ts_max, so.ts_submit, so.ts_seq, so.any_submit, so.any_seq, so.nots_submit, so.nots_seq,
+         CASE WHEN u.f THEN r_rule[u.rec] END, CASE WHEN u.f THEN r_score[u.rec] END
+    FROM unnest(i_n, it_t, it_id, it_found, it_new, i_source, i_aspect, i_akey, it_v, it_err, it_rel, i_creates, it_rec)
+         WITH ORDINALITY AS u(n, t, id, f, c_new, s, a, k, v, err, rel, cr, rec, n_ord)
     LEFT JOIN unnest(cur_n, cur_v, cur_vn) AS cu(n, v, vn) ON cu.n = u.n
     LEFT JOIN unnest(same_n, same_v) AS sm(n, same) ON sm.n = u.n
     LEFT JOIN LATERAL (SELECT e.ledger_id, e.source_system_key, integration.stale_clock(e) AS stale_clock
@@ -429,7 +454,10 @@ SELECT integration.use_canonical_settings('integration.prepare_chunk(uuid,bigint
 -- whose result was recorded.
 --
 -- Each element of `creations` is a record the round created: table,
--- target_id, source, job_id. Each element of `items` is one item's decision:
+-- target_id, source, job_id; or, with match_rule and match_score, a record
+-- a match rule linked the source's new key to (its Record entry says
+-- 'created' again, naming the rule and score). Each element of `items` is
+-- one item's decision:
 --   item_id, job_id, source, source_timestamp
 --   verdict       applied, held, skipped or failed; message: its
 --                 process_message (null for applied)
@@ -486,13 +514,17 @@ BEGIN
            CASE WHEN e.applied THEN nextval('integration.apply_seq') END AS aseq,
            CASE WHEN e.applied AND coalesce(p.auto_certify, false) THEN 'Certified' ELSE 'Pending' END AS status
       FROM (SELECT c.o, NULL::bigint AS item, c.job_id AS job, c."table" AS t, c.target_id AS id, 'Record' AS aspect,
-                   'record' AS akey, c.source, 'created' AS value, NULL::text AS prev, true AS applied,
-                   NULL::timestamptz AS ts, NULL::text AS held_for
-              FROM ROWS FROM (jsonb_to_recordset(p_creations) AS (job_id bigint, "table" text, target_id uuid, source text))
-                   WITH ORDINALITY AS c(job_id, "table", target_id, source, o)
+                   'record' AS akey, c.source, 'created' AS value,
+                   CASE WHEN c.match_rule IS NOT NULL THEN 'created' END AS prev, true AS applied,
+                   NULL::timestamptz AS ts, NULL::text AS held_for, c.match_rule AS mrule,
+                   round(c.match_score::numeric, 4) AS mscore
+              FROM ROWS FROM (jsonb_to_recordset(p_creations)
+                              AS (job_id bigint, "table" text, target_id uuid, source text, match_rule text,
+                                  match_score real))
+                   WITH ORDINALITY AS c(job_id, "table", target_id, source, match_rule, match_score, o)
             UNION ALL
             SELECT 1000000 + x.o, x.item_id, x.job_id, x."table", x.target_id, x.aspect, x.aspect_key, x.source, x.value,
-                   x.previous, x.verdict = 'applied', x.source_timestamp, x.hold_reason
+                   x.previous, x.verdict = 'applied', x.source_timestamp, x.hold_reason, NULL, NULL
               FROM ROWS FROM (jsonb_to_recordset(p_items)
                               AS (item_id bigint, job_id bigint, "table" text, target_id uuid, aspect text, aspect_key text,
                                   source text, value text, previous text, verdict text, source_timestamp timestamptz,
@@ -520,8 +552,8 @@ BEGIN
     SELECT row_number() OVER (ORDER BY e.grp, e.ord)::integer AS k, e.*
       FROM (SELECT 0 AS grp, ev.o AS ord, ev.t, ev.id,
                    integration.entry_digest_v2(ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.value, ev.prev,
-                                               ev.item, ev.job, ev.ts, at, ev.status, ev.aseq, NULL, ev.reason, NULL,
-                                               NULL) AS h
+                                               ev.item, ev.job, ev.ts, at, ev.status, ev.aseq, NULL, ev.reason, ev.mrule,
+                                               ev.mscore) AS h
               FROM ev
             UNION ALL
             SELECT 1, cf.ledger_id, cf.target_table, cf.target_id,
@@ -540,12 +572,13 @@ BEGIN
     INSERT INTO integration.ledger
       (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
        previous_value, is_applied, applied_at, apply_seq, sync_item_id, job_id, source_timestamp, recorded_at,
-       confirmed_at, certified_at, chain_seq, row_hash, chain_hash, birth_status, birth_apply_seq, hold_reason)
+       confirmed_at, certified_at, chain_seq, row_hash, chain_hash, birth_status, birth_apply_seq, hold_reason, match_rule,
+       match_score)
     OVERRIDING SYSTEM VALUE
     SELECT ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.status, ev.value, ev.prev, ev.applied,
            CASE WHEN ev.applied THEN at END, ev.aseq, ev.item, ev.job, ev.ts, at,
            CASE WHEN ev.applied THEN at END, CASE WHEN ev.status = 'Certified' THEN at END,
-           c.chain_seq, c.h, c.chain_hash, ev.status, ev.aseq, ev.reason
+           c.chain_seq, c.h, c.chain_hash, ev.status, ev.aseq, ev.reason, ev.mrule, ev.mscore
       FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o
      ORDER BY ev.o
     RETURNING ledger_id

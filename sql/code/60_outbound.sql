@@ -20,8 +20,9 @@
 
 -- Jobs opened under the old scheme keep their key; nothing looks them up by it.
 
--- enqueue_outbound_values(values): the fan-out, in one statement. Returns the
--- number of items created.
+-- enqueue_outbound_values(values, receivers): the fan-out, in one statement.
+-- receivers: only these systems (a merge sends each system only what changed
+-- for it); NULL: every subscriber. Returns the number of items created.
 --
 --   Field:        operation Set, new_value = the receiver's own code for the
 --                 canonical value, through the value_map of the field's
@@ -37,7 +38,9 @@
 -- the same statement. The two sets are disjoint: the UPDATE sees only rows
 -- that existed before the statement. items_total is maintained, and seq
 -- continues from it.
-CREATE OR REPLACE FUNCTION integration.enqueue_outbound_values(p_values integration.outbound_value[])
+CREATE OR REPLACE FUNCTION integration.enqueue_outbound_values(
+  p_values    integration.outbound_value[],
+  p_receivers text[] DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,6 +75,7 @@ BEGIN
         ON s.source_system_key = sub.source_system_key
        AND s.is_active
        AND s.source_system_key IS DISTINCT FROM v.origin_source
+       AND (p_receivers IS NULL OR s.source_system_key = ANY (p_receivers))
       -- The receiver's key of the record (one per source and record), looked
       -- up by it: a plain join is planned as a merge join that reads every
       -- identifier of the receiver when nested loops are off (the chunk's

@@ -28,7 +28,9 @@
 -- decision is exactly the decisions one by one. Its lock order is the
 -- aspect layer's: the entries' target rows first, table by table in id
 -- order, then the entries; the worker locks target rows before ledger rows
--- too, so a steward and a worker never deadlock. Entries of one aspect
+-- too, so a steward and a worker never deadlock. (merge and unmerge,
+-- identity.sql, take identifiers and match claims before the target rows,
+-- as the worker does.) Entries of one aspect
 -- decided in one call are decided in rounds, in entry order, each round
 -- seeing the last one's writes. A held item's job is recounted under a FOR
 -- NO KEY UPDATE lock of its row, which the worker's FOR KEY SHARE fence does

@@ -135,6 +135,32 @@ SELECT a.target_table,
 COMMENT ON VIEW integration.field_provenance IS
   'Per record and aspect: current value and the owning ledger entry (source, status, certified by and when).';
 
+-- Suspect pairs for stewards: both records by their external keys and the
+-- rule's fields, the rule and score, and what became of the pair.
+CREATE OR REPLACE VIEW integration.suspect_queue AS
+SELECT s.suspect_id,
+       s.status,
+       s.target_table,
+       s.target_id,
+       integration.record_label(s.target_table, s.target_id) AS target_keys,
+       integration.record_fields(s.target_table, s.target_id, r.fields) AS target_values,
+       s.candidate_id,
+       integration.record_label(s.target_table, s.candidate_id) AS candidate_keys,
+       integration.record_fields(s.target_table, s.candidate_id, r.fields) AS candidate_values,
+       s.rule_name,
+       s.score,
+       s.source_system_key,
+       s.found_at,
+       now() - s.found_at AS age,
+       s.decided_at,
+       s.decided_by,
+       s.notes,
+       s.merge_id
+  FROM integration.match_suspect s
+  LEFT JOIN integration.match_rule r ON r.rule_id = s.rule_id;
+COMMENT ON VIEW integration.suspect_queue IS
+  'Suspect pairs (match_suspect) with both records'' external keys and rule fields; status open, merged or dismissed.';
+
 -- ---------------------------------------------------------------------------
 -- History
 -- ---------------------------------------------------------------------------

@@ -124,12 +124,15 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
   integration.app_user,
   integration.commit_policy,
   integration.value_map,
-  integration.subscription
+  integration.subscription,
+  integration.match_rule
 TO syncledger_admin;
 
 -- Stewards act on the ledger only through these functions (SECURITY
--- DEFINER: they need no privilege to write the ledger, the items, the jobs
--- or the target tables themselves). Administrators call them too, to act for
+-- DEFINER: they need no privilege to write the ledger, the items, the jobs,
+-- the crosswalk or the target tables themselves); merge, unmerge and
+-- dismiss_suspect resolve duplicates (identity.sql), match_preview is
+-- `syncledger match --dry-run`. Administrators call them too, to act for
 -- another user (a service relaying a web form; both names are recorded), and
 -- requeue failed items after fixing a mapping (SPEC §2).
 GRANT EXECUTE ON FUNCTION
@@ -141,7 +144,11 @@ GRANT EXECUTE ON FUNCTION
   integration.propose(text, uuid, text, text, text, text),
   integration.record_as_of(text, uuid, timestamptz),
   integration.explain(text, uuid, text),
-  integration.requeue_failed(bigint)
+  integration.requeue_failed(bigint),
+  integration.merge(uuid, uuid, text, text),
+  integration.unmerge(bigint, text, text),
+  integration.dismiss_suspect(bigint, text, text),
+  integration.match_preview(text, text[], integer)
 TO syncledger_steward, syncledger_admin;
 -- Decision batches a chunk per transaction: procedures that call
 -- decide_batch (SECURITY INVOKER: a procedure that commits cannot be a
@@ -180,7 +187,12 @@ GRANT EXECUTE ON FUNCTION
   integration.merkle_size(),
   integration.merkle_root(bigint),
   integration.merkle_subtrees(jsonb),
-  integration.entry_proof(bigint, bigint)
+  integration.entry_proof(bigint, bigint),
+  integration.record_fields(text, uuid, text[]),
+  integration.match_normalise(text),
+  integration.match_key_of(text, text[]),
+  integration.match_keys_of(text, text[]),
+  integration.match_similarity(text, text)
 TO syncledger_steward, syncledger_admin;
 
 -- Checkpoints of the Merkle log (`syncledger checkpoint`, and workers

@@ -24,7 +24,9 @@ import SyncLedgerWorker
 ///    their identifiers, records and chains) were preloaded, as a ratio of the
 ///    empty database's rate; then `verify_ledger` over the whole ledger
 ///    (rows/s).
-/// 4. Pickup latency: time from a job's `submitted_at` to its `started_at`
+/// 4. Identity resolution: items/s of jobs creating new records with two
+///    match rules and without (BenchIdentity.swift).
+/// 5. Pickup latency: time from a job's `submitted_at` to its `started_at`
 ///    with an idle worker polling only every 10 s, so the figure is LISTEN's.
 ///
 /// Each run shows the worker's CPU seconds next to PostgreSQL's (when the
@@ -53,6 +55,10 @@ public struct Benchmark: Sendable {
         /// Seconds between the checkpoints of a third run of the large
         /// workload, compared with the run without them (0 = skip).
         public var checkpointEvery = 1.0
+        /// Jobs (of `identityRecords` new people each) per run of the
+        /// identity figure (``identityFigures(_:url:jobs:records:print:)``); 0 skips it.
+        public var identityJobs = 10
+        public var identityRecords = 1000
 
         public init() {}
     }
@@ -174,6 +180,11 @@ public struct Benchmark: Sendable {
                   ? "check:         the ledger verifies and explains every value"
                   : "check:         \(findings) chain findings, \(violations) provenance violations")
 
+            // Identity resolution: new records with two match rules and without.
+            if options.identityJobs > 0 {
+                try await identityFigures(client, url: url, jobs: options.identityJobs, records: options.identityRecords, print: print)
+            }
+
             // 3. History.
             if options.history > 0 {
                 let preloadStart = ContinuousClock.now
@@ -254,7 +265,7 @@ public struct Benchmark: Sendable {
     private func records(_ items: Int, _ jobs: Int) -> Int { items / max(jobs, 1) }
 
     /// Submits the source's Draft jobs and runs an in-process worker until idle.
-    private func runWorker(
+    func runWorker(
         _ client: PostgresClient, url: DatabaseURL, source: String, concurrency: Int, checkpointEvery: Duration? = nil
     ) async throws {
         var settings = WorkerSettings(workerID: "bench-worker")

@@ -76,6 +76,10 @@ struct PreparedRow: Sendable {
     var value: String?
     var currentValue: String?
     var facts: AspectFacts
+    /// The match rule that linked the item's new key to an existing record
+    /// (instead of creating one), and its score.
+    var matchRule: String?
+    var matchScore: Float?
 
     init(_ row: PostgresRow) throws {
         let c = row.makeRandomAccess()
@@ -86,6 +90,8 @@ struct PreparedRow: Sendable {
         relatedCreated = try c["related_created"].decode(Bool.self)
         value = try c["value"].decode(String?.self)
         currentValue = try c["current_value"].decode(String?.self)
+        matchRule = try c["match_rule"].decode(String?.self)
+        matchScore = try c["match_score"].decode(Float?.self)
         let owner: ValueOwner? =
             if let ledgerID = try c["owner_ledger"].decode(Int64?.self) {
                 ValueOwner(
@@ -106,11 +112,17 @@ struct PreparedRow: Sendable {
             heldDuplicate: try c["held_duplicate"].decode(Int64?.self), marks: marks)
     }
 
-    /// The records this row says the round created, for their Record entries.
+    /// The records this row says the round created (or a match rule linked
+    /// the item's new key to), for their Record entries.
     func creations(of item: PreparedItem) -> [CreationRecord] {
         var creations: [CreationRecord] = []
         if created, let targetID {
             creations.append(CreationRecord(table: item.table, targetID: targetID, source: item.source, jobID: item.jobID))
+        } else if let matchRule, let targetID {
+            creations.append(
+                CreationRecord(
+                    table: item.table, targetID: targetID, source: item.source, jobID: item.jobID, matchRule: matchRule,
+                    matchScore: matchScore))
         }
         if relatedCreated, let relatedID, case .link(_, let relatedTable, _) = item.change {
             creations.append(CreationRecord(table: relatedTable, targetID: relatedID, source: item.source, jobID: item.jobID))
@@ -119,16 +131,19 @@ struct PreparedRow: Sendable {
     }
 }
 
-/// A record the round created, as `apply_chunk` takes it.
+/// A record the round created, as `apply_chunk` takes it; with a match rule,
+/// a record the rule linked the source's new key to.
 struct CreationRecord: Encodable, Sendable {
     var table: String
     var targetID: UUID
     var source: String
     var jobID: Int64
+    var matchRule: String? = nil
+    var matchScore: Float? = nil
 
     enum CodingKeys: String, CodingKey {
         case table, source
-        case targetID = "target_id", jobID = "job_id"
+        case targetID = "target_id", jobID = "job_id", matchRule = "match_rule", matchScore = "match_score"
     }
 }
 

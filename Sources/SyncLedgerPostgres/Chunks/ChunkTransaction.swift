@@ -100,10 +100,11 @@ package struct ChunkTransaction: Sendable {
         }
     }
 
-    /// Each created record once (two items of a round may name one).
+    /// Each created (or matched) record once per source (two items of a
+    /// round may name one; two sources' new keys may be joined by a match).
     private static func unique(_ creations: [CreationRecord]) -> [CreationRecord] {
         var seen = Set<String>()
-        return creations.filter { seen.insert("\($0.table) \($0.targetID)").inserted }
+        return creations.filter { seen.insert("\($0.table) \($0.targetID) \($0.source)").inserted }
     }
 
     // MARK: - The statements

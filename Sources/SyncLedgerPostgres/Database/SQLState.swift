@@ -1,6 +1,6 @@
 /// A SQLSTATE: the five-character code PostgreSQL sends with every error,
 /// PostgreSQL's own (`40P01`, `23505`, ...) or syncledger's (`SL001` …
-/// `SL071`, raised by the functions of `sql/code/`, whose headers list them).
+/// `SL096`, raised by the functions of `sql/code/`, whose headers list them).
 ///
 /// A code the server sends is kept whatever it is; the named members are the
 /// codes syncledger tells apart. Compare with them, or with a ``Class``:
@@ -117,6 +117,24 @@ public struct SQLState: Sendable, Hashable, CustomStringConvertible {
     /// (`snapshot_keys`) or check values for it (`check_values`): it is not
     /// the source's login role.
     public static let crosswalkNotReadable = SQLState("SL071")
+    /// `SL090` (identity.sql): a match rule that cannot be (unknown field, the
+    /// id or active column, a generated or relationship column, a field twice).
+    public static let invalidMatchRule = SQLState("SL090")
+    /// `SL091` (identity.sql): `merge` of records that are not two different
+    /// records of one registered target table.
+    public static let mergeNotTwoRecords = SQLState("SL091")
+    /// `SL092` (identity.sql): `merge` in a table without an active column.
+    public static let mergeNeedsActiveColumn = SQLState("SL092")
+    /// `SL093` (identity.sql): `merge` of a record that is inactive, already
+    /// merged, or has absorbed others.
+    public static let mergeRecordNotMergeable = SQLState("SL093")
+    /// `SL094` (identity.sql): `merge` of two records that carry identifiers of
+    /// one source (that source's own duplicate).
+    public static let mergeSameSource = SQLState("SL094")
+    /// `SL095` (identity.sql): `unmerge` of a merge not found or already undone.
+    public static let mergeNotFound = SQLState("SL095")
+    /// `SL096` (identity.sql): `dismiss_suspect` of a pair not found or not open.
+    public static let suspectNotOpen = SQLState("SL096")
 
     // MARK: PostgreSQL's
 
