@@ -22,7 +22,9 @@ package final class WorkerProcess: @unchecked Sendable {
         return directory.appendingPathComponent("syncledger")
     }
 
-    package init(id: String, url: DatabaseURL, arguments: [String]) throws {
+    /// `environment` is added to (and overrides) the test process's, after
+    /// `DATABASE_URL` and `SYNCLEDGER_LOG_LEVEL=info`.
+    package init(id: String, url: DatabaseURL, arguments: [String], environment extra: [String: String] = [:]) throws {
         self.id = id
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("syncledger-\(id)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -37,6 +39,7 @@ package final class WorkerProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database ?? "")?sslmode=disable"
         environment["SYNCLEDGER_LOG_LEVEL"] = "info"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
