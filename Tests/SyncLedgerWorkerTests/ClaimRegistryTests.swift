@@ -12,9 +12,9 @@ struct ClaimRegistryTests {
         let registry = ClaimRegistry()
         let start = ContinuousClock.now
         let (a, b, c) = (UUID(), UUID(), UUID())
-        registry.insert(a, at: start)
-        registry.insert(b, at: start)
-        registry.insert(c, at: start)
+        registry.insert(Claim(token: a, jobs: []), at: start)
+        registry.insert(Claim(token: b, jobs: []), at: start)
+        registry.insert(Claim(token: c, jobs: []), at: start)
         registry.progressed(b, at: start + .seconds(250))
         registry.progressed(c, at: start + .seconds(299))
 
@@ -27,7 +27,7 @@ struct ClaimRegistryTests {
         let registry = ClaimRegistry()
         let start = ContinuousClock.now
         let token = UUID()
-        registry.insert(token, at: start)
+        registry.insert(Claim(token: token, jobs: []), at: start)
         registry.remove(token)
         registry.progressed(token, at: start + .seconds(1))
         #expect(registry.all.isEmpty)
