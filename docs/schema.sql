@@ -1526,17 +1526,24 @@ CREATE TRIGGER subscription_config_version AFTER INSERT OR DELETE OR UPDATE OR T
 
 
 --
+-- Name: sync_job sync_job_notify_inserted; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_notify_inserted AFTER INSERT ON integration.sync_job FOR EACH ROW WHEN (((new.direction = 'Inbound'::text) AND (new.job_status = 'Submitted'::text))) EXECUTE FUNCTION integration.notify_job_submitted();
+
+
+--
 -- Name: sync_job sync_job_notify_submitted; Type: TRIGGER; Schema: integration; Owner: -
 --
 
-CREATE TRIGGER sync_job_notify_submitted AFTER INSERT OR UPDATE OF job_status ON integration.sync_job FOR EACH ROW EXECUTE FUNCTION integration.notify_job_submitted();
+CREATE TRIGGER sync_job_notify_submitted AFTER UPDATE OF job_status ON integration.sync_job FOR EACH ROW WHEN (((new.direction = 'Inbound'::text) AND (new.job_status = 'Submitted'::text) AND (old.job_status <> 'Submitted'::text))) EXECUTE FUNCTION integration.notify_job_submitted();
 
 
 --
 -- Name: sync_job sync_job_stamp_submitted_at; Type: TRIGGER; Schema: integration; Owner: -
 --
 
-CREATE TRIGGER sync_job_stamp_submitted_at BEFORE UPDATE OF job_status ON integration.sync_job FOR EACH ROW EXECUTE FUNCTION integration.stamp_submitted_at();
+CREATE TRIGGER sync_job_stamp_submitted_at BEFORE UPDATE OF job_status ON integration.sync_job FOR EACH ROW WHEN (((old.job_status = 'Draft'::text) AND (new.job_status = 'Submitted'::text))) EXECUTE FUNCTION integration.stamp_submitted_at();
 
 
 --

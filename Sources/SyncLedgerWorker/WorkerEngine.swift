@@ -76,6 +76,13 @@ struct WorkerEngine: Sendable {
                 }
             }
             group.addTask { await watchdogLoop() }
+            // Checkpoints of the Merkle log (--checkpoint-every), off by default.
+            if let interval = settings.checkpointEvery {
+                group.addTask {
+                    await CheckpointLoop(client: client, interval: interval, logger: logger).run()
+                    return nil
+                }
+            }
             // Automatic retention (--retention), off by default.
             if let age = settings.retention {
                 group.addTask {

@@ -37,6 +37,9 @@ public struct WorkerSettings: Sendable {
     /// Prune finished jobs and items older than this, in the background
     /// (``RetentionLoop``); nil (the default): no automatic retention.
     public var retention: RetentionAge?
+    /// Take a checkpoint of the Merkle log this often, in the background
+    /// (``CheckpointLoop``); nil (the default): none.
+    public var checkpointEvery: Duration?
     /// Base of the exponential retry backoff (doubles per attempt, capped at 5 minutes).
     public var retryBackoffBase: Duration = .seconds(1)
     /// Timeouts and keep-alives of every session (see ``SessionSettings``).

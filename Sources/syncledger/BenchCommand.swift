@@ -14,8 +14,9 @@ struct BenchCommand: AsyncParsableCommand {
 
             Prints, in one run: small jobs/s (one-item jobs) next to a plain PostgreSQL queue draining no-op jobs; \
             large jobs' items/s next to a lean hand-written set-based SQL pipeline doing the same work, with their \
-            ratio and checks (identical target rows, a ledger that verifies); the same after --history ledger entries \
-            were preloaded; a steward's bulk certify (entries/s) and record_as_of latency at that history size; pickup \
+            ratio and checks (identical target rows, a ledger that verifies); the same with a checkpoint every \
+            --checkpoint-every seconds, as a ratio of the rate without; the same after --history ledger entries \
+            were preloaded, and verify_ledger's rows/s over the whole ledger; a steward's bulk certify (entries/s) and record_as_of latency at that history size; pickup \
             latency; the worker's and PostgreSQL's CPU seconds; peak RSS.
 
             Examples:
@@ -37,6 +38,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Jobs measured for pickup latency (0 = skip).") var latencySamples = 50
     @Option(help: "Pending entries certified by one bulk decision (0 = skip).") var bulkCertify = 100_000
     @Option(help: "Records asked record_as_of, at the history's size (0 = skip).") var asOfSamples = 200
+    @Option(help: "Seconds between checkpoints in a third large-workload run, compared with the first (0 = skip).")
+    var checkpointEvery = 1.0
     @Flag(help: "Skip the SQL reference.") var skipReference = false
     @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
 
@@ -62,6 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.latencySamples = latencySamples
         options.bulkCertify = max(0, bulkCertify)
         options.asOfSamples = max(0, asOfSamples)
+        options.checkpointEvery = max(0, checkpointEvery)
         options.reference = !skipReference
         options.scaling = scaling
         let benchmark = Benchmark(options: options, migrator: try connection.migrator(), logger: logger)

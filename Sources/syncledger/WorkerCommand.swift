@@ -30,6 +30,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
               # Remove finished jobs and their items after 30 days (the ledger is kept):
               syncledger worker --retention 30d
+              syncledger worker --checkpoint-every 1h
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -103,6 +104,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Prune finished jobs and items older than this, e.g. 30d (env: SYNCLEDGER_RETENTION, default off).")
     var retention: String?
 
+    @Option(help: "Take a checkpoint of the Merkle log this often, e.g. 1h, logged as JSON at info (env: SYNCLEDGER_CHECKPOINT_EVERY, default off).")
+    var checkpointEvery: String?
+
     /// The settings from flags, then environment, then defaults; refuses
     /// invalid values naming the option.
     func settings() throws -> WorkerSettings {
@@ -165,6 +169,13 @@ struct WorkerCommand: AsyncParsableCommand {
                     "\(retention == nil ? "SYNCLEDGER_RETENTION" : "--retention") must be an age such as 30d, 12h or 1d12h, got '\(text)'")
             }
             settings.retention = age
+        }
+        if let text = checkpointEvery ?? Environment.string("SYNCLEDGER_CHECKPOINT_EVERY") {
+            guard let every = RetentionAge(parsing: text) else {
+                throw ValidationError(
+                    "\(checkpointEvery == nil ? "SYNCLEDGER_CHECKPOINT_EVERY" : "--checkpoint-every") must be a duration such as 1h, 15m or 1d, got '\(text)'")
+            }
+            settings.checkpointEvery = .seconds(every.seconds)
         }
         guard settings.leaseSeconds >= 3 else { throw ValidationError("--lease-seconds must be at least 3 (the heartbeat runs every third)") }
         guard settings.chunkSize <= 10_000 else { throw ValidationError("--chunk-size must be at most 10000") }

@@ -40,7 +40,8 @@ struct InboundPipelineTests {
             #expect(try await db.person("E1", "given_name") == "Ada")
             let birthDate = try await db.person("E1", "birth_date")
             #expect(birthDate == nil)
-            #expect(try await db.int("SELECT count(*) FROM integration.ledger_event WHERE actor = 'policy'") == 2)
+            #expect(try await db.int("SELECT count(*) FROM integration.ledger WHERE birth_status = 'Certified' AND aspect_key <> 'record'") == 1)
+            #expect(try await db.int("SELECT count(*) FROM integration.ledger_event") == 0)
             #expect(try await db.provenanceViolations().isEmpty)
         }
     }

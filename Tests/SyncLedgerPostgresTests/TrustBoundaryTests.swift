@@ -74,9 +74,8 @@ struct TrustBoundaryTests {
                     try await db.rows("SELECT actor, acting_role::text FROM integration.ledger_event WHERE ledger_id = \(held)")
                         == [["alice", url.username]])
             }
-            // Every event names its role, the worker's policy events included.
+            // Every event names its role.
             #expect(try await db.int("SELECT count(*) FROM integration.ledger_event WHERE acting_role IS NULL") == 0)
-            #expect(try await db.text("SELECT DISTINCT acting_role::text FROM integration.ledger_event WHERE actor = 'policy'") == "postgres")
         }
     }
 

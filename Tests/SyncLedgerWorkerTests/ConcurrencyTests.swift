@@ -150,6 +150,17 @@ struct ConcurrencyTests {
                 #expect(try await db.int("SELECT count(*) FROM (SELECT sync_item_id FROM integration.ledger WHERE sync_item_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1) d") == 0)
                 let findings = try await db.chainFindings()
                 #expect(findings.isEmpty, "round \(round): \(findings.prefix(5))")
+                // Every job's stored counts are its items' statuses, whatever
+                // order the steward's decisions and the jobs' finish committed in.
+                let wrongCounts = try await db.rows(
+                    """
+                    SELECT j.job_id::text FROM integration.sync_job j
+                      JOIN integration.job_item_counts(ARRAY(SELECT job_id FROM integration.sync_job WHERE direction = 'Inbound')) c
+                        USING (job_id)
+                     WHERE (j.items_total, j.items_applied, j.items_held, j.items_skipped, j.items_failed)
+                           IS DISTINCT FROM (c.total, c.applied, c.held, c.skipped, c.failed)
+                    """)
+                #expect(wrongCounts.isEmpty, "round \(round): jobs whose counts are not their items': \(wrongCounts.prefix(5))")
                 // No steward call failed with a deadlock or serialization error (or anything else unexpected).
                 #expect(log.failures.isEmpty, "round \(round): \(log.failures.prefix(5))")
             }

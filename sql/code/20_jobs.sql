@@ -46,37 +46,41 @@
 -- One notification per job that becomes claimable, never one per item. The
 -- payload is the job id; workers treat it only as a hint and also poll, so a
 -- lost notification (or a transaction pooler) costs latency, not work.
+-- The WHEN clauses keep the function from being called at all for the
+-- updates of the worker's hot path (claims, finishes).
 CREATE OR REPLACE FUNCTION integration.notify_job_submitted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.direction = 'Inbound' AND NEW.job_status = 'Submitted'
-     AND (TG_OP = 'INSERT' OR OLD.job_status IS DISTINCT FROM 'Submitted') THEN
-    PERFORM pg_notify('syncledger_job_submitted', NEW.job_id::text);
-  END IF;
+  PERFORM pg_notify('syncledger_job_submitted', NEW.job_id::text);
   RETURN NULL;
 END
 $$;
 
+CREATE OR REPLACE TRIGGER sync_job_notify_inserted
+  AFTER INSERT ON integration.sync_job
+  FOR EACH ROW WHEN (NEW.direction = 'Inbound' AND NEW.job_status = 'Submitted')
+  EXECUTE FUNCTION integration.notify_job_submitted();
+
 CREATE OR REPLACE TRIGGER sync_job_notify_submitted
-  AFTER INSERT OR UPDATE OF job_status ON integration.sync_job
-  FOR EACH ROW EXECUTE FUNCTION integration.notify_job_submitted();
+  AFTER UPDATE OF job_status ON integration.sync_job
+  FOR EACH ROW WHEN (NEW.direction = 'Inbound' AND NEW.job_status = 'Submitted' AND OLD.job_status <> 'Submitted')
+  EXECUTE FUNCTION integration.notify_job_submitted();
 
 -- Draft → Submitted: the job's age and its place in the submission order
 -- count from now.
 CREATE OR REPLACE FUNCTION integration.stamp_submitted_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF OLD.job_status = 'Draft' AND NEW.job_status = 'Submitted' THEN
-    NEW.submitted_at := now();
-    NEW.submit_seq   := nextval('integration.job_submit_seq');
-  END IF;
+  NEW.submitted_at := now();
+  NEW.submit_seq   := nextval('integration.job_submit_seq');
   RETURN NEW;
 END
 $$;
 
 CREATE OR REPLACE TRIGGER sync_job_stamp_submitted_at
   BEFORE UPDATE OF job_status ON integration.sync_job
-  FOR EACH ROW EXECUTE FUNCTION integration.stamp_submitted_at();
+  FOR EACH ROW WHEN (OLD.job_status = 'Draft' AND NEW.job_status = 'Submitted')
+  EXECUTE FUNCTION integration.stamp_submitted_at();
 
 -- ---------------------------------------------------------------------------
 -- The status rule and the counts

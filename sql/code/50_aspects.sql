@@ -420,7 +420,8 @@ SELECT integration.use_canonical_settings('integration.prepare_chunk(uuid,bigint
 -- a record in one row update); inserts the ledger entries — a Record entry
 -- 'created' for each record the round created, then one per applied or held
 -- item — each applied one taking the next apply_seq under the row locks, and
--- certified at once where its policy auto-certifies (with a 'policy' event);
+-- certified at once where its policy auto-certifies (its state at birth,
+-- which its digest covers, says so: no event is needed for it);
 -- seals them into their records' chains; moves the staleness clock
 -- (confirmed_at) of the entries the items confirm; stores the source order
 -- marks; records every item's result (only Pending items of the fenced jobs);
@@ -499,8 +500,7 @@ BEGIN
       LEFT JOIN LATERAL integration.aspect_policy(e.t, e.aspect, e.akey) p ON true
      ORDER BY e.o
   ), ev AS MATERIALIZED (
-    SELECT d.*, CASE WHEN d.status = 'Certified' THEN nextval(event_seq) END AS event_id,
-           CASE WHEN d.status = 'Pending' THEN coalesce(d.held_for, 'not_auto_certified') END AS reason
+    SELECT d.*, CASE WHEN d.status = 'Pending' THEN coalesce(d.held_for, 'not_auto_certified') END AS reason
       FROM d ORDER BY d.o
   ), cf AS MATERIALIZED (
     SELECT nextval(event_seq) AS event_id, l.*
@@ -513,20 +513,13 @@ BEGIN
                AND (l.confirmed_at IS NULL OR l.confirmed_at < at)
              ORDER BY l.ledger_id) l
   ), el AS MATERIALIZED (
-    -- Each entry, then its policy event, in order; then the confirmations.
+    -- Each entry, in order; then the confirmations.
     SELECT row_number() OVER (ORDER BY e.grp, e.ord)::integer AS k, e.*
-      FROM (SELECT 0 AS grp, ev.o * 2 AS ord, ev.t, ev.id,
+      FROM (SELECT 0 AS grp, ev.o AS ord, ev.t, ev.id,
                    integration.entry_digest_v2(ev.ledger_id, ev.t, ev.id, ev.aspect, ev.akey, ev.source, ev.value, ev.prev,
                                                ev.item, ev.job, ev.ts, at, ev.status, ev.aseq, NULL, ev.reason, NULL,
                                                NULL) AS h
               FROM ev
-            UNION ALL
-            SELECT 0, ev.o * 2 + 1, ev.t, ev.id,
-                   integration.event_digest_v2(ev.event_id, ev.ledger_id, 'status', 'Pending', 'Certified', 'policy', session_user, at,
-                                               'certified at ingest by commit policy', NULL, NULL, NULL, NULL, ev.applied,
-                                               ev.aseq, CASE WHEN ev.applied THEN at END,
-                                               CASE WHEN ev.applied THEN at END, at, NULL)
-              FROM ev WHERE ev.event_id IS NOT NULL
             UNION ALL
             SELECT 1, cf.ledger_id, cf.target_table, cf.target_id,
                    integration.event_digest_v2(cf.event_id, cf.ledger_id, 'confirmation', cf.ledger_status, cf.ledger_status, 'worker',
@@ -550,7 +543,7 @@ BEGIN
            CASE WHEN ev.applied THEN at END, ev.aseq, ev.item, ev.job, ev.ts, at,
            CASE WHEN ev.applied THEN at END, CASE WHEN ev.status = 'Certified' THEN at END,
            c.chain_seq, c.h, c.chain_hash, ev.status, ev.aseq, ev.reason
-      FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o * 2
+      FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o
      ORDER BY ev.o
     RETURNING ledger_id
   ), events AS (
@@ -558,12 +551,6 @@ BEGIN
       (event_id, ledger_id, kind, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash,
        after_applied, after_apply_seq, after_applied_at, after_confirmed_at, after_certified_at, after_certified_by)
     OVERRIDING SYSTEM VALUE
-    SELECT ev.event_id, ev.ledger_id, 'status', 'Pending', 'Certified', 'policy', session_user, at,
-           'certified at ingest by commit policy', c.chain_seq, c.h, c.chain_hash, ev.applied, ev.aseq,
-           CASE WHEN ev.applied THEN at END, CASE WHEN ev.applied THEN at END, at, NULL
-      FROM ev JOIN chained c ON c.grp = 0 AND c.ord = ev.o * 2 + 1
-     WHERE ev.event_id IS NOT NULL
-    UNION ALL
     SELECT cf.event_id, cf.ledger_id, 'confirmation', cf.ledger_status, cf.ledger_status, 'worker', session_user, at,
            'confirmed: the source sent this value again', c.chain_seq, c.h, c.chain_hash, cf.is_applied, cf.apply_seq,
            cf.applied_at, at, cf.certified_at, cf.certified_by

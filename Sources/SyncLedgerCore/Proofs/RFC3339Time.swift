@@ -24,55 +24,33 @@ public enum RFC3339Time {
 
     /// The time `text` names; `nil` if it is not an RFC 3339 date-time.
     public static func date(from text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        var index = 0
-        func number(_ digits: Int) -> Int64? {
-            guard bytes.count - index >= digits else { return nil }
-            var value: Int64 = 0
-            for _ in 0..<digits {
-                let byte = bytes[index]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-                index += 1
-            }
-            return value
-        }
-        func take(_ ascii: Unicode.Scalar) -> Bool {
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ascii) else { return false }
-            index += 1
-            return true
-        }
-        guard let year = number(4), take("-"), let month = number(2), (1...12).contains(month), take("-"),
-            let day = number(2), day >= 1, day <= daysIn(month: month, year: year), take("T") || take("t"),
-            let hour = number(2), hour <= 23, take(":"), let minute = number(2), minute <= 59, take(":"),
-            let second = number(2), second <= 59
+        var scan = DateTextScanner(text)
+        guard let year = scan.number(4), scan.take("-"), let month = scan.number(2), (1...12).contains(month), scan.take("-"),
+            let day = scan.number(2), day >= 1, day <= GregorianMonth.days(month, year: year), scan.take("T") || scan.take("t"),
+            let hour = scan.number(2), hour <= 23, scan.take(":"), let minute = scan.number(2), minute <= 59, scan.take(":"),
+            let second = scan.number(2), second <= 59
         else { return nil }
         var fraction = 0.0
-        if take(".") {
-            var scale = 0.1
-            let start = index
-            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                fraction += Double(bytes[index] - UInt8(ascii: "0")) * scale
-                scale /= 10
-                index += 1
-            }
-            guard index > start else { return nil }
+        if scan.take(".") {
+            guard let digits = scan.fraction() else { return nil }
+            fraction = digits
         }
         var offset: Int64 = 0
-        if !(take("Z") || take("z")) {
+        if !(scan.take("Z") || scan.take("z")) {
             let sign: Int64
-            if take("+") {
+            if scan.take("+") {
                 sign = 1
-            } else if take("-") {
+            } else if scan.take("-") {
                 sign = -1
             } else {
                 return nil
             }
-            guard let offsetHours = number(2), offsetHours <= 23, take(":"), let offsetMinutes = number(2), offsetMinutes <= 59
+            guard let offsetHours = scan.number(2), offsetHours <= 23, scan.take(":"), let offsetMinutes = scan.number(2),
+                offsetMinutes <= 59
             else { return nil }
             offset = sign * (offsetHours * 3600 + offsetMinutes * 60)
         }
-        guard index == bytes.count else { return nil }
+        guard scan.atEnd else { return nil }
         let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
@@ -85,14 +63,6 @@ public enum RFC3339Time {
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let remainder = value % divisor
         return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
-    }
-
-    private static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's

@@ -15,12 +15,12 @@ import SyncLedgerPostgres
 ///    plain join is planned from statistics taken before this job's records
 ///    existed, and turns quadratic);
 /// 3. one UPDATE of the target table, all fields of a record in one row update;
-/// 4. the ledger's elements (entries and the policy's events), their digests
-///    and chain positions, from the schema's own functions:
-///    `integration.entry_digest`, `integration.event_digest`, and
-///    `integration.chain_append` (one link per record, the chain heads moved),
-///    in one statement;
-/// 5. one INSERT of all entries, one of all events;
+/// 4. the ledger's entries, their version 2 digests (content and state at
+///    birth: certified by the policy) and chain positions, from the schema's
+///    own functions: `integration.entry_digest_v2` and
+///    `integration.chain_append` (one link per record, the chain heads moved,
+///    the links recorded for the Merkle log), in one statement;
+/// 5. one INSERT of all entries;
 /// 6. the source order marks; the item results; the job's status and counts.
 ///
 /// The ledger this writes verifies (`integration.verify_ledger()`) and explains
@@ -28,9 +28,9 @@ import SyncLedgerPostgres
 /// the bench checks both.
 enum BenchReference {
     static let temporaryTables = """
-        CREATE TEMP TABLE IF NOT EXISTS ref_new (target_id uuid, external_key text, ledger_id bigint, aseq bigint, event_id bigint);
+        CREATE TEMP TABLE IF NOT EXISTS ref_new (target_id uuid, external_key text, ledger_id bigint, aseq bigint);
         CREATE TEMP TABLE IF NOT EXISTS ref_w (item_id bigint, seq bigint, target_id uuid, field text, value text,
-                                               ledger_id bigint, aseq bigint, event_id bigint, rn bigint);
+                                               ledger_id bigint, aseq bigint, rn bigint);
         CREATE TEMP TABLE IF NOT EXISTS ref_e (target_id uuid, pos bigint, d bytea, chain_seq bigint, link bytea);
         """
 
@@ -47,8 +47,7 @@ enum BenchReference {
                RETURNING target_id, external_key),
              records AS (INSERT INTO bench.person_s (id) SELECT target_id FROM created)
         INSERT INTO ref_new
-        SELECT target_id, external_key, nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq'),
-               nextval('integration.ledger_event_event_id_seq')
+        SELECT target_id, external_key, nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq')
           FROM created
         """,
         // 2. the work
@@ -56,7 +55,6 @@ enum BenchReference {
         INSERT INTO ref_w
         SELECT s.item_id, s.seq, x.target_id, s.field_name, coalesce(m.canonical_code_value, s.new_value),
                nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq'),
-               nextval('integration.ledger_event_event_id_seq'),
                row_number() OVER (PARTITION BY x.target_id ORDER BY s.seq)
           FROM integration.sync_item s
          CROSS JOIN LATERAL (SELECT x.target_id FROM integration.identifier x
@@ -84,29 +82,24 @@ enum BenchReference {
                   FROM ref_w GROUP BY target_id) v
          WHERE p.id = v.target_id
         """,
-        // 4. the ledger's elements in chain order (per record: the Record entry
-        // and its event, then each field's entry and event), their digests,
-        // and their chain positions and links (chain_append also moves the
-        // records' chain heads)
+        // 4. the ledger's entries in chain order (per record: the Record entry,
+        // then each field's entry), their version 2 digests (content and state
+        // at birth: certified by the policy, applied with its apply_seq), and
+        // their chain positions and links (chain_append also moves the records'
+        // chain heads and records the links for the Merkle log)
         """
         INSERT INTO ref_e (target_id, pos, d, chain_seq, link)
         WITH el AS MATERIALIZED (
           SELECT x.target_id, x.pos, x.d, row_number() OVER (ORDER BY x.target_id, x.pos)::integer AS ord
-            FROM (SELECT target_id, 1::bigint AS pos,
-                         integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Record', 'record', 'bench_sql',
-                                                  'created', NULL, NULL, $1, NULL, now()) AS d
+            FROM (SELECT target_id, 0::bigint AS pos,
+                         integration.entry_digest_v2(ledger_id, 'bench.person_s', target_id, 'Record', 'record', 'bench_sql',
+                                                     'created', NULL, NULL, $1, NULL, now(), 'Certified', aseq, NULL, NULL,
+                                                     NULL, NULL) AS d
                     FROM ref_new
                   UNION ALL
-                  SELECT target_id, 2, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy', session_user,
-                                                                now(), 'certified at ingest by commit policy', NULL)
-                    FROM ref_new
-                  UNION ALL
-                  SELECT target_id, 1 + 2 * rn, integration.entry_digest(ledger_id, 'bench.person_s', target_id, 'Field', field,
-                                                                         'bench_sql', value, NULL, item_id, $1, NULL, now())
-                    FROM ref_w
-                  UNION ALL
-                  SELECT target_id, 2 + 2 * rn, integration.event_digest(event_id, ledger_id, 'Pending', 'Certified', 'policy',
-                                                                         session_user, now(), 'certified at ingest by commit policy', NULL)
+                  SELECT target_id, rn, integration.entry_digest_v2(ledger_id, 'bench.person_s', target_id, 'Field', field,
+                                                                    'bench_sql', value, NULL, item_id, $1, NULL, now(),
+                                                                    'Certified', aseq, NULL, NULL, NULL, NULL)
                     FROM ref_w) x)
         SELECT el.target_id, el.pos, el.d, c.chain_seq, c.chain_hash
           FROM integration.chain_append(ARRAY(SELECT 'bench.person_s'::text FROM el ORDER BY el.ord),
@@ -115,31 +108,20 @@ enum BenchReference {
           JOIN el ON el.ord = c.ord
         """,
         "ANALYZE ref_e",
-        // 5. entries and events
+        // 5. the entries
         """
         INSERT INTO integration.ledger
           (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value, is_applied,
-           applied_at, apply_seq, sync_item_id, job_id, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
+           applied_at, apply_seq, sync_item_id, job_id, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash,
+           birth_status, birth_apply_seq)
         OVERRIDING SYSTEM VALUE
         SELECT n.ledger_id, 'bench.person_s', n.target_id, 'Record', 'record', 'bench_sql', 'Certified', 'created', true,
-               now(), n.aseq, NULL, $1, now(), now(), now(), e.chain_seq, e.d, e.link
-          FROM ref_new n JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 1
+               now(), n.aseq, NULL, $1, now(), now(), now(), e.chain_seq, e.d, e.link, 'Certified', n.aseq
+          FROM ref_new n JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 0
         UNION ALL
         SELECT w.ledger_id, 'bench.person_s', w.target_id, 'Field', w.field, 'bench_sql', 'Certified', w.value, true,
-               now(), w.aseq, w.item_id, $1, now(), now(), now(), e.chain_seq, e.d, e.link
-          FROM ref_w w JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 1 + 2 * w.rn
-        """,
-        """
-        INSERT INTO integration.ledger_event
-          (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
-        OVERRIDING SYSTEM VALUE
-        SELECT n.event_id, n.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(), 'certified at ingest by commit policy',
-               e.chain_seq, e.d, e.link
-          FROM ref_new n JOIN ref_e e ON e.target_id = n.target_id AND e.pos = 2
-        UNION ALL
-        SELECT w.event_id, w.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(), 'certified at ingest by commit policy',
-               e.chain_seq, e.d, e.link
-          FROM ref_w w JOIN ref_e e ON e.target_id = w.target_id AND e.pos = 2 + 2 * w.rn
+               now(), w.aseq, w.item_id, $1, now(), now(), now(), e.chain_seq, e.d, e.link, 'Certified', w.aseq
+          FROM ref_w w JOIN ref_e e ON e.target_id = w.target_id AND e.pos = w.rn
         """,
         // 6. order marks, item results, the job
         """

@@ -107,29 +107,28 @@ enum BenchWorkload {
                     SELECT 'bench_hist', 'bench.person_h', 'H' || n, id FROM h_rec
                     """, logger: logger)
                 // One Record entry and five Field entries per record, each
-                // certified by policy, sealed as one link per record.
+                // certified by policy at birth (version 2 digests, as the
+                // worker writes them), sealed as one link per record; the
+                // links recorded for the Merkle log.
                 try await conn.run(
                     """
                     CREATE TEMP TABLE h_ent ON COMMIT DROP AS
                     SELECT r.id AS target_id, a.pos, a.aspect, a.akey, a.value,
                            nextval('integration.ledger_ledger_id_seq') AS ledger_id,
-                           nextval('integration.apply_seq') AS aseq,
-                           nextval('integration.ledger_event_event_id_seq') AS event_id
+                           nextval('integration.apply_seq') AS aseq
                       FROM h_rec r
-                     CROSS JOIN LATERAL (VALUES (1, 'Record', 'record', 'created'), (3, 'Field', 'full_name', 'History ' || r.n),
-                                                (5, 'Field', 'city', 'City'), (7, 'Field', 'score', (r.n % 1000)::text),
-                                                (9, 'Field', 'joined_on', '2000-01-01'), (11, 'Field', 'status', 'active'))
+                     CROSS JOIN LATERAL (VALUES (1, 'Record', 'record', 'created'), (2, 'Field', 'full_name', 'History ' || r.n),
+                                                (3, 'Field', 'city', 'City'), (4, 'Field', 'score', (r.n % 1000)::text),
+                                                (5, 'Field', 'joined_on', '2000-01-01'), (6, 'Field', 'status', 'active'))
                            AS a(pos, aspect, akey, value)
                     """, logger: logger)
                 try await conn.run(
                     """
                     CREATE TEMP TABLE h_el ON COMMIT DROP AS
-                    SELECT e.target_id, e.pos, integration.entry_digest(e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey,
-                             'bench_hist', e.value, NULL, NULL, NULL, NULL, now()) AS d
-                      FROM h_ent e
-                    UNION ALL
-                    SELECT e.target_id, e.pos + 1, integration.event_digest(e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy',
-                             session_user, now(), 'certified at ingest by commit policy', NULL)
+                    SELECT e.target_id, e.pos,
+                           integration.entry_digest_v2(e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey, 'bench_hist',
+                                                       e.value, NULL, NULL, NULL, NULL, now(), 'Certified', e.aseq, NULL, NULL,
+                                                       NULL, NULL) AS d
                       FROM h_ent e
                     """, logger: logger)
                 try await conn.run(
@@ -142,27 +141,23 @@ enum BenchWorkload {
                     """
                     INSERT INTO integration.ledger
                       (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value,
-                       is_applied, applied_at, apply_seq, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash)
+                       is_applied, applied_at, apply_seq, recorded_at, confirmed_at, certified_at, chain_seq, row_hash, chain_hash,
+                       birth_status, birth_apply_seq)
                     OVERRIDING SYSTEM VALUE
                     SELECT e.ledger_id, 'bench.person_h', e.target_id, e.aspect, e.akey, 'bench_hist', 'Certified', e.value,
-                           true, now(), e.aseq, now(), now(), now(), e.pos, el.d, l.link
+                           true, now(), e.aseq, now(), now(), now(), e.pos, el.d, l.link, 'Certified', e.aseq
                       FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos
                       JOIN h_link l ON l.target_id = e.target_id
                     """, logger: logger)
                 try await conn.run(
                     """
-                    INSERT INTO integration.ledger_event
-                      (event_id, ledger_id, from_status, to_status, actor, acting_role, occurred_at, notes, chain_seq, row_hash, chain_hash)
-                    OVERRIDING SYSTEM VALUE
-                    SELECT e.event_id, e.ledger_id, 'Pending', 'Certified', 'policy', session_user, now(),
-                           'certified at ingest by commit policy', e.pos + 1, el.d, l.link
-                      FROM h_ent e JOIN h_el el ON el.target_id = e.target_id AND el.pos = e.pos + 1
-                      JOIN h_link l ON l.target_id = e.target_id
+                    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+                    SELECT 'bench.person_h', target_id, 6, link FROM h_link
                     """, logger: logger)
                 try await conn.run(
                     """
-                    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
-                    SELECT 'bench.person_h', target_id, 12, link FROM h_link
+                    INSERT INTO integration.ledger_link (target_table, target_id, chain_seq, link_hash)
+                    SELECT 'bench.person_h', target_id, 6, link FROM h_link ORDER BY target_id
                     """, logger: logger)
                 try await conn.run(
                     """

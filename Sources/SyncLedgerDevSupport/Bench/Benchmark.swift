@@ -14,9 +14,13 @@ import SyncLedgerWorker
 ///    processed by the worker, then the same work done by a lean hand-written
 ///    set-based SQL pipeline (``BenchReference``) in the same database; both
 ///    must end in identical target rows and a ledger that verifies.
+///    Then the large workload once more, with the worker taking a checkpoint
+///    of the Merkle log every `checkpointEvery` seconds, as a ratio of the
+///    rate without.
 /// 3. History: the large workload again after `history` ledger entries (and
 ///    their identifiers, records and chains) were preloaded, as a ratio of the
-///    empty database's rate.
+///    empty database's rate; then `verify_ledger` over the whole ledger
+///    (rows/s).
 /// 4. Pickup latency: time from a job's `submitted_at` to its `started_at`
 ///    with an idle worker polling only every 10 s, so the figure is LISTEN's.
 ///
@@ -43,6 +47,9 @@ public struct Benchmark: Sendable {
         public var bulkCertify = 100_000
         /// Records asked `record_as_of` (0 = skip; needs history).
         public var asOfSamples = 200
+        /// Seconds between the checkpoints of a third run of the large
+        /// workload, compared with the run without them (0 = skip).
+        public var checkpointEvery = 1.0
 
         public init() {}
     }
@@ -122,6 +129,24 @@ public struct Benchmark: Sendable {
                 let differences = try await compareTargets(client)
                 print(differences == 0 ? "check:         identical target rows" : "check:         \(differences) target rows DIFFER")
             }
+            var largeRuns = 1
+            if options.checkpointEvery > 0 {
+                try await BenchWorkload.stageLarge(
+                    client, source: "bench", table: "bench.person_w", jobs: options.jobs, records: options.records, fields: fields,
+                    offset: 5_000_000, logger: logger)
+                let before = try await checkpointCount(client)
+                let (seconds, cpu) = try await measure {
+                    try await runWorker(
+                        client, url: url, source: "bench", concurrency: options.concurrency,
+                        checkpointEvery: .milliseconds(Int64(options.checkpointEvery * 1000)))
+                }
+                largeRuns += 1
+                try await expectFinished(client, source: "bench", jobs: largeRuns * options.jobs)
+                let taken = try await checkpointCount(client) - before
+                let rate = Double(items) / seconds
+                print(String(format: "checkpoints:   %8.0f items/s with a checkpoint every %.0f s (%d taken) = %.1f %% of without (%.2f s; %@)",
+                             rate, options.checkpointEvery, taken, 100 * rate / workerRate, seconds, cpu.text))
+            }
             let findings = try await client.collect("SELECT count(*) FROM integration.verify_ledger()", as: Int64.self, logger: logger).first ?? Int64(-1)
             let violations = try await client.collect("SELECT count(*) FROM integration.provenance_violations()", as: Int64.self, logger: logger).first ?? Int64(-1)
             print(findings == 0 && violations == 0
@@ -137,10 +162,23 @@ public struct Benchmark: Sendable {
                     client, source: "bench", table: "bench.person_w", jobs: options.jobs, records: options.records, fields: fields,
                     offset: 10_000_000, logger: logger)
                 let (seconds, cpu) = try await measure { try await runWorker(client, url: url, source: "bench", concurrency: options.concurrency) }
-                try await expectFinished(client, source: "bench", jobs: 2 * options.jobs)
+                largeRuns += 1
+                try await expectFinished(client, source: "bench", jobs: largeRuns * options.jobs)
                 let rate = Double(items) / seconds
                 print(String(format: "history:       %8.0f items/s with %d ledger entries = %.1f %% of the empty database (%.2f s; %@; preload %.0f s)",
                              rate, preloaded, 100 * rate / workerRate, seconds, cpu.text, (ContinuousClock.now - preloadStart).seconds))
+
+                // verify_ledger over everything: entries and events, each
+                // row's digest and every chain.
+                let rows = try await client.collect(
+                    "SELECT (SELECT count(*) FROM integration.ledger) + (SELECT count(*) FROM integration.ledger_event)",
+                    as: Int64.self, logger: logger).first ?? Int64(0)
+                var found: Int64 = -1
+                let (verifySeconds, verifyCPU) = try await measure {
+                    found = try await client.collect("SELECT count(*) FROM integration.verify_ledger()", as: Int64.self, logger: logger).first ?? Int64(-1)
+                }
+                print(String(format: "verify:        %8.0f rows/s  (%d ledger entries and events in %.2f s, %d findings; %@)",
+                             Double(rows) / verifySeconds, rows, verifySeconds, found, verifyCPU.text))
             }
 
             // The steward's workbench: a bulk certify, and as-of latency at the history's size.
@@ -195,8 +233,11 @@ public struct Benchmark: Sendable {
     private func records(_ items: Int, _ jobs: Int) -> Int { items / max(jobs, 1) }
 
     /// Submits the source's Draft jobs and runs an in-process worker until idle.
-    private func runWorker(_ client: PostgresClient, url: DatabaseURL, source: String, concurrency: Int) async throws {
+    private func runWorker(
+        _ client: PostgresClient, url: DatabaseURL, source: String, concurrency: Int, checkpointEvery: Duration? = nil
+    ) async throws {
         var settings = WorkerSettings(workerID: "bench-worker")
+        settings.checkpointEvery = checkpointEvery
         settings.exitWhenIdle = true
         settings.concurrency = concurrency
         settings.chunkSize = options.chunkSize
@@ -213,6 +254,10 @@ public struct Benchmark: Sendable {
             "SELECT count(*) FROM integration.sync_job WHERE source_system_key = \(source) AND job_status = 'Completed'",
             as: Int64.self, logger: logger).first ?? Int64(0)
         if finished < Int64(jobs) { logger.error("the worker completed \(finished) of \(jobs) jobs of \(source)") }
+    }
+
+    private func checkpointCount(_ client: PostgresClient) async throws -> Int {
+        Int(try await client.collect("SELECT count(*) FROM integration.merkle_checkpoint", as: Int64.self, logger: logger).first ?? Int64(0))
     }
 
     /// Rows of the worker's table and the reference's table that differ, by external key.

@@ -55,7 +55,7 @@ public enum StewardFormat {
 
     /// A line after each chunk of a batch.
     public static func batchProgress(_ outcome: StewardQueries.BatchOutcome) -> String {
-        "batch \(outcome.batchID): \(outcome.decided + outcome.approved + outcome.passedOver) entries so far"
+        "batch \(outcome.batchID): \(outcome.decided + outcome.approved + outcome.passedOver) decided or passed over so far"
     }
 
     /// The review queue as a table, with a line saying how many are shown.

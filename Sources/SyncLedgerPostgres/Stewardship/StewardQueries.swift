@@ -298,7 +298,7 @@ public struct StewardQueries: Sendable {
     public static let historyEntryColumns = [
         "ledger_id", "target_table", "target_id", "ledger_aspect", "aspect_key", "source_system_key", "ledger_status",
         "value", "previous_value", "is_applied", "applied_at", "recorded_at", "source_timestamp", "confirmed_at",
-        "certified_by", "certified_at", "job_id", "sync_item_id", "notes",
+        "certified_by", "certified_at", "birth_status", "job_id", "sync_item_id", "notes",
     ]
 
     /// The columns of ``History/events``, in order.
@@ -337,8 +337,8 @@ public struct StewardQueries: Sendable {
             """
             SELECT l.ledger_id, l.target_table, l.target_id, l.ledger_aspect, l.aspect_key, l.source_system_key,
                    l.ledger_status, l.value, l.previous_value, l.is_applied, l.applied_at, l.recorded_at,
-                   l.source_timestamp, l.confirmed_at, u.user_name AS certified_by, l.certified_at, l.job_id,
-                   l.sync_item_id, l.notes
+                   l.source_timestamp, l.confirmed_at, u.user_name AS certified_by, l.certified_at, l.birth_status,
+                   l.job_id, l.sync_item_id, l.notes
               FROM integration.ledger l
               JOIN unnest(\(tables)::text[], \(ids)::uuid[]) r(target_table, target_id)
                 ON r.target_table = l.target_table AND r.target_id = l.target_id
