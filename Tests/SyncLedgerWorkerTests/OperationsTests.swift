@@ -110,10 +110,12 @@ struct OperationsTests {
                 id: "frozen5", url: db.url,
                 arguments: ["--lease-seconds", "5", "--chunk-size", "10", "--parallel-chunks", "1", "--concurrency", "1",
                             "--poll-interval-seconds", "1"])
-            let rescuer = try WorkerProcess(
-                id: "rescuer5", url: db.url, arguments: ["--lease-seconds", "5", "--poll-interval-seconds", "1", "--chunk-size", "10"])
             #expect(try await LivenessTests.eventually(within: .seconds(30)) { try await LivenessTests.waitsOnALock("frozen5", db) })
             #expect(try await db.text("SELECT lease_owner FROM integration.sync_job WHERE job_id = \(job)") == "frozen5")
+            // Started now, so that it finds its slots free and polling when the job is freed.
+            let rescuer = try WorkerProcess(
+                id: "rescuer5", url: db.url, arguments: ["--lease-seconds", "5", "--poll-interval-seconds", "1", "--chunk-size", "10"])
+            #expect(try await LivenessTests.eventually(within: .seconds(30)) { rescuer.log.contains("worker started") })
             frozen.signal(SIGSTOP)
             // The frozen worker's chunk gets its lock now, and its session sits idle in its transaction.
             try await holder.query("COMMIT", logger: db.logger)
