@@ -77,7 +77,7 @@ package final class PgBouncer: @unchecked Sendable {
         process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try SpawnThread.run { [process] in try process.run() }
 
         var through = server
         through.host = "127.0.0.1"

@@ -44,7 +44,7 @@ package final class WorkerProcess: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        try SpawnThread.run { [process] in try process.run() }
     }
 
     package var isRunning: Bool { process.isRunning }
@@ -65,6 +65,6 @@ package final class WorkerProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: logFile)
+        if ProcessInfo.processInfo.environment["SYNCLEDGER_KEEP_WORKER_LOGS"] == nil { try? FileManager.default.removeItem(at: logFile) }
     }
 }
