@@ -315,6 +315,9 @@ BEGIN
     IF cols.sets IS NULL THEN
       RAISE EXCEPTION 'unknown column on %', tbl USING ERRCODE = 'undefined_column';
     END IF;
+    -- The target rows are read and updated through their key (= ANY): with
+    -- nested loops off (see "Plans" in aspects.sql), a plain join to the
+    -- target table is a merge join that reads all of it, for every chunk.
     RETURN QUERY EXECUTE format(
       $q$WITH w AS (
             SELECT x.n, x.target_id AS id,
@@ -325,9 +328,11 @@ BEGIN
               FROM jsonb_to_recordset($1) AS x(n integer, "table" text, target_id uuid, aspect text, aspect_key text,
                                                value text, expected text, "check" boolean)
              WHERE x."table" = $2),
-          r AS (SELECT w.id, %1$s FROM w GROUP BY w.id),
-          h AS MATERIALIZED (SELECT r.*, %2$s FROM r JOIN %4$I.%5$I t ON t.%6$I = r.id),
-          u AS (UPDATE %4$I.%5$I t SET %3$s FROM h WHERE t.%6$I = h.id)
+          r AS MATERIALIZED (SELECT w.id, %1$s FROM w GROUP BY w.id),
+          h AS MATERIALIZED (SELECT r.*, %2$s FROM r JOIN %4$I.%5$I t ON t.%6$I = r.id
+                              WHERE t.%6$I = ANY (ARRAY(SELECT r.id FROM r))),
+          u AS (UPDATE %4$I.%5$I t SET %3$s FROM h
+                 WHERE t.%6$I = h.id AND t.%6$I = ANY (ARRAY(SELECT h.id FROM h)))
        SELECT w.n, coalesce(CASE w.c %7$s END, false), h.id IS NOT NULL
          FROM w LEFT JOIN h ON h.id = w.id$q$,
       cols.aggs, cols.holds, cols.sets, t.rel_schema, t.rel_name, t.id_col, cols.outcome)

@@ -120,7 +120,9 @@ LANGUAGE sql STABLE AS $$
          (count(*) FILTER (WHERE i.item_status = 'Failed'))::integer,
          (count(*) FILTER (WHERE i.item_status = 'Pending'))::integer
     FROM unnest(p_jobs) AS j(job_id)
-    LEFT JOIN integration.sync_item i ON i.job_id = j.job_id
+    -- = ANY as well: a join on job_id alone may be planned as a merge join
+    -- that reads the index from the oldest job on.
+    LEFT JOIN integration.sync_item i ON i.job_id = j.job_id AND i.job_id = ANY (p_jobs)
    GROUP BY j.job_id
 $$;
 

@@ -72,10 +72,17 @@ BEGIN
         ON s.source_system_key = sub.source_system_key
        AND s.is_active
        AND s.source_system_key IS DISTINCT FROM v.origin_source
-      JOIN integration.identifier i
-        ON i.source_system_key = s.source_system_key
-       AND i.target_table = v.target_table
-       AND i.target_id = v.target_id
+      -- The receiver's key of the record (one per source and record), looked
+      -- up by it: a plain join is planned as a merge join that reads every
+      -- identifier of the receiver when nested loops are off (the chunk's
+      -- planner settings).
+      JOIN LATERAL (
+            SELECT i.external_key
+              FROM integration.identifier i
+             WHERE i.source_system_key = s.source_system_key
+               AND i.target_table = v.target_table
+               AND i.target_id = v.target_id
+             LIMIT 1) i ON true
       LEFT JOIN integration.commit_policy pol
         ON v.ledger_aspect = 'Field'
        AND pol.target_table = v.target_table

@@ -34,54 +34,18 @@ enum BenchReference {
         CREATE TEMP TABLE IF NOT EXISTS ref_e (target_id uuid, pos bigint, d bytea, chain_seq bigint, link bytea);
         """
 
-    /// One job; `$1` is its id.
+    /// One job of the reference; `$1` is its id.
     static let script = [
         "TRUNCATE ref_new, ref_w, ref_e",
         // 1. identifiers and records
-        """
-        WITH keys AS (SELECT DISTINCT external_key FROM integration.sync_item WHERE job_id = $1),
-             created AS (
-               INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
-               SELECT 'bench_sql', 'bench.person_s', external_key, gen_random_uuid() FROM keys ORDER BY 1
-               ON CONFLICT DO NOTHING
-               RETURNING target_id, external_key),
-             records AS (INSERT INTO bench.person_s (id) SELECT target_id FROM created)
-        INSERT INTO ref_new
-        SELECT target_id, external_key, nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq')
-          FROM created
-        """,
+        identifiers(source: "bench_sql", table: "bench.person_s"),
         // 2. the work
-        """
-        INSERT INTO ref_w
-        SELECT s.item_id, s.seq, x.target_id, s.field_name, coalesce(m.canonical_code_value, s.new_value),
-               nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq'),
-               row_number() OVER (PARTITION BY x.target_id ORDER BY s.seq)
-          FROM integration.sync_item s
-         CROSS JOIN LATERAL (SELECT x.target_id FROM integration.identifier x
-                              WHERE x.source_system_key = 'bench_sql' AND x.target_table = 'bench.person_s'
-                                AND x.external_key = s.external_key LIMIT 1) x
-          LEFT JOIN integration.value_map m ON m.source_system_key = 'bench_sql' AND m.code_list = 'status'
-                                           AND m.source_code = s.new_value AND s.field_name = 'status'
-         WHERE s.job_id = $1 AND s.item_status = 'Pending'
-        """,
+        work(source: "bench_sql", table: "bench.person_s"),
         // Temporary tables have no statistics until analyzed; without them the
         // planner joins them by nested loops.
         "ANALYZE ref_new, ref_w",
         // 3. the target rows
-        """
-        UPDATE bench.person_s p
-           SET full_name = coalesce(v.full_name, p.full_name), city = coalesce(v.city, p.city),
-               score = coalesce(v.score::integer, p.score), joined_on = coalesce(v.joined_on::date, p.joined_on),
-               status = coalesce(v.status, p.status)
-          FROM (SELECT target_id,
-                       max(value) FILTER (WHERE field = 'full_name') AS full_name,
-                       max(value) FILTER (WHERE field = 'city') AS city,
-                       max(value) FILTER (WHERE field = 'score') AS score,
-                       max(value) FILTER (WHERE field = 'joined_on') AS joined_on,
-                       max(value) FILTER (WHERE field = 'status') AS status
-                  FROM ref_w GROUP BY target_id) v
-         WHERE p.id = v.target_id
-        """,
+        targets(table: "bench.person_s"),
         // 4. the ledger's entries in chain order (per record: the Record entry,
         // then each field's entry), their version 2 digests (content and state
         // at birth: certified by the policy, applied with its apply_seq), and
@@ -108,7 +72,6 @@ enum BenchReference {
           JOIN el ON el.ord = c.ord
         """,
         "ANALYZE ref_e",
-        // 5. the entries
         """
         INSERT INTO integration.ledger
           (ledger_id, target_table, target_id, ledger_aspect, aspect_key, source_system_key, ledger_status, value, is_applied,
@@ -133,27 +96,109 @@ enum BenchReference {
            SET any_submit = excluded.any_submit, any_seq = excluded.any_seq,
                nots_submit = excluded.nots_submit, nots_seq = excluded.nots_seq
         """,
+        itemResults(ledger: true),
+        finishJob,
+    ]
+
+    /// The floor, what governance costs (one job; `$1` is its id): the same
+    /// target rows, and one plain row per item in a table with no chain, no
+    /// digest, no order marks and no policy (`bench.floor_ledger`), and the
+    /// item results and the job, in one transaction per job.
+    static let floorScript = [
+        "TRUNCATE ref_new, ref_w",
+        identifiers(source: "bench_floor", table: "bench.person_f"),
+        work(source: "bench_floor", table: "bench.person_f"),
+        "ANALYZE ref_new, ref_w",
+        targets(table: "bench.person_f"),
+        """
+        INSERT INTO bench.floor_ledger (ledger_id, target_id, aspect_key, value, sync_item_id, job_id)
+        SELECT ledger_id, target_id, 'record', 'created', NULL, $1 FROM ref_new
+        UNION ALL
+        SELECT ledger_id, target_id, field, value, item_id, $1 FROM ref_w
+        """,
+        itemResults(ledger: false),
+        finishJob,
+    ]
+
+    /// The missing identifiers of a job's keys and their new records.
+    private static func identifiers(source: String, table: String) -> String {
+        """
+        WITH keys AS (SELECT DISTINCT external_key FROM integration.sync_item WHERE job_id = $1),
+             created AS (
+               INSERT INTO integration.identifier (source_system_key, target_table, external_key, target_id)
+               SELECT '\(source)', '\(table)', external_key, gen_random_uuid() FROM keys ORDER BY 1
+               ON CONFLICT DO NOTHING
+               RETURNING target_id, external_key),
+             records AS (INSERT INTO \(table) (id) SELECT target_id FROM created)
+        INSERT INTO ref_new
+        SELECT target_id, external_key, nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq')
+          FROM created
+        """
+    }
+
+    /// The job's pending items with their records, values mapped, ids taken.
+    private static func work(source: String, table: String) -> String {
+        """
+        INSERT INTO ref_w
+        SELECT s.item_id, s.seq, x.target_id, s.field_name, coalesce(m.canonical_code_value, s.new_value),
+               nextval('integration.ledger_ledger_id_seq'), nextval('integration.apply_seq'),
+               row_number() OVER (PARTITION BY x.target_id ORDER BY s.seq)
+          FROM integration.sync_item s
+         CROSS JOIN LATERAL (SELECT x.target_id FROM integration.identifier x
+                              WHERE x.source_system_key = '\(source)' AND x.target_table = '\(table)'
+                                AND x.external_key = s.external_key LIMIT 1) x
+          LEFT JOIN integration.value_map m ON m.source_system_key = '\(source)' AND m.code_list = 'status'
+                                           AND m.source_code = s.new_value AND s.field_name = 'status'
+         WHERE s.job_id = $1 AND s.item_status = 'Pending'
+        """
+    }
+
+    /// One UPDATE of the target table, all fields of a record in one row update.
+    private static func targets(table: String) -> String {
+        """
+        UPDATE \(table) p
+           SET full_name = coalesce(v.full_name, p.full_name), city = coalesce(v.city, p.city),
+               score = coalesce(v.score::integer, p.score), joined_on = coalesce(v.joined_on::date, p.joined_on),
+               status = coalesce(v.status, p.status)
+          FROM (SELECT target_id,
+                       max(value) FILTER (WHERE field = 'full_name') AS full_name,
+                       max(value) FILTER (WHERE field = 'city') AS city,
+                       max(value) FILTER (WHERE field = 'score') AS score,
+                       max(value) FILTER (WHERE field = 'joined_on') AS joined_on,
+                       max(value) FILTER (WHERE field = 'status') AS status
+                  FROM ref_w GROUP BY target_id) v
+         WHERE p.id = v.target_id
+        """
+    }
+
+    /// The item results, naming their ledger entries when they are in
+    /// integration.ledger.
+    private static func itemResults(ledger: Bool) -> String {
         """
         UPDATE integration.sync_item s
-           SET item_status = 'Applied', applied_at = now(), target_id = w.target_id, ledger_id = w.ledger_id
+           SET item_status = 'Applied', applied_at = now(), target_id = w.target_id, ledger_id = \(ledger ? "w.ledger_id" : "NULL")
           FROM ref_w w
          WHERE s.item_id = w.item_id
-        """,
         """
+    }
+
+    private static let finishJob = """
         UPDATE integration.sync_job
            SET job_status = 'Completed', finished_at = now(), items_total = (SELECT count(*) FROM ref_w),
                items_applied = (SELECT count(*) FROM ref_w)
          WHERE job_id = $1
-        """,
-    ]
+        """
 
-    /// Runs the reference over every `bench_sql` job; returns the seconds per statement.
-    static func run(_ client: PostgresClient, logger: Logger) async throws -> [Duration] {
+    /// Runs `script` (the reference, or the floor) over every job of
+    /// `source`; returns the seconds per statement.
+    static func run(
+        _ client: PostgresClient, source: String = "bench_sql", script: [String] = script, logger: Logger
+    ) async throws -> [Duration] {
         try await client.run(
-            "UPDATE integration.sync_job SET job_status = 'Processing' WHERE job_status = 'Draft' AND source_system_key = 'bench_sql'",
+            "UPDATE integration.sync_job SET job_status = 'Processing' WHERE job_status = 'Draft' AND source_system_key = \(source)",
             logger: logger)
         let jobIDs = try await client.collect(
-            "SELECT job_id FROM integration.sync_job WHERE source_system_key = 'bench_sql' AND job_status = 'Processing' ORDER BY job_id",
+            "SELECT job_id FROM integration.sync_job WHERE source_system_key = \(source) AND job_status = 'Processing' ORDER BY job_id",
             as: Int64.self, logger: logger)
         return try await client.withConnection { conn in
             // Fresh statistics for what the pipeline joins, as a DBA would take them.

@@ -17,6 +17,9 @@ import SyncLedgerWorker
 ///    Then the large workload once more, with the worker taking a checkpoint
 ///    of the Merkle log every `checkpointEvery` seconds, as a ratio of the
 ///    rate without.
+///    And the floor (``BenchReference/floorScript``): the same target rows
+///    with one plain row per item instead of the ledger, what governance
+///    costs.
 /// 3. History: the large workload again after `history` ledger entries (and
 ///    their identifiers, records and chains) were preloaded, as a ratio of the
 ///    empty database's rate; then `verify_ledger` over the whole ledger
@@ -72,6 +75,13 @@ public struct Benchmark: Sendable {
         var text: String {
             String(format: "worker CPU %.1f s", worker) + (server.map { String(format: ", PostgreSQL CPU %.1f s", $0) } ?? "")
         }
+
+        /// CPU per job or item: where the time goes.
+        func per(_ count: Int, _ unit: String) -> String {
+            let n = Double(max(count, 1))
+            return text + String(format: "; per %@: worker %.0f µs", unit, 1e6 * worker / n)
+                + (server.map { String(format: ", PostgreSQL %.0f µs", 1e6 * $0 / n) } ?? "")
+        }
     }
 
     public func run(url: DatabaseURL, print: @escaping @Sendable (String) -> Void) async throws {
@@ -96,7 +106,7 @@ public struct Benchmark: Sendable {
                 let (seconds, cpu) = try await measure { try await runWorker(client, url: url, source: "bench_small", concurrency: options.concurrency) }
                 try await expectFinished(client, source: "bench_small", jobs: options.smallJobs)
                 print(String(format: "small jobs:    %6d one-item jobs     %8.0f jobs/s   (%.2f s; %@)", options.smallJobs,
-                             Double(options.smallJobs) / seconds, seconds, cpu.text))
+                             Double(options.smallJobs) / seconds, seconds, cpu.per(options.smallJobs, "job")))
                 let queueSeconds = try await BenchReference.drainPlainQueue(client, count: options.smallJobs, logger: logger)
                 print(String(format: "plain queue:   %6d no-op jobs        %8.0f jobs/s   (one consumer, batches of 100, SKIP LOCKED)",
                              options.smallJobs, Double(options.smallJobs) / queueSeconds))
@@ -114,7 +124,7 @@ public struct Benchmark: Sendable {
             try await expectFinished(client, source: "bench", jobs: options.jobs)
             let workerRate = Double(items) / workerSeconds
             print(String(format: "large jobs:    %6d jobs × %d items  %8.0f items/s  (%.2f s; %@)", options.jobs, records(items, options.jobs),
-                         workerRate, workerSeconds, workerCPU.text))
+                         workerRate, workerSeconds, workerCPU.per(items, "item")))
             if options.reference {
                 try await BenchWorkload.stageLarge(
                     client, source: "bench_sql", table: "bench.person_s", jobs: options.jobs, records: options.records, fields: fields,
@@ -123,9 +133,20 @@ public struct Benchmark: Sendable {
                 let (sqlSeconds, sqlCPU) = try await measure { perStatement = try await BenchReference.run(client, logger: logger) }
                 let sqlRate = Double(items) / sqlSeconds
                 print(String(format: "SQL reference: %6d jobs × %d items  %8.0f items/s  (%.2f s; %@)", options.jobs, records(items, options.jobs),
-                             sqlRate, sqlSeconds, sqlCPU.text))
+                             sqlRate, sqlSeconds, sqlCPU.per(items, "item")))
                 print(String(format: "ratio:         worker at %.1f %% of the set-based SQL reference", 100 * workerRate / sqlRate))
                 logger.info("reference time by statement", metadata: ["seconds": "\(perStatement.map { String(format: "%.2f", $0.seconds) })"])
+                try await BenchWorkload.stageLarge(
+                    client, source: "bench_floor", table: "bench.person_f", jobs: options.jobs, records: options.records, fields: fields,
+                    offset: 0, logger: logger)
+                let (floorSeconds, floorCPU) = try await measure {
+                    _ = try await BenchReference.run(client, source: "bench_floor", script: BenchReference.floorScript, logger: logger)
+                }
+                let floorRate = Double(items) / floorSeconds
+                print(String(format: "floor:         %6d jobs × %d items  %8.0f items/s  (%.2f s; %@)", options.jobs, records(items, options.jobs),
+                             floorRate, floorSeconds, floorCPU.per(items, "item")))
+                print(String(format: "ratio:         worker at %.2f of the floor (target rows, one plain ledger row and one result per item: what governance costs)",
+                             workerRate / floorRate))
                 let differences = try await compareTargets(client)
                 print(differences == 0 ? "check:         identical target rows" : "check:         \(differences) target rows DIFFER")
             }

@@ -53,7 +53,7 @@ extension Benchmark {
         for id in ids {
             let start = ContinuousClock.now
             _ = try await client.collect(
-                "SELECT count(*) FROM integration.record_as_of('bench.person_h', \(id)::uuid, now() - interval '1 second')",
+                "SELECT count(*) FROM integration.record_as_of('bench.person_w', \(id)::uuid, now() - interval '1 second')",
                 as: Int64.self, logger: logger)
             times.append((ContinuousClock.now - start).seconds * 1000)
         }
