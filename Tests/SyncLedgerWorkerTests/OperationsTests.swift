@@ -37,6 +37,24 @@ struct OperationsTests {
         return Dictionary(workers.compactMap { w in (w["worker_id"] as? String).map { ($0, w["state"] as? String ?? "?") } }) { a, _ in a }
     }
 
+    /// Submits an inbound job of `items` email items in one statement (as
+    /// an upstream's bulk insert would), so that a large job costs the test
+    /// one round trip; returns its id.
+    static func submitBulk(_ db: TestDatabase, key: String, prefix: String, items: Int) async throws -> Int64 {
+        try await db.exec(
+            """
+            WITH job AS (
+              INSERT INTO integration.sync_job (source_system_key, entity_type, job_key, job_status)
+              VALUES ('hr', 'core.person', '\(key)', 'Draft') RETURNING job_id
+            )
+            INSERT INTO integration.sync_item (job_id, seq, external_key, field_name, new_value)
+            SELECT job.job_id, n, '\(prefix)' || n, 'email', lower('\(prefix)') || n || '@example.org'
+              FROM job, generate_series(1, \(items)) n;
+            UPDATE integration.sync_job SET job_status = 'Submitted' WHERE job_key = '\(key)';
+            """)
+        return Int64(try await db.int("SELECT job_id FROM integration.sync_job WHERE job_key = \(key)"))
+    }
+
     // MARK: - A black hole on every connection of the only worker
 
     /// The only worker, mid-job, has every connection it holds silently
@@ -63,8 +81,7 @@ struct OperationsTests {
             var measured: [Duration] = []
             for round in 1...Self.rounds {
                 let items = 1500
-                let job = try await db.submit(
-                    key: "blackhole-\(round)", items: (1...items).map { .set("B\(round)-\($0)", "email", "b\(round)-\($0)@example.org") })
+                let job = try await Self.submitBulk(db, key: "blackhole-\(round)", prefix: "B\(round)-", items: items)
                 #expect(try await LivenessTests.eventually(within: .seconds(60)) {
                     try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status = 'Applied'") >= 100
                 })
@@ -203,7 +220,7 @@ struct OperationsTests {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
             let items = 4000
-            let job = try await db.submit(key: "long", items: (1...items).map { .set("L\($0)", "email", "l\($0)@example.org") })
+            let job = try await Self.submitBulk(db, key: "long", prefix: "L", items: items)
             let worker = try WorkerProcess(
                 id: "progress", url: db.url,
                 arguments: ["--lease-seconds", "3", "--chunk-size", "5", "--parallel-chunks", "1", "--concurrency", "1"])
