@@ -2055,12 +2055,12 @@ REVOKE ALL ON FUNCTION integration.check_ledger_updater() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION checkpoint(); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION checkpoint(p_max_links bigint); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.checkpoint() FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.checkpoint() TO syncledger_admin;
-GRANT ALL ON FUNCTION integration.checkpoint() TO syncledger_worker;
+REVOKE ALL ON FUNCTION integration.checkpoint(p_max_links bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.checkpoint(p_max_links bigint) TO syncledger_admin;
+GRANT ALL ON FUNCTION integration.checkpoint(p_max_links bigint) TO syncledger_worker;
 
 
 --
@@ -3097,8 +3097,8 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.check_ledger_updater()
 --   RETURNS trigger; LANGUAGE plpgsql
 
--- FUNCTION integration.checkpoint()
---   RETURNS TABLE(tree_size bigint, root text, taken_at timestamp with time zone, links_added bigint); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
+-- FUNCTION integration.checkpoint(bigint)
+--   RETURNS TABLE(tree_size bigint, root text, taken_at timestamp with time zone, links_added bigint, complete boolean); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
 --   EXECUTE: syncledger_admin, syncledger_worker
 
 -- FUNCTION integration.claim_jobs(text,uuid,integer,integer,integer)

@@ -106,13 +106,19 @@ BEGIN
 END
 $$;
 
--- checkpoint(): appends to the log every link of the transactions that ended
--- before the horizon and are not in it yet (see the top of this file),
--- computes the new complete subtrees, and records the checkpoint. Returns its
--- tree size, root (hex), time, and how many links it appended. One at a time
--- (an advisory lock); writers never wait for it.
-CREATE OR REPLACE FUNCTION integration.checkpoint()
-RETURNS TABLE (tree_size bigint, root text, taken_at timestamptz, links_added bigint)
+-- checkpoint(max_links): appends to the log every link of the transactions
+-- that ended before the horizon and are not in it yet (see the top of this
+-- file), computes the new complete subtrees, and records the checkpoint.
+-- Returns its tree size, root (hex), time, and how many links it appended.
+-- One at a time (an advisory lock); writers never wait for it.
+--
+-- At most about max_links links per call, whole transactions at a time (the
+-- horizon recorded is then the first transaction left out): a backlog of
+-- millions of links is taken in calls that each end well within a
+-- statement timeout. `complete` says whether the log caught up with the
+-- horizon; callers repeat until it did.
+CREATE OR REPLACE FUNCTION integration.checkpoint(p_max_links bigint DEFAULT 200000)
+RETURNS TABLE (tree_size bigint, root text, taken_at timestamptz, links_added bigint, complete boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET jit = off
@@ -124,12 +130,32 @@ DECLARE
   after   bigint;
   lvl     integer := 1;
   r       bytea;
+  cap     xid8;
+  first   xid8;
+  done    boolean := true;
 BEGIN
   PERFORM pg_advisory_xact_lock(5386436863276462949);  -- 'JLedgerM': one checkpoint at a time
   SELECT coalesce((SELECT c.horizon FROM integration.merkle_checkpoint c ORDER BY c.tree_size DESC, c.taken_at DESC LIMIT 1),
                   '0'::xid8)
     INTO start;
   before := integration.merkle_size();
+  -- The first transaction beyond max_links, if any, becomes the horizon
+  -- (never the first transaction itself: that one is taken whole).
+  SELECT k.txid INTO cap
+    FROM integration.ledger_link k
+   WHERE k.txid >= start AND k.txid < horizon
+   ORDER BY k.txid, k.link_id
+  OFFSET greatest(p_max_links, 1) LIMIT 1;
+  IF cap IS NOT NULL THEN
+    SELECT min(k.txid) INTO first FROM integration.ledger_link k WHERE k.txid >= start AND k.txid < horizon;
+    IF cap = first THEN
+      SELECT min(k.txid) INTO cap FROM integration.ledger_link k WHERE k.txid > first AND k.txid < horizon;
+    END IF;
+    IF cap IS NOT NULL THEN
+      horizon := cap;
+      done := false;
+    END IF;
+  END IF;
 
   INSERT INTO integration.merkle_leaf (leaf_index, txid, link_id, leaf_hash)
   SELECT before + row_number() OVER (ORDER BY k.txid, k.link_id) - 1, k.txid, k.link_id, integration.merkle_leaf_hash(k.link_hash)
@@ -166,7 +192,7 @@ BEGIN
   INSERT INTO integration.merkle_checkpoint (tree_size, root, horizon)
   VALUES (after, r, horizon)
   ON CONFLICT ON CONSTRAINT merkle_checkpoint_pkey DO UPDATE SET horizon = excluded.horizon, taken_at = now();
-  RETURN QUERY SELECT after, encode(r, 'hex'), now(), after - before;
+  RETURN QUERY SELECT after, encode(r, 'hex'), now(), after - before, done;
 END
 $$;
 

@@ -185,7 +185,7 @@ TO syncledger_steward, syncledger_admin;
 
 -- Checkpoints of the Merkle log (`syncledger checkpoint`, and workers
 -- started with --checkpoint-every).
-GRANT EXECUTE ON FUNCTION integration.checkpoint() TO syncledger_admin, syncledger_worker;
+GRANT EXECUTE ON FUNCTION integration.checkpoint(bigint) TO syncledger_admin, syncledger_worker;
 
 -- Retention (`syncledger prune`), for administrators and for workers started
 -- with --retention; SECURITY DEFINER: neither may delete jobs or items

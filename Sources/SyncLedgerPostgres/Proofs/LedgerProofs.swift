@@ -27,12 +27,17 @@ public struct LedgerProofs: Sendable {
     /// be kept outside the database. `origin` names the log (default: the
     /// database's name).
     public func checkpoint(origin: String? = nil) async throws -> Checkpoint {
-        let rows = try await Listing.query(
-            """
-            SELECT c.tree_size, c.root, to_char(c.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS taken_at,
-                   current_database() AS origin
-              FROM integration.checkpoint() c
-            """, on: client, logger: logger)
+        // A backlog is taken in bounded calls, each its own transaction,
+        // until the log has caught up with the horizon.
+        var rows: Listing
+        repeat {
+            rows = try await Listing.query(
+                """
+                SELECT c.tree_size, c.root, to_char(c.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS taken_at,
+                       current_database() AS origin, c.complete
+                  FROM integration.checkpoint() c
+                """, on: client, logger: logger)
+        } while rows.value("complete") == "false"
         guard let size = rows.value("tree_size").flatMap(Int.init), let root = rows.value("root").flatMap(Digest.init(hex:)),
             let time = rows.value("taken_at").flatMap(RFC3339Time.date(from:))
         else { throw ProofError(description: "integration.checkpoint() returned no tree head") }
