@@ -648,6 +648,29 @@ ALTER TABLE integration.identifier ALTER COLUMN identifier_id ADD GENERATED ALWA
 
 
 --
+-- Name: item_refusal; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.item_refusal (
+    item_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    sql_state text NOT NULL,
+    message text NOT NULL,
+    detail text,
+    hint text,
+    context text,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: TABLE item_refusal; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.item_refusal IS 'The database''s full text about an item it refused (trigger, CHECK, foreign key): for stewards and operators; the item''s process_message names only the trigger or constraint, the field and the SQLSTATE.';
+
+
+--
 -- Name: job_submit_seq; Type: SEQUENCE; Schema: integration; Owner: -
 --
 
@@ -1159,6 +1182,14 @@ ALTER TABLE ONLY integration.identifier
 
 
 --
+-- Name: item_refusal item_refusal_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.item_refusal
+    ADD CONSTRAINT item_refusal_pkey PRIMARY KEY (item_id);
+
+
+--
 -- Name: ledger_chain ledger_chain_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
 --
 
@@ -1324,6 +1355,13 @@ ALTER TABLE ONLY integration.value_map
 
 ALTER TABLE ONLY integration.worker
     ADD CONSTRAINT worker_pkey PRIMARY KEY (worker_id);
+
+
+--
+-- Name: item_refusal_job; Type: INDEX; Schema: integration; Owner: -
+--
+
+CREATE INDEX item_refusal_job ON integration.item_refusal USING btree (job_id);
 
 
 --
@@ -2002,6 +2040,13 @@ REVOKE ALL ON FUNCTION integration.canonical_values(tbl regclass, col name, vals
 
 
 --
+-- Name: FUNCTION cast_errors(tbl regclass, col name, vals text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.cast_errors(tbl regclass, col name, vals text[]) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION certify(p_ledger_id bigint, p_steward text, p_notes text, p_force boolean); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2052,6 +2097,15 @@ REVOKE ALL ON FUNCTION integration.check_ledger_update() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION integration.check_ledger_updater() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_values(p_source text, p_table text, p_values jsonb, p_role name); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_values(p_source text, p_table text, p_values jsonb, p_role name) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.check_values(p_source text, p_table text, p_values jsonb, p_role name) TO syncledger_upstream;
+GRANT ALL ON FUNCTION integration.check_values(p_source text, p_table text, p_values jsonb, p_role name) TO syncledger_admin;
 
 
 --
@@ -2242,6 +2296,15 @@ GRANT ALL ON FUNCTION integration.hold_sentence(p_reason text, p_source text, p_
 
 
 --
+-- Name: FUNCTION intake_code_lists(p_table text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.intake_code_lists(p_table text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.intake_code_lists(p_table text) TO syncledger_upstream;
+GRANT ALL ON FUNCTION integration.intake_code_lists(p_table text) TO syncledger_admin;
+
+
+--
 -- Name: FUNCTION is_stale(p_clock timestamp with time zone, p_days integer, p_at timestamp with time zone); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2273,6 +2336,7 @@ REVOKE ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_steward;
 GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_admin;
 GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_worker;
+GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_upstream;
 GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger_connector;
 
 
@@ -2779,6 +2843,14 @@ GRANT SELECT ON TABLE integration.identifier TO syncledger_worker;
 
 
 --
+-- Name: TABLE item_refusal; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.item_refusal TO syncledger_steward;
+GRANT SELECT ON TABLE integration.item_refusal TO syncledger_admin;
+
+
+--
 -- Name: SEQUENCE job_submit_seq; Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3074,6 +3146,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.canonical_values(regclass,name,text[],text[])
 --   RETURNS TABLE(ord integer, canonical text, error text, same boolean); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 
+-- FUNCTION integration.cast_errors(regclass,name,text[])
+--   RETURNS TABLE(ord integer, error text); LANGUAGE plpgsql; STABLE; SET TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+
 -- FUNCTION integration.certify(bigint,text,text,boolean)
 --   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -3096,6 +3171,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.check_ledger_updater()
 --   RETURNS trigger; LANGUAGE plpgsql
+
+-- FUNCTION integration.check_values(text,text,jsonb,name)
+--   RETURNS TABLE(field text, ord integer, unmapped_in text, cast_error text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_upstream, syncledger_admin
 
 -- FUNCTION integration.checkpoint(bigint)
 --   RETURNS TABLE(tree_size bigint, root text, taken_at timestamp with time zone, links_added bigint, complete boolean); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, jit=off
@@ -3181,6 +3260,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS text; LANGUAGE sql; IMMUTABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
 
+-- FUNCTION integration.intake_code_lists(text)
+--   RETURNS TABLE(field text, code_list text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_upstream, syncledger_admin
+
 -- FUNCTION integration.is_stale(timestamp with time zone,integer,timestamp with time zone)
 --   RETURNS boolean; LANGUAGE sql; STABLE
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -3194,7 +3277,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.job_item_counts(bigint[])
 --   RETURNS TABLE(job_id bigint, total integer, applied integer, held integer, skipped integer, failed integer, pending integer); LANGUAGE sql; STABLE
---   EXECUTE: syncledger_steward, syncledger_admin, syncledger_worker, syncledger_connector
+--   EXECUTE: syncledger_steward, syncledger_admin, syncledger_worker, syncledger_upstream, syncledger_connector
 
 -- FUNCTION integration.job_status_after(text,text,integer,integer,integer)
 --   RETURNS text; LANGUAGE sql; IMMUTABLE

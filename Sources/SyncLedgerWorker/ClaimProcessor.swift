@@ -87,9 +87,9 @@ struct ClaimProcessor {
 
     /// Runs a chunk; when PostgreSQL refuses some item's row (a CHECK, a
     /// foreign key, a trigger's RAISE, ...), splits the chunk in halves until
-    /// the item is found, and fails it alone with what the database said about
-    /// it (without the row's data). Deadlocks and serialization failures are
-    /// retried.
+    /// the item is found, and fails it alone (``ChunkTransaction/refuse(_:error:on:)``:
+    /// who refused it, never the row's data). Deadlocks and serialization
+    /// failures are retried.
     private func processIsolatingBadItems(_ entries: [ChunkEntry], chunk: ChunkTransaction) async throws -> ItemCounts {
         guard !entries.isEmpty else { return ItemCounts() }
         do {
@@ -107,9 +107,8 @@ struct ClaimProcessor {
                 logger.debug(
                     "the database refused an item",
                     metadata: ["item_id": .int64(entries[0].item.itemID), "error": "\(PostgresErrors.message(error))"])
-                let failure = ItemFailure.rejectedByDatabase(PostgresErrors.refusal(error))
                 try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
-                    try await client.withOpenConnection { conn in try await chunk.fail(entries[0].item, failure: failure, on: conn) }
+                    try await client.withOpenConnection { conn in try await chunk.refuse(entries[0].item, error: error, on: conn) }
                 }
                 progressed([entries[0].item.jobID: 1])
                 return ItemCounts(failed: 1)

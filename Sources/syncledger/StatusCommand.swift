@@ -24,6 +24,10 @@ struct StatusCommand: AsyncParsableCommand {
             Exit status: 0; 69 when the database cannot be reached; 78 when the password, TLS settings or database \
             name are wrong, or the database has no syncledger schema at all (the message names which).
 
+            An upstream system's login (a member of syncledger_upstream) sees instead its own jobs, newest first, with \
+            their progress and counts, the failed items of those jobs with the reason, and the stewards' decisions on \
+            its values (integration.my_decisions: certified, rejected with the reason, revoked, approved).
+
             Examples:
               syncledger status
               syncledger status --json | jq '.inbound[] | select(.lag_seconds > 300)'
@@ -78,6 +82,8 @@ struct StatusCommand: AsyncParsableCommand {
         let (outcome, schemaWarnings) = try await Self.checkSchema(
             url, migrator: CheckedDatabase.migrator(connection, logger: logger), logger: logger)
         var warnings = schemaWarnings
+        // An upstream system's login sees its own jobs and decisions (StatusCommand+Upstream.swift).
+        if try await showUpstreamStatus(url: url, outcome: outcome, logger: logger) { return }
         let snapshot: QueueSnapshot
         let registry: WorkerRegistry?
         do {

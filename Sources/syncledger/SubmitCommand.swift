@@ -21,6 +21,18 @@ struct SubmitCommand: AsyncParsableCommand {
             half-way, leaves nothing behind: the file is staged with COPY in one transaction, and the job becomes \
             Submitted only when the whole file is in.
 
+            Files as spreadsheets write them: the CSV delimiter (a comma, semicolon or tab) is detected from the header \
+            unless --delimiter names it; empty unnamed columns at the end of the header are ignored; --encoding reads \
+            Windows-1252 or ISO-8859-1 (UTF-8 is the default, a byte order mark is honoured); --decimal-comma reads \
+            4200,50; --date-format DMY or MDY reads 07/03/1985 in that order (a date the format does not read exactly \
+            is refused, never read another way).
+
+            Every value is checked before anything is submitted, as the worker will check it: cast to its column's \
+            type, and mapped through its code list where a policy names one. Bad values are listed with their line, \
+            column and reason (the first 20, and how many in all); by default nothing is submitted (--on-bad-rows \
+            refuse); with --on-bad-rows skip the records with a bad value are left out and their lines listed. A key \
+            that appears twice in the file is refused, naming both lines, unless --duplicates last-wins.
+
             The job_key is by default a SHA-256 of the file and the mapping, so submitting the same file again does \
             nothing and says which job it was (exit 0). With --snapshot the file is the source's complete set of \
             records for the table: records syncledger knows from that source which the file lacks get Delete items.
@@ -42,6 +54,12 @@ struct SubmitCommand: AsyncParsableCommand {
               # Other column names, a link, a timestamp, ignored columns.
               syncledger submit extract.csv --mapping hr-people.json
 
+              # Excel's "CSV" in a European locale: ';', Windows-1252,
+              # 4200,50 and 07/03/1985 (7 March); submit what is good.
+              syncledger submit salaries.csv --encoding windows-1252 \\
+                  --decimal-comma --date-format DMY --on-bad-rows skip \\
+                  --source payroll --table core.person --key employee_id
+
             A mapping file (JSON; every key optional; flags win):
               {"source": "hr", "table": "core.person", "key": "employee_id",
                "source_timestamp": "changed_at",
@@ -55,8 +73,9 @@ struct SubmitCommand: AsyncParsableCommand {
             "other_columns": "ignore" submits only the columns listed. A Link column holds the related record's \
             external key in the same source (resolved through the crosswalk; a stub record is created if unknown).
 
-            Exit status: 0 submitted, already submitted, or nothing to submit; 1 refused (the message names the \
-            line and column) or a database error. With --wait: 0 when the job Completed, 2 when items failed \
+            Exit status: 0 submitted (with --on-bad-rows skip, also when records were left out: they are listed), \
+            already submitted, or nothing to submit; 1 refused (the message names the line and column of every bad \
+            value) or a database error. With --wait: 0 when the job Completed, 2 when items failed \
             (CompletedWithErrors) or the job Failed.
             """)
 
@@ -95,8 +114,37 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("csv, tsv or jsonl (default: from the file name's extension; csv for standard input).", valueName: "format"))
     var format: String?
 
-    @Option(help: "The CSV delimiter, one character (default: a comma; a tab for tsv).")
+    @Option(
+        help: ArgumentHelp(
+            "The CSV delimiter: one character, or comma, semicolon, tab, pipe (default: detected from the header; a tab for tsv).",
+            valueName: "delimiter"))
     var delimiter: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The file's encoding: utf-8 (default; a byte order mark is honoured), windows-1252 (Excel's plain \"CSV\"), iso-8859-1, utf-16le, utf-16be.",
+            valueName: "encoding"))
+    var encoding: String?
+
+    @Flag(help: "Numbers in numeric columns are written with a decimal comma (4200,50; 1.234,56).")
+    var decimalComma = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The order of dates that do not start with the year: YMD (default: ISO, 1985-03-07), DMY (07/03/1985 is 7 March), MDY (3 July).",
+            valueName: "YMD|DMY|MDY"))
+    var dateFormat: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A key that appears twice in the file: error (default: refused, naming both lines) or last-wins.", valueName: "error|last-wins"))
+    var duplicates: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Records with a bad value: refuse (default: nothing is submitted) or skip (the rest is submitted, their lines listed).",
+            valueName: "refuse|skip"))
+    var onBadRows: String?
 
     @Flag(help: "The file is the source's complete set of records for the table: records it lacks get Delete items.")
     var snapshot = false
@@ -114,31 +162,22 @@ struct SubmitCommand: AsyncParsableCommand {
     var wait = false
 
     func validate() throws {
-        _ = try intakeFormat()
+        do {
+            _ = try intakeOptions()
+        } catch {
+            throw ValidationError(error.description)
+        }
         _ = try emptyCellRule()
         if let jobKey, jobKey.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--job-key must not be empty") }
         guard Int32(exactly: priority) != nil else { throw ValidationError("--priority must fit a 32-bit integer") }
         _ = try connection.requiredURL()
     }
 
-    private func intakeFormat() throws -> IntakeFormat {
-        var result: IntakeFormat
-        switch format?.lowercased() {
-        case nil: result = IntakeFormat.guess(fromName: file) ?? .commaSeparated
-        case "csv": result = .commaSeparated
-        case "tsv": result = .csv(delimiter: UInt8(ascii: "\t"))
-        case "jsonl", "ndjson", "json": result = .jsonLines
-        case let other?: throw ValidationError("--format must be csv, tsv or jsonl, got '\(other)'")
-        }
-        if let delimiter {
-            let resolved = delimiter == "\\t" ? "\t" : delimiter
-            guard resolved.utf8.count == 1, let byte = resolved.utf8.first, byte != UInt8(ascii: "\""), byte != 10, byte != 13 else {
-                throw ValidationError("--delimiter must be one ASCII character other than a quote or a line break, got '\(delimiter)'")
-            }
-            guard case .csv = result else { throw ValidationError("--delimiter applies to CSV only") }
-            result = .csv(delimiter: byte)
-        }
-        return result
+    /// How the file is written (``IntakeOptions``), from the flags.
+    private func intakeOptions() throws(IntakeError) -> IntakeOptions {
+        try IntakeOptions.parse(
+            format: format, delimiter: delimiter, encoding: encoding, decimalComma: decimalComma, dateFormat: dateFormat,
+            duplicates: duplicates, onBadRows: onBadRows, fileName: file)
     }
 
     private func emptyCellRule() throws -> EmptyCells? {
@@ -172,7 +211,7 @@ struct SubmitCommand: AsyncParsableCommand {
         var request: SubmitRequest
         let input: IntakeInput
         do {
-            request = SubmitRequest(mapping: try intakeMapping(), format: try intakeFormat())
+            request = SubmitRequest(mapping: try intakeMapping(), options: try intakeOptions())
             input = try IntakeInput(path: file)
         } catch let error as IntakeError {
             StewardCommand.note("error: \(error)")
@@ -188,7 +227,8 @@ struct SubmitCommand: AsyncParsableCommand {
             StewardCommand.note("reading \(request.format.name) from the terminal; end with Ctrl-D")
         }
 
-        try await StewardCommand.withCommandClient(connection, applicationName: "syncledger submit") { client, logger in
+        // Two connections: the file's COPY, and the checks of its values.
+        try await StewardCommand.withCommandClient(connection, applicationName: "syncledger submit", connections: 2) { client, logger in
             let outcome: SubmitOutcome
             do {
                 let submitter = FileSubmitter(client: client, logger: logger)
@@ -221,6 +261,10 @@ struct SubmitCommand: AsyncParsableCommand {
                 if request_.snapshot {
                     line += ", \(IntakeProgress.grouped(receipt.deletes)) Delete item(s) for records missing from the snapshot"
                 }
+                if let skipped = receipt.skipped {
+                    line += "; \(IntakeProgress.grouped(skipped.lines.count)) record(s) with a bad value left out"
+                    StewardCommand.note(Self.skippedText(skipped, file: input.name))
+                }
                 Console.print(line)
                 Console.print("job_key \(receipt.jobKey)")
                 jobID = receipt.jobID
@@ -236,6 +280,16 @@ struct SubmitCommand: AsyncParsableCommand {
             guard wait else { return }
             try await Self.follow(jobID, client: client, logger: logger)
         }
+    }
+
+    /// What `--on-bad-rows skip` left out: the bad values (up to the limit,
+    /// with their count) and the lines of the records skipped.
+    static func skippedText(_ skipped: SkippedRecords, file: String) -> String {
+        var error = IntakeError(.invalidValue, skipped.badValues.summary)
+        error.badValues = skipped.badValues
+        let shown = skipped.lines.prefix(50).map(String.init).joined(separator: ", ")
+        let more = skipped.lines.count > 50 ? " … and \(skipped.lines.count - 50) more" : ""
+        return "warning: \(error.in(file: file))\nskipped the record(s) on line(s) \(shown)\(more)"
     }
 
     /// `--wait`: the job's end, its counts and first failures; exit 2 when items failed.

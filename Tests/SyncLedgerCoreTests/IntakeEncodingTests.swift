@@ -7,8 +7,8 @@ import Testing
 struct IntakeEncodingTests {
     @Test func copyRowsEscapeWhatCOPYWouldReadAsSyntax() {
         let item = StagedItem(seq: 7, externalKey: "E\t1", operation: .set, fieldName: "note", newValue: "a\\b\nc\rd", sourceTimestamp: nil)
-        #expect(CopyText.row(item) == "7\tE\\t1\tSet\tnote\ta\\\\b\\nc\\rd\t\\N\n")
-        #expect(CopyText.row(StagedItem(seq: 0, externalKey: "Zoë", operation: nil)) == "0\tZoë\t\\N\t\\N\t\\N\t\\N\n")
+        #expect(CopyText.row(item) == "7\tE\\t1\tSet\tnote\ta\\\\b\\nc\\rd\t\\N\t0\n")
+        #expect(CopyText.row(StagedItem(seq: 0, externalKey: "Zoë", operation: nil, line: 3)) == "0\tZoë\t\\N\t\\N\t\\N\t\\N\t3\n")
     }
 
     @Test(

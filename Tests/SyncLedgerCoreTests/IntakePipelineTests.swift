@@ -11,16 +11,16 @@ struct IntakePipelineTests {
         let items = try IntakePipeline.items(
             of: "employee_id,given_name,email\nE1,Ann,ann@example.org\nE2,Bob,\n", format: Self.csv, mapping: try hrPeople())
         #expect(items == [
-            StagedItem(seq: 1, externalKey: "E1", operation: .set, fieldName: "given_name", newValue: "Ann"),
-            StagedItem(seq: 2, externalKey: "E1", operation: .set, fieldName: "email", newValue: "ann@example.org"),
-            StagedItem(seq: 3, externalKey: "E2", operation: .set, fieldName: "given_name", newValue: "Bob"),
+            StagedItem(seq: 1, externalKey: "E1", operation: .set, fieldName: "given_name", newValue: "Ann", line: 2),
+            StagedItem(seq: 2, externalKey: "E1", operation: .set, fieldName: "email", newValue: "ann@example.org", line: 2),
+            StagedItem(seq: 3, externalKey: "E2", operation: .set, fieldName: "given_name", newValue: "Bob", line: 3),
         ])
     }
 
     @Test func emptyCellsClearWhenAsked() throws {
         let items = try IntakePipeline.items(
             of: "employee_id,given_name,email\nE2,Bob,\n", format: Self.csv, mapping: try hrPeople { $0.emptyCells = .clear })
-        #expect(items.last == StagedItem(seq: 2, externalKey: "E2", operation: .set, fieldName: "email", newValue: nil))
+        #expect(items.last == StagedItem(seq: 2, externalKey: "E2", operation: .set, fieldName: "email", newValue: nil, line: 2))
     }
 
     @Test func linksTimestampsAndIgnoredColumns() throws {
@@ -33,7 +33,7 @@ struct IntakePipelineTests {
         #expect(items == [
             StagedItem(
                 seq: 1, externalKey: "E1", operation: .link, fieldName: "employer_id", newValue: "ORG-7",
-                sourceTimestamp: "2026-11-25T08:00:00Z")
+                sourceTimestamp: "2026-11-25T08:00:00Z", line: 2)
         ])
     }
 

@@ -83,7 +83,7 @@ struct IntakeSpreadsheetTests {
         #expect(error.line == 2)
         #expect(error.column == "salary")
         let text = error.in(file: "people.csv").description
-        #expect(text.hasPrefix("people.csv: 8 values do not read as the column's type (all 8 below)"), "\(text)")
+        #expect(text.hasPrefix("people.csv: 8 values do not fit their column (all 8 below)"), "\(text)")
         #expect(text.contains("\n  line 2, column 'salary': '4.200,50': "), "\(text)")
         #expect(text.contains("hint: pass --decimal-comma"), "\(text)")
         #expect(text.contains("hint: pass --date-format DMY"), "\(text)")
@@ -103,7 +103,7 @@ struct IntakeSpreadsheetTests {
         #expect(report.values[1].column == "salary")
         #expect(report.values[1].hint?.contains("leave out --decimal-comma") == true)
         #expect(error.description.contains("… and 40 more"), "\(error)")
-        #expect(error.description.hasPrefix("45 values do not read as the column's type (the first 5 below)"), "\(error)")
+        #expect(error.description.hasPrefix("45 values do not fit their column (the first 5 below)"), "\(error)")
 
         // Everything is read, so a caller can stop early instead.
         options.badValueLimit = 0

@@ -141,7 +141,10 @@ struct LedgerTruthTests {
             #expect(try await db.job(job) == .init(status: "CompletedWithErrors", total: 120, applied: 119, failed: 1))
             let results = try await db.itemResults(job)
             #expect(results[77].status == "Failed")
-            #expect(results[77].message == "rejected by the database: example.net addresses are not accepted (SQLSTATE P0001)")
+            #expect(
+                results[77].message
+                    == "rejected by the database: trigger no_example_net on core.person refused field email (SQLSTATE P0001); "
+                    + "the full message is kept for stewards (integration.item_refusal)")
             #expect(try await db.int("SELECT count(*) FROM core.person WHERE email LIKE '%@example.org'") == 119)
             #expect(try await db.provenanceViolations().isEmpty)
             #expect(try await db.chainFindings().isEmpty)

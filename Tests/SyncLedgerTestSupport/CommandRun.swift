@@ -27,9 +27,19 @@ package struct CommandRun: Sendable, CustomStringConvertible {
     package static func run(
         _ arguments: [String], environment: [String: String] = [:], bound: Duration = .seconds(60)
     ) async throws -> CommandRun {
-        let directory = FileManager.default.temporaryDirectory
-        let out = directory.appendingPathComponent("syncledger-out-\(UUID().uuidString)")
-        let err = directory.appendingPathComponent("syncledger-err-\(UUID().uuidString)")
+        try await run(executable: WorkerProcess.binary, arguments, environment: environment, bound: bound)
+    }
+
+    /// Runs `executable ARGUMENTS` (in `directory`, if given) the same way:
+    /// `environment` on top of this process's environment minus
+    /// `DATABASE_URL` and `SYNCLEDGER_*`, killed after `bound`.
+    package static func run(
+        executable: URL, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+        bound: Duration = .seconds(60)
+    ) async throws -> CommandRun {
+        let temporary = FileManager.default.temporaryDirectory
+        let out = temporary.appendingPathComponent("syncledger-out-\(UUID().uuidString)")
+        let err = temporary.appendingPathComponent("syncledger-err-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer {
@@ -40,11 +50,12 @@ package struct CommandRun: Sendable, CustomStringConvertible {
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             // Dies with the test process, even a killed one.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--pdeathsig", "KILL", "--", WorkerProcess.binary.path] + arguments
+            process.arguments = ["--pdeathsig", "KILL", "--", executable.path] + arguments
         } else {
-            process.executableURL = WorkerProcess.binary
+            process.executableURL = executable
             process.arguments = arguments
         }
+        if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = nil
         for key in env.keys where key.hasPrefix("SYNCLEDGER_") { env[key] = nil }

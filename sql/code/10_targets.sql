@@ -170,6 +170,78 @@ END
 $$;
 SELECT integration.use_canonical_settings('integration.canonical_values(regclass,name,text[],text[])');
 
+-- cast_errors(table, column, values): the values that do not cast to the
+-- column's type, each with the cast's error (ord: its 1-based place in
+-- `values`; NULLs cast). The same casts under the same settings as
+-- canonical_values, so a value this passes is one the worker writes;
+-- `syncledger submit` checks a file's values with it before anything is
+-- submitted (intake.sql, check_values), tens of thousands at a time.
+--
+-- Set-based: the whole array is cast in one statement; only when that fails
+-- is it halved, and each half tried again, down to the bad values (for k bad
+-- values among n, about 2·k·log2(n) statements; exception blocks here write
+-- nothing, so they are cheap). varchar(n) and char(n) take any text, so for
+-- them only the length is checked, as an assignment checks it (an explicit
+-- cast would cut the value silently).
+CREATE OR REPLACE FUNCTION integration.cast_errors(tbl regclass, col name, vals text[])
+RETURNS TABLE (ord integer, error text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  type_name text;
+  type_oid  oid;
+  max_chars integer;
+  cast_sql  text;
+  n         integer := coalesce(array_length(vals, 1), 0);
+  lows      integer[] := ARRAY[1];
+  highs     integer[] := ARRAY[n];
+  lo        integer;
+  hi        integer;
+  mid       integer;
+BEGIN
+  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
+         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
+    INTO type_name, type_oid, max_chars
+    FROM pg_attribute a
+   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF type_name IS NULL THEN
+    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
+  END IF;
+  IF n = 0 OR type_oid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) THEN
+    RETURN QUERY
+    SELECT u.o::integer, format('value too long for type %s', type_name)
+      FROM unnest(vals) WITH ORDINALITY AS u(v, o)
+     WHERE max_chars IS NOT NULL
+       AND char_length(CASE WHEN type_oid = 'bpchar'::regtype THEN rtrim(u.v, ' ') ELSE u.v END) > max_chars;
+    RETURN;
+  END IF;
+
+  -- count() evaluates the cast of every value (also for array and domain types).
+  cast_sql := format('SELECT count((u.v)::%s) FROM unnest($1::text[]) AS u(v)', type_name);
+  WHILE cardinality(lows) > 0 LOOP
+    lo := lows[cardinality(lows)];
+    hi := highs[cardinality(highs)];
+    lows := lows[1:cardinality(lows) - 1];
+    highs := highs[1:cardinality(highs) - 1];
+    BEGIN
+      EXECUTE cast_sql USING vals[lo:hi];
+    EXCEPTION WHEN others THEN
+      IF lo = hi THEN
+        ord := lo;
+        error := SQLERRM;
+        RETURN NEXT;
+      ELSE
+        -- The left half is taken next, so the results come in order.
+        mid := (lo + hi) / 2;
+        lows := lows || ARRAY[mid + 1, lo];
+        highs := highs || ARRAY[hi, mid];
+      END IF;
+    END;
+  END LOOP;
+END
+$$;
+SELECT integration.use_canonical_settings('integration.cast_errors(regclass,name,text[])');
+
 -- current_value(table, id, column): the target's current value as canonical
 -- text, the form in which the ledger stores values. NULL when the record does
 -- not exist, and for the Record aspect's key 'record' (which is not a

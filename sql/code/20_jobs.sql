@@ -578,6 +578,7 @@ BEGIN
      SET item_status = 'Pending', process_message = NULL
    WHERE i.job_id = p_job_id AND i.item_status = 'Failed';
   GET DIAGNOSTICS requeued = ROW_COUNT;
+  DELETE FROM integration.item_refusal r WHERE r.job_id = p_job_id;
 
   UPDATE integration.sync_job j
      SET job_status       = integration.job_status_after(j.job_status, 'requeue'),

@@ -433,6 +433,9 @@ SELECT integration.use_canonical_settings('integration.prepare_chunk(uuid,bigint
 --   item_id, job_id, source, source_timestamp
 --   verdict       applied, held, skipped or failed; message: its
 --                 process_message (null for applied)
+--   refusal       for an item the database refused: what it said in full
+--                 (sql_state, message, detail, hint, context) for
+--                 integration.item_refusal; null otherwise
 --   table, target_id, aspect, aspect_key, column   its aspect (target_id null
 --                 when it resolved to no record)
 --   value, previous   in the ledger's form, as prepare_chunk returned them
@@ -592,6 +595,18 @@ BEGIN
      AND i.item_id = ANY (ARRAY(SELECT y.item_id FROM jsonb_to_recordset(p_items) AS y(item_id bigint)))
      AND i.item_status = 'Pending' AND i.job_id = ANY (p_jobs);
   GET DIAGNOSTICS updated = ROW_COUNT;
+
+  -- 5b. What the database said in full about an item it refused (item.refusal:
+  --     sql_state, message, detail, hint, context), for stewards and operators;
+  --     the item's process_message names only the trigger or constraint.
+  INSERT INTO integration.item_refusal AS r (item_id, job_id, sql_state, message, detail, hint, context, recorded_at)
+  SELECT x.item_id, x.job_id, x.refusal->>'sql_state', x.refusal->>'message', x.refusal->>'detail', x.refusal->>'hint',
+         x.refusal->>'context', at
+    FROM jsonb_to_recordset(p_items) AS x(item_id bigint, job_id bigint, refusal jsonb)
+   WHERE x.refusal IS NOT NULL AND x.job_id = ANY (p_jobs)
+  ON CONFLICT (item_id) DO UPDATE
+     SET job_id = excluded.job_id, sql_state = excluded.sql_state, message = excluded.message, detail = excluded.detail,
+         hint = excluded.hint, context = excluded.context, recorded_at = excluded.recorded_at;
 
   -- 6. Outbound: applied field and relationship values go to their
   --    subscribers (if the table has any).

@@ -142,7 +142,10 @@ BEGIN
      LIMIT p_batch
   ), gone AS (
     DELETE FROM integration.sync_item i USING doomed WHERE i.item_id = doomed.item_id
-    RETURNING 1
+    RETURNING i.item_id
+  ), refusals AS (
+    -- What the database said about refused ones (no foreign key: see 006_intake.sql).
+    DELETE FROM integration.item_refusal r USING gone WHERE r.item_id = gone.item_id
   )
   SELECT count(*) INTO n_items FROM gone;
 

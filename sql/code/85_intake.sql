@@ -44,3 +44,87 @@ BEGIN
                       WHERE o.value = 'deleted');
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Values checked before anything is submitted
+-- ---------------------------------------------------------------------------
+
+-- `syncledger submit` checks every value of a file as the worker will check
+-- it, while the file streams, so that a file with a bad value submits
+-- nothing (or, with --on-bad-rows skip, everything but the records with one)
+-- instead of failing those items later. It sends, per batch of the file, the
+-- distinct values of each field that needs a check: a field of a type other
+-- than text, or one a code list governs.
+
+-- intake_code_lists(table): the fields of a target table whose policy maps
+-- values through a code list, and the list. An upstream may not read
+-- commit_policy; this is the part of it that says which of its values must be
+-- mapped (the value maps themselves stay unreadable: check_values answers
+-- for the values it is given, nothing more).
+CREATE OR REPLACE FUNCTION integration.intake_code_lists(p_table text)
+RETURNS TABLE (field text, code_list text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+  SELECT p.field_name, p.code_list
+    FROM integration.commit_policy p
+   WHERE p.target_table = p_table AND p.field_name IS NOT NULL AND p.code_list IS NOT NULL
+   ORDER BY 1
+$$;
+
+-- check_values(source, table, values): the values that the worker would
+-- refuse, of a jsonb object of field → array of values (each value once):
+-- one row per refused value, with its 1-based place in its field's array,
+-- and why: unmapped_in (the code list that has no mapping for it from the
+-- source: the worker's "no mapping for ...") or cast_error (the cast of the
+-- value, or of its canonical code, to the column's type: targets.sql,
+-- cast_errors). Set-based per field: one statement maps the field's values,
+-- one casts them all. A field that is no column of the table raises
+-- undefined_column (submit checks the header against the catalogue first).
+--
+-- For the role the session acts as (p_role), like snapshot_keys: only a
+-- source whose login_role it is, or any source for a role that may read the
+-- value maps anyway (steward, admin, worker, the owner). Otherwise SL071.
+CREATE OR REPLACE FUNCTION integration.check_values(p_source text, p_table text, p_values jsonb, p_role name DEFAULT current_user)
+RETURNS TABLE (field text, ord integer, unmapped_in text, cast_error text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+DECLARE
+  f    record;
+  t    record;
+  cl   text;
+  vals text[];
+BEGIN
+  IF NOT pg_has_role(session_user, p_role, 'MEMBER')
+     OR NOT (has_table_privilege(p_role, 'integration.value_map', 'SELECT')
+             OR p_source = ANY (integration.my_source_systems(p_role))) THEN
+    RAISE EXCEPTION 'role % may not check values for source system %', p_role, quote_literal(p_source)
+      USING ERRCODE = 'SL071',
+            HINT = 'a file is submitted by the source''s own login role (integration.source_system.login_role)';
+  END IF;
+  FOR f IN SELECT e.key, e.value FROM jsonb_each(p_values) AS e ORDER BY e.key LOOP
+    t := integration.resolve_target(p_table, f.key);
+    vals := ARRAY(SELECT jsonb_array_elements_text(f.value));
+    SELECT p.code_list INTO cl
+      FROM integration.commit_policy p
+     WHERE p.target_table = p_table AND p.field_name = f.key;
+    IF cl IS NOT NULL THEN
+      RETURN QUERY
+      SELECT f.key, u.o::integer, cl, NULL::text
+        FROM unnest(vals) WITH ORDINALITY AS u(v, o)
+       WHERE NOT EXISTS (SELECT FROM integration.value_map m
+                          WHERE m.source_system_key = p_source AND m.code_list = cl AND m.source_code = u.v);
+      -- What is cast is the canonical code (NULL where there is none: already refused).
+      vals := ARRAY(SELECT m.canonical_code_value
+                      FROM unnest(vals) WITH ORDINALITY AS u(v, o)
+                      LEFT JOIN integration.value_map m
+                        ON m.source_system_key = p_source AND m.code_list = cl AND m.source_code = u.v
+                     ORDER BY u.o);
+    END IF;
+    RETURN QUERY
+    SELECT f.key, c.ord, NULL::text, c.error
+      FROM integration.cast_errors(format('%I.%I', t.rel_schema, t.rel_name)::regclass, f.key::name, vals) AS c;
+  END LOOP;
+END
+$$;

@@ -195,6 +195,12 @@ GRANT EXECUTE ON FUNCTION
   integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;
 GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
+-- The value checks of a submitted file, before anything is submitted (the
+-- code lists of a table's fields; whether given values map and cast).
+GRANT EXECUTE ON FUNCTION
+  integration.intake_code_lists(text),
+  integration.check_values(text, text, jsonb, name)
+TO syncledger_upstream, syncledger_admin;
 
 -- ---------------------------------------------------------------------------
 -- The worker
@@ -253,6 +259,11 @@ GRANT SELECT ON integration.worker, integration.live_workers TO syncledger_worke
 -- and the source systems' keys and active flags (not who logs in as which
 -- system). Submitting a job takes the next submission number (sync_job's
 -- submit_seq default, and the Draft → Submitted trigger, run as the upstream).
+-- Nothing on integration.item_refusal: what the database said in full about
+-- a refused item may quote other columns of the row (a trigger's message, a
+-- constraint's DETAIL); the item's process_message names only the trigger or
+-- constraint, the field and the SQLSTATE. Stewards and administrators read
+-- it (SELECT on every table, above); the worker writes it in apply_chunk.
 GRANT SELECT ON integration.sync_job, integration.sync_item, integration.target_table TO syncledger_upstream;
 GRANT SELECT (source_system_key, is_active) ON integration.source_system TO syncledger_upstream;
 GRANT INSERT (source_system_key, direction, entity_type, job_status, job_key, priority)
@@ -265,6 +276,9 @@ GRANT EXECUTE ON FUNCTION integration.my_source_systems(name) TO syncledger_upst
 -- The stewards' decisions on their own values (the view filters by
 -- my_source_systems).
 GRANT SELECT ON integration.my_decisions TO syncledger_upstream;
+-- The progress of their open jobs (`syncledger status`): the one definition
+-- of a job's counts, run as the upstream, so it counts only its own items.
+GRANT EXECUTE ON FUNCTION integration.job_item_counts(bigint[]) TO syncledger_upstream;
 
 -- ---------------------------------------------------------------------------
 -- Connectors

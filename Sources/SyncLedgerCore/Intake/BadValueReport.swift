@@ -71,6 +71,27 @@ public struct BadValueReport: Sendable, Equatable {
         if values.count < limit { values.append(value) }
     }
 
+    /// This report and `other` (both in file order) as one, in file order:
+    /// the first ``limit`` values of the two kept, all of both counted. For a
+    /// caller that finds bad values in two places (the file's conventions
+    /// here, the database's checks elsewhere).
+    public func merged(with other: BadValueReport) -> BadValueReport {
+        var result = BadValueReport(limit: limit)
+        var (mine, theirs) = (0, 0)
+        while result.values.count < limit && (mine < values.count || theirs < other.values.count) {
+            if theirs == other.values.count || (mine < values.count && values[mine].line <= other.values[theirs].line) {
+                result.values.append(values[mine])
+                mine += 1
+            } else {
+                result.values.append(other.values[theirs])
+                theirs += 1
+            }
+        }
+        result.total = total + other.total
+        result.duplicateKeys = duplicateKeys + other.duplicateKeys
+        return result
+    }
+
     /// The distinct hints of the values kept, in the order first met (at most five).
     public var hints: [String] {
         var seen = Set<String>()
@@ -83,12 +104,13 @@ public struct BadValueReport: Sendable, Equatable {
         return result
     }
 
-    /// The summary, e.g. `3 bad values and 1 repeated key; nothing is submitted
-    /// until they are fixed (all 4 below)`.
+    /// The summary, e.g. `3 values do not fit their column, and 1 record
+    /// repeats the key of an earlier record (all 4 below)`: the column's type
+    /// in the file's conventions, its type in the database, or its code list.
     public var summary: String {
         func plural(_ count: Int, _ one: String, _ many: String) -> String { "\(count) \(count == 1 ? one : many)" }
         var parts: [String] = []
-        if badValues > 0 { parts.append(plural(badValues, "value does", "values do") + " not read as the column's type") }
+        if badValues > 0 { parts.append(badValues == 1 ? "1 value does not fit its column" : "\(badValues) values do not fit their column") }
         if duplicateKeys > 0 { parts.append(plural(duplicateKeys, "record repeats", "records repeat") + " the key of an earlier record") }
         let shown = values.count == total ? (total == 1 ? "" : " (all \(total) below)") : " (the first \(values.count) below)"
         return parts.joined(separator: ", and ") + shown

@@ -4,7 +4,7 @@
 /// Everything else, any Unicode included, goes through as UTF-8.
 public enum CopyText {
     /// The staging table's columns, in the order ``append(_:to:)`` writes them.
-    public static let itemColumns = ["seq", "external_key", "operation", "field_name", "new_value", "source_timestamp"]
+    public static let itemColumns = ["seq", "external_key", "operation", "field_name", "new_value", "source_timestamp", "line"]
 
     /// Appends one row for `item` to `buffer`.
     public static func append(_ item: StagedItem, to buffer: inout [UInt8]) {
@@ -19,6 +19,8 @@ public enum CopyText {
         appendValue(item.newValue, to: &buffer)
         buffer.append(tab)
         appendValue(item.sourceTimestamp, to: &buffer)
+        buffer.append(tab)
+        appendNumber(Int64(item.line), to: &buffer)
         buffer.append(newline)
     }
 

@@ -6,7 +6,8 @@
 ///
 /// The defaults read what syncledger always read: UTF-8, numbers with a
 /// decimal point, ISO dates (`YYYY-MM-DD`), and — new — the CSV delimiter
-/// detected from the header, and a key that appears twice refused.
+/// detected from the header, a key that appears twice refused, and a file
+/// with a bad value refused as a whole.
 public struct IntakeOptions: Sendable, Equatable {
     /// CSV (with its delimiter, or `nil` to detect it) or JSON Lines.
     public var format: IntakeFormat
@@ -20,13 +21,16 @@ public struct IntakeOptions: Sendable, Equatable {
     public var duplicates: DuplicateKeys
     /// How many bad values (and repeated keys) are kept to be shown; all are counted.
     public var badValueLimit: Int
+    /// What a record with a bad value does to the submission.
+    public var onBadRows: BadRows
 
     /// The number of bad values kept by default.
     public static let defaultBadValueLimit = 20
 
     public init(
         format: IntakeFormat = .csv(delimiter: nil), encoding: IntakeEncoding = .utf8, decimalComma: Bool = false,
-        dateOrder: DateOrder = .ymd, duplicates: DuplicateKeys = .error, badValueLimit: Int = IntakeOptions.defaultBadValueLimit
+        dateOrder: DateOrder = .ymd, duplicates: DuplicateKeys = .error, badValueLimit: Int = IntakeOptions.defaultBadValueLimit,
+        onBadRows: BadRows = .refuse
     ) {
         self.format = format
         self.encoding = encoding
@@ -34,6 +38,7 @@ public struct IntakeOptions: Sendable, Equatable {
         self.dateOrder = dateOrder
         self.duplicates = duplicates
         self.badValueLimit = max(badValueLimit, 0)
+        self.onBadRows = onBadRows
     }
 
     /// How cells are read by column type (``ValueFormat``).
@@ -48,12 +53,13 @@ public struct IntakeOptions: Sendable, Equatable {
     /// - `encoding`: ``IntakeEncoding/init(parsing:)``.
     /// - `dateFormat`: ``DateOrder/init(parsing:)``.
     /// - `duplicates`: ``DuplicateKeys/init(parsing:)``.
+    /// - `onBadRows`: ``BadRows/init(parsing:)``.
     ///
     /// Errors (``IntakeError/Code/badOption``) name the option, what was
     /// given and the valid choices.
     public static func parse(
         format: String? = nil, delimiter: String? = nil, encoding: String? = nil, decimalComma: Bool = false,
-        dateFormat: String? = nil, duplicates: String? = nil, fileName: String
+        dateFormat: String? = nil, duplicates: String? = nil, onBadRows: String? = nil, fileName: String
     ) throws(IntakeError) -> IntakeOptions {
         var result: IntakeFormat
         switch format?.lowercased() {
@@ -74,6 +80,7 @@ public struct IntakeOptions: Sendable, Equatable {
         if let encoding { options.encoding = try IntakeEncoding(parsing: encoding) }
         if let dateFormat { options.dateOrder = try DateOrder(parsing: dateFormat) }
         if let duplicates { options.duplicates = try DuplicateKeys(parsing: duplicates) }
+        if let onBadRows { options.onBadRows = try BadRows(parsing: onBadRows) }
         try options.validate()
         return options
     }
@@ -92,7 +99,10 @@ public struct IntakeOptions: Sendable, Equatable {
     /// content key (``SubmissionKey``); empty for the defaults, so the content
     /// key of a file read with the defaults is what it always was. The
     /// delimiter is in the format's name; a detected delimiter is a function
-    /// of the bytes, so it needs no line.
+    /// of the bytes, so it needs no line. ``onBadRows`` is not one: a file
+    /// without bad values submits the same items either way, and the lines a
+    /// skip left out are added to the key by the caller
+    /// (``SubmissionKey/skipped(lines:)``).
     public var canonicalText: String {
         var lines: [String] = []
         if encoding != .utf8 { lines.append("encoding=\(encoding.rawValue)") }
@@ -187,6 +197,26 @@ public enum DuplicateKeys: String, Sendable, Equatable, CaseIterable {
         default:
             throw IntakeError(.badOption, "--duplicates must be error or last-wins, got \(Quote.short(text))")
         }
+    }
+}
+
+/// What a record with a bad value (one its column's type or code list does
+/// not take) does to a submission. Repeated keys are not bad values: they are
+/// ``DuplicateKeys``' to decide.
+public enum BadRows: String, Sendable, Equatable, CaseIterable {
+    /// Nothing is submitted; every bad value is listed (the default).
+    case refuse
+    /// The records with a bad value are left out and listed; the rest is submitted.
+    case skip
+
+    /// `refuse` or `skip`, case-insensitively.
+    public init(parsing text: String) throws(IntakeError) {
+        guard let value = BadRows(rawValue: text.lowercased()) else {
+            throw IntakeError(
+                .badOption, "--on-bad-rows must be refuse or skip, got \(Quote.short(text))",
+                hint: "refuse (the default) submits nothing while a value is bad; skip submits the other records and lists the lines left out")
+        }
+        self = value
     }
 }
 

@@ -130,6 +130,13 @@ public struct IntakePipeline: Sendable {
         unpivot.takeSupersessions()
     }
 
+    /// Takes the lines of the records with a bad value found so far
+    /// (``RecordUnpivot/badLines``): every one, in file order, each once.
+    /// The items of such a record that were emitted carry its line.
+    public mutating func takeBadLines() -> [Int] {
+        unpivot.takeBadLines()
+    }
+
     /// Reads the next chunk of the file; `emit` gets the items (and markers)
     /// of every record it completes, in order.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (StagedItem) throws -> Void) throws {
@@ -146,8 +153,10 @@ public struct IntakePipeline: Sendable {
 
     /// The end of the file: the last record; a CSV file without even a
     /// header refused; and the bad values and repeated keys, if any, thrown
-    /// as one error (``BadValueReport/error``).
-    public mutating func finish(_ emit: (StagedItem) throws -> Void) throws {
+    /// as one error (``BadValueReport/error``) — unless `throwingProblems` is
+    /// false: a caller that checks more values itself and reports them all
+    /// together then throws ``problems`` with its own.
+    public mutating func finish(throwingProblems: Bool = true, _ emit: (StagedItem) throws -> Void) throws {
         if var decoder {
             self.decoder = nil
             defer { self.decoder = decoder }
@@ -166,7 +175,7 @@ public struct IntakePipeline: Sendable {
             defer { jsonLines = parser }
             try parser.finish { try jsonRecord($0, emit) }
         }
-        if let error = unpivot.problems.error { throw error }
+        if throwingProblems, let error = unpivot.problems.error { throw error }
     }
 
     /// Every item of a whole file (tests, small inputs); with

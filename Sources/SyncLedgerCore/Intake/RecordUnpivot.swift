@@ -12,10 +12,13 @@ public struct StagedItem: Sendable, Equatable {
     public var newValue: String?
     /// ISO 8601 text (``SourceTimestampText``), or `nil`.
     public var sourceTimestamp: String?
+    /// The 1-based line of the file its record starts on (0: not from a file),
+    /// so that a value checked later, or a line skipped, can be named.
+    public var line: Int
 
     public init(
         seq: Int64, externalKey: String, operation: Operation?, fieldName: String? = nil, newValue: String? = nil,
-        sourceTimestamp: String? = nil
+        sourceTimestamp: String? = nil, line: Int = 0
     ) {
         self.seq = seq
         self.externalKey = externalKey
@@ -23,6 +26,7 @@ public struct StagedItem: Sendable, Equatable {
         self.fieldName = fieldName
         self.newValue = newValue
         self.sourceTimestamp = sourceTimestamp
+        self.line = line
     }
 }
 
@@ -74,7 +78,13 @@ public struct RecordUnpivot: Sendable {
     public private(set) var problems: BadValueReport
     /// Records superseded by later ones with their key (``DuplicateKeys/lastWins``), not yet taken.
     public private(set) var supersessions: [Supersession] = []
+    /// The lines of records with a bad value (each once, in file order), not
+    /// yet taken: all of them, not only those ``problems`` keeps, so that a
+    /// caller that skips bad records (`--on-bad-rows skip`) can drop every one.
+    public private(set) var badLines: [Int] = []
     private var keys = DuplicateKeyDetector()
+    /// The line of the last bad value, also once ``badLines`` was taken (lines only grow).
+    private var lastBadLine = 0
 
     /// What a column of the file becomes, and how its cells are read.
     private struct ColumnInfo: Sendable {
@@ -150,6 +160,22 @@ public struct RecordUnpivot: Sendable {
         return supersessions
     }
 
+    /// Takes the lines of records with a bad value noted so far (``badLines``).
+    public mutating func takeBadLines() -> [Int] {
+        defer { badLines.removeAll(keepingCapacity: true) }
+        return badLines
+    }
+
+    /// Notes a bad value of the record on `line` (repeated keys are not bad values).
+    private mutating func addBadValue(_ value: BadValue) {
+        problems.add(value)
+        if lastBadLine != value.line {
+            badLines.append(value.line)
+            lastBadLine = value.line
+        }
+    }
+
+
     /// The items of one record, in column order (after its marker, if any).
     public mutating func unpivot(_ record: IntakeRecord, _ emit: (StagedItem) throws -> Void) throws {
         if layout == nil || record.columns != layoutColumns {
@@ -203,7 +229,7 @@ public struct RecordUnpivot: Sendable {
             columns = resolved
         }
         if markRecords {
-            try emit(StagedItem(seq: 0, externalKey: key, operation: nil))
+            try emit(StagedItem(seq: 0, externalKey: key, operation: nil, line: record.line))
         }
         for index in columns.indices {
             let operation: Operation
@@ -226,7 +252,7 @@ public struct RecordUnpivot: Sendable {
                     case .unchanged: break
                     case .changed(let normalised): value = normalised
                     case .refused(let reason, let hint):
-                        problems.add(BadValue(line: record.line, column: record.columns[index], value: text, reason: reason, hint: hint))
+                        addBadValue(BadValue(line: record.line, column: record.columns[index], value: text, reason: reason, hint: hint))
                         continue
                     }
                 }
@@ -234,7 +260,10 @@ public struct RecordUnpivot: Sendable {
                 guard mapping.emptyCells == .clear else { continue }
                 value = nil
             }
-            try emit(StagedItem(seq: nextSeq, externalKey: key, operation: operation, fieldName: field, newValue: value, sourceTimestamp: timestamp))
+            try emit(
+                StagedItem(
+                    seq: nextSeq, externalKey: key, operation: operation, fieldName: field, newValue: value, sourceTimestamp: timestamp,
+                    line: record.line))
             nextSeq += 1
         }
     }
@@ -248,11 +277,11 @@ public struct RecordUnpivot: Sendable {
         case .unchanged: break
         case .changed(let normalised): result = normalised
         case .refused(let reason, let hint):
-            problems.add(BadValue(line: line, column: column, value: text, reason: reason, hint: hint))
+            addBadValue(BadValue(line: line, column: column, value: text, reason: reason, hint: hint))
             return nil
         }
         guard SourceTimestampText.isValid(result) else {
-            problems.add(
+            addBadValue(
                 BadValue(
                     line: line, column: column, value: text, reason: "not a timestamp",
                     hint: "use ISO 8601, e.g. 2026-11-25T08:00:00Z (a time without an offset is UTC)"))

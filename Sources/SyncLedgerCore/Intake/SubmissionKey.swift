@@ -31,6 +31,17 @@ public struct SubmissionKey: Sendable {
         hasher.update(bytes)
     }
 
+    /// After the file's bytes: the lines left out because their records had
+    /// bad values (`--on-bad-rows skip`). Nothing for none, so a clean file
+    /// keeps its key; with them, the same file is another submission once the
+    /// database takes a value it refused before (a value map added, say), and
+    /// the same one while it still refuses the same lines.
+    public mutating func skipped(lines: [Int]) {
+        guard !lines.isEmpty else { return }
+        // A NUL byte first: a submitted file cannot end in one.
+        hasher.update(Array(("\u{0}skipped lines " + lines.map(String.init).joined(separator: ",")).utf8))
+    }
+
     /// `sha256:` and 64 hexadecimal digits.
     public var jobKey: String { "sha256:" + hasher.hexDigest() }
 }

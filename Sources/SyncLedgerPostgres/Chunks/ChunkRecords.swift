@@ -177,9 +177,11 @@ struct ApplyRecord: Encodable, Sendable {
     var marks: MarksRecord?
     /// Why a held item waits (``HoldReason/code``).
     var holdReason: String?
+    /// What the database said in full about an item it refused (``DatabaseRefusal``).
+    var refusal: DatabaseRefusal.Record?
 
     enum CodingKeys: String, CodingKey {
-        case source, verdict, message, table, aspect, column, value, previous, confirm, marks
+        case source, verdict, message, table, aspect, column, value, previous, confirm, marks, refusal
         case itemID = "item_id", jobID = "job_id", sourceTimestamp = "source_timestamp", targetID = "target_id",
             aspectKey = "aspect_key", holdReason = "hold_reason"
     }
@@ -205,11 +207,12 @@ struct ApplyRecord: Encodable, Sendable {
     }
 
     /// An item that failed before the database was asked.
-    init(failed item: InboundItem, failure: ItemFailure) {
+    init(failed item: InboundItem, failure: ItemFailure, refusal: DatabaseRefusal.Record? = nil) {
         itemID = item.itemID
         jobID = item.jobID
         verdict = Self.verdict(.failed)
         message = failure.description
+        self.refusal = refusal
     }
 
     private static func verdict(_ status: ItemStatus) -> String {

@@ -74,8 +74,26 @@ package struct ChunkTransaction: Sendable {
         }
     }
 
-    /// Fails one item alone with `message`, in a transaction of its own (used
-    /// when bisection isolated an item the database refused).
+    /// Fails one item alone, in a transaction of its own, because the
+    /// database refused its row with `error` (bisection isolated it): the
+    /// item's `process_message` names only who refused — the trigger or
+    /// constraint — the field and the SQLSTATE, and the full text goes to
+    /// `integration.item_refusal` for stewards and operators
+    /// (``DatabaseRefusal``). This is the one place where what the database
+    /// said about a row becomes an item's message.
+    package func refuse(_ item: InboundItem, error: any Error, on conn: PostgresConnection) async throws {
+        guard var refusal = DatabaseRefusal(error) else {
+            return try await fail(item, failure: .rejectedByDatabase(PostgresErrors.message(error)), on: conn)
+        }
+        try await refusal.resolve(table: item.targetTable, on: conn, logger: logger)
+        let record = ApplyRecord(
+            failed: item, failure: .rejectedByDatabase(refusal.upstreamMessage(field: item.fieldName)), refusal: refusal.record)
+        try await conn.transaction(logger: logger) { conn in
+            _ = try await apply(creations: [], items: [record], jobs: [item.jobID], on: conn)
+        }
+    }
+
+    /// Fails one item alone with `failure`, in a transaction of its own.
     package func fail(_ item: InboundItem, failure: ItemFailure, on conn: PostgresConnection) async throws {
         try await conn.transaction(logger: logger) { conn in
             _ = try await apply(creations: [], items: [ApplyRecord(failed: item, failure: failure)], jobs: [item.jobID], on: conn)

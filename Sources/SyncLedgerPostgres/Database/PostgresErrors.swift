@@ -15,7 +15,8 @@ public enum PostgresErrors {
 
     /// The server's message with its DETAIL, e.g. `duplicate key value
     /// violates unique constraint "x" (Key (id)=(1) already exists.)`. For logs
-    /// and for people with access to the data, never for `process_message`.
+    /// and for people with access to the data, never for `process_message`
+    /// (``DatabaseRefusal`` writes that).
     public static func message(_ error: any Error) -> String {
         if let server = serverError(error), let message = server.serverInfo?[.message] {
             if let detail = server.serverInfo?[.detail] { return "\(message) (\(detail))" }
@@ -28,23 +29,6 @@ public enum PostgresErrors {
             return text
         }
         return String(describing: error)
-    }
-
-    /// What the database said about a row it refused, fit for
-    /// `process_message`, which upstreams read: the server's primary message
-    /// (which names the constraint or column, not other columns' values), the
-    /// constraint, column and table it names, and the SQLSTATE. Never the
-    /// DETAIL ("Failing row contains (...)") nor the CONTEXT.
-    public static func refusal(_ error: any Error) -> String {
-        guard let info = serverError(error)?.serverInfo else { return message(error) }
-        var text = info[.message] ?? "refused"
-        var about: [String] = []
-        if let constraint = info[.constraintName], !text.contains("\"\(constraint)\"") { about.append("constraint \(constraint)") }
-        if let column = info[.columnName], !text.contains("\"\(column)\"") { about.append("column \(column)") }
-        if let table = info[.tableName], !text.contains("\"\(table)\"") { about.append("table \(table)") }
-        if let state = info[.sqlState] { about.append("SQLSTATE \(state)") }
-        if !about.isEmpty { text += " (\(about.joined(separator: ", ")))" }
-        return text
     }
 
     /// Deadlock, serialization failure or a lock timeout: the chunk is retried

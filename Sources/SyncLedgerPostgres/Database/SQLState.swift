@@ -114,7 +114,8 @@ public struct SQLState: Sendable, Hashable, CustomStringConvertible {
     /// `SL070` (retention.sql): an invalid argument to `prune_jobs` or `prune_preview`.
     public static let invalidPruneArgument = SQLState("SL070")
     /// `SL071` (intake.sql): the role may not read that source's crosswalk
-    /// (`snapshot_keys`).
+    /// (`snapshot_keys`) or check values for it (`check_values`): it is not
+    /// the source's login role.
     public static let crosswalkNotReadable = SQLState("SL071")
 
     // MARK: PostgreSQL's

@@ -4,7 +4,9 @@ import PostgresNIO
 import SyncLedgerCore
 
 /// Stages a CSV or JSON Lines file as one inbound job (SPEC §7 `submit`): the
-/// PostgreSQL shell around ``IntakePipeline``.
+/// PostgreSQL shell around ``IntakePipeline``, reading the file as the
+/// request's ``IntakeOptions`` say (encoding, delimiter, decimal comma, date
+/// order, repeated keys, bad rows).
 ///
 /// Order of work:
 /// 1. The mapping is checked against the catalogue (the worker's loader,
@@ -13,12 +15,23 @@ import SyncLedgerCore
 ///    unregistered table, a column that is no field, a missing key column are
 ///    refused before anything is written.
 /// 2. One transaction: the items are streamed with COPY into a temporary
-///    table as the file is read (memory stays one chunk and one COPY buffer,
-///    whatever the file's size) while the content key is hashed; a malformed
-///    line or a bad cell anywhere aborts it. Then, if no job of the source
-///    already has that key, a `Draft` job is inserted, the items move into
-///    `sync_item` with one INSERT ... SELECT (plus the `Delete` items of a
-///    snapshot), and one UPDATE flips the job to `Submitted`; COMMIT.
+///    table as the file is read (memory stays one chunk, one COPY buffer and
+///    one batch of values to check, whatever the file's size) while the
+///    content key is hashed; a malformed line anywhere aborts it. Meanwhile,
+///    on a second connection, every value that needs it is checked as the
+///    worker will check it — cast to its column's type, mapped through its
+///    code list (``ValueChecker``) — one round trip per batch of values, one
+///    batch in flight while the next is read.
+/// 3. Bad values (the file's conventions, the database's checks) and
+///    repeated keys are reported together, all of them up to a limit, with
+///    their count: with ``BadRows/refuse`` nothing is submitted; with
+///    ``BadRows/skip`` the records with a bad value are left out (their lines
+///    listed in the receipt). With ``DuplicateKeys/lastWins`` the items of
+///    superseded records are dropped.
+/// 4. If no job of the source already has the content key, a `Draft` job is
+///    inserted, the items move into `sync_item` with one INSERT ... SELECT
+///    (plus the `Delete` items of a snapshot), and one UPDATE flips the job
+///    to `Submitted`; COMMIT.
 ///
 /// Why one transaction rather than a Draft job committed first and filled
 /// over several: the job's key is a hash of the whole file, known only at its
@@ -29,6 +42,9 @@ import SyncLedgerCore
 /// The job is never visible as Draft to anyone. Why a temporary table rather
 /// than COPY straight into `sync_item`: COPY FROM refuses tables with
 /// row-level security, which `sync_item` has for upstream roles.
+///
+/// The client must have two connections: the COPY holds one, the checks use
+/// the other.
 public struct FileSubmitter: Sendable {
     public let client: PostgresClient
     public let logger: Logger
@@ -36,6 +52,8 @@ public struct FileSubmitter: Sendable {
     public var chunkSize = 256 * 1024
     /// COPY data sent per message.
     public var copyBufferSize = 256 * 1024
+    /// Values checked per round trip (occurrences; each distinct value is sent once).
+    public var checkBatchSize = 50_000
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -43,7 +61,7 @@ public struct FileSubmitter: Sendable {
     }
 
     /// Submits `input` as `request` says; `progress` is called every
-    /// ``progressInterval`` while reading, and once when storing starts.
+    /// `progressInterval` while reading, and once when storing starts.
     public func submit(
         _ input: IntakeInput, _ request: SubmitRequest, progressInterval: Duration = .milliseconds(200),
         progress: (@Sendable (SubmitProgress) -> Void)? = nil
@@ -71,15 +89,17 @@ public struct FileSubmitter: Sendable {
         let logger = logger
         let catalog = try await client.withConnection { try await ConfigurationSnapshot.loadCatalog(on: $0, logger: logger) }
         let mapping = try request.mapping.resolve(in: catalog)
-        var reading = Reading(
-            input: input, pipeline: IntakePipeline(format: request.format, mapping: mapping, markRecords: request.snapshot),
-            key: SubmissionKey(mapping: mapping, format: request.format, snapshot: request.snapshot), chunkSize: chunkSize,
-            progressInterval: progressInterval, progress: progress)
+        let checker = ValueChecker(client: client, source: mapping.source, table: mapping.table.name, logger: logger)
+        let plan = ValueCheckPlan(mapping: mapping, codeLists: try await refusingOtherSources(mapping) { try await checker.codeLists() })
+        var reading = IntakeReading(
+            input: input, pipeline: IntakePipeline(options: request.options, mapping: mapping, markRecords: request.snapshot),
+            key: SubmissionKey(mapping: mapping, options: request.options, snapshot: request.snapshot), checks: ValueCheckBatch(plan: plan),
+            chunkSize: chunkSize, progressInterval: progressInterval, progress: progress)
 
         // Everything checkable before the first row: the header.
         while !reading.pipeline.isReady && !reading.finished { try reading.next() }
 
-        let copyBufferSize = copyBufferSize
+        let (copyBufferSize, checkBatchSize) = (copyBufferSize, checkBatchSize)
         let outcome: SubmitOutcome
         do {
             outcome = try await client.transaction(logger: logger) { conn -> SubmitOutcome in
@@ -88,23 +108,50 @@ public struct FileSubmitter: Sendable {
                     """
                     CREATE TEMPORARY TABLE intake_item (
                       seq bigint, external_key text, operation text, field_name text, new_value text,
-                      source_timestamp timestamptz
+                      source_timestamp timestamptz, line bigint
                     ) ON COMMIT DROP
                     """, logger: logger)
-                try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
-                    while true {
-                        // Full, or the input has nothing more right now (a
-                        // pipe): send what there is, so the server keeps up.
-                        if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
-                            try await writer.write(ByteBuffer(bytes: reading.buffer))
-                            reading.buffer.removeAll(keepingCapacity: true)
+                var checked = BadValueReport(limit: request.options.badValueLimit)
+                var checkedLines: [Int] = []
+                try await withThrowingTaskGroup(of: [BadValue].self) { group in
+                    var inFlight = false
+                    func note(_ found: [BadValue]) {
+                        for bad in found {
+                            checked.add(bad)
+                            if checkedLines.last != bad.line { checkedLines.append(bad.line) }
                         }
-                        if reading.finished { break }
-                        try reading.next()
                     }
+                    try await conn.copyFrom(table: "intake_item", columns: CopyText.itemColumns, logger: logger) { writer in
+                        while true {
+                            // Full, or the input has nothing more right now (a
+                            // pipe): send what there is, so the server keeps up.
+                            if reading.buffer.count >= copyBufferSize || ((reading.finished || reading.drained) && !reading.buffer.isEmpty) {
+                                try await writer.write(ByteBuffer(bytes: reading.buffer))
+                                reading.buffer.removeAll(keepingCapacity: true)
+                            }
+                            if reading.finished { break }
+                            try reading.next()
+                            if reading.checks.count >= checkBatchSize || (reading.finished && !reading.checks.isEmpty) {
+                                // One batch in flight while the next is read.
+                                if inFlight, let found = try await group.next() { note(found) }
+                                let batch = reading.takeChecks()
+                                group.addTask { try await checker.check(batch) }
+                                inFlight = true
+                            }
+                            if request.options.onBadRows == .refuse && (!checked.isEmpty || !reading.pipeline.problems.isEmpty)
+                                || reading.pipeline.problems.duplicateKeys > 0
+                            {
+                                reading.copying = false  // refused: read on only to find every bad value
+                                reading.buffer.removeAll(keepingCapacity: true)
+                            }
+                        }
+                    }
+                    while let found = try await group.next() { note(found) }
                 }
                 reading.report(force: true, phase: .storing)
-                return try await finish(reading, mapping: mapping, request: request, on: conn)
+                let (removed, skipped) = try await settle(
+                    &reading, checked: checked, checkedLines: checkedLines, options: request.options, on: conn)
+                return try await finish(reading, removed: removed, skipped: skipped, mapping: mapping, request: request, on: conn)
             }
         } catch {
             switch PostgresErrors.sqlState(error) {
@@ -118,11 +165,8 @@ public struct FileSubmitter: Sendable {
                 {
                     throw DuplicateKey(jobID: jobID, jobKey: key)
                 }
-            case .insufficientPrivilege?:
-                // Row-level security: this login does not speak for the source.
-                throw IntakeError(
-                    .unknownSource, "this database login may not submit for source system '\(mapping.source)'",
-                    hint: "submit as the login role registered for it (integration.source_system.login_role), a member of syncledger_upstream")
+            case .insufficientPrivilege?, .crosswalkNotReadable?:
+                throw Self.notYourSource(mapping)
             default:
                 break
             }
@@ -131,12 +175,81 @@ public struct FileSubmitter: Sendable {
         return outcome
     }
 
-    /// After the whole file is staged: the job, its items, the flip.
-    private func finish(_ reading: Reading, mapping: ResolvedMapping, request: SubmitRequest, on conn: PostgresConnection) async throws
-        -> SubmitOutcome
-    {
+    /// Runs `body`, turning a refusal for another source's data into what to do.
+    private func refusingOtherSources<T>(_ mapping: ResolvedMapping, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch where PostgresErrors.sqlState(error) == .crosswalkNotReadable || PostgresErrors.sqlState(error) == .insufficientPrivilege {
+            throw Self.notYourSource(mapping)
+        }
+    }
+
+    /// Row-level security, or a check function's refusal: this login does not speak for the source.
+    private static func notYourSource(_ mapping: ResolvedMapping) -> IntakeError {
+        IntakeError(
+            .unknownSource, "this database login may not submit for source system '\(mapping.source)'",
+            hint: "submit as the login role registered for it (integration.source_system.login_role), a member of syncledger_upstream")
+    }
+
+    /// The whole file is read and checked: refuses it, or leaves out the
+    /// records with a bad value (`--on-bad-rows skip`) and the items of
+    /// superseded records (`--duplicates last-wins`). Returns the items
+    /// removed from the staging table and what was skipped.
+    private func settle(
+        _ reading: inout IntakeReading, checked: BadValueReport, checkedLines: [Int], options: IntakeOptions, on conn: PostgresConnection
+    ) async throws -> (removed: Int, skipped: SkippedRecords?) {
+        let report = reading.pipeline.problems.merged(with: checked)
+        var skipped: SkippedRecords?
+        var skippedLines: Set<Int> = []
+        if !report.isEmpty {
+            if report.duplicateKeys > 0 || options.onBadRows == .refuse, let error = report.error { throw error }
+            let lines = Array(Set(reading.badLines).union(checkedLines)).sorted()
+            skippedLines = Set(lines)
+            skipped = SkippedRecords(lines: lines, badValues: report)
+            reading.key.skipped(lines: lines)
+        }
+        var removed = 0
+        if !skippedLines.isEmpty {
+            // A skipped record's marker stays: a snapshot must not delete a
+            // record because one of its values was bad.
+            removed += try await conn.checkedRows(
+                """
+                WITH gone AS (
+                  DELETE FROM pg_temp.intake_item WHERE line = ANY (\(skippedLines.map { Int64($0) })) AND operation IS NOT NULL
+                  RETURNING 1)
+                SELECT count(*) FROM gone
+                """, logger: logger
+            ).decoded(Int64.self).first.map(Int.init) ?? 0
+        }
+        // A superseding record that was skipped supersedes nothing.
+        let supersessions = reading.supersessions.filter { !skippedLines.contains($0.line) }
+        if !supersessions.isEmpty {
+            removed += try await conn.checkedRows(
+                """
+                WITH gone AS (
+                  DELETE FROM pg_temp.intake_item s
+                   USING unnest(\(supersessions.map(\.externalKey)), \(supersessions.map(\.beforeSeq))) AS d(external_key, before_seq)
+                   WHERE s.external_key = d.external_key AND s.seq < d.before_seq AND s.operation IS NOT NULL
+                  RETURNING 1)
+                SELECT count(*) FROM gone
+                """, logger: logger
+            ).decoded(Int64.self).first.map(Int.init) ?? 0
+        }
+        return (removed, skipped)
+    }
+
+    /// After the whole file is staged and settled: the job, its items, the flip.
+    private func finish(
+        _ reading: IntakeReading, removed: Int, skipped: SkippedRecords?, mapping: ResolvedMapping, request: SubmitRequest,
+        on conn: PostgresConnection
+    ) async throws -> SubmitOutcome {
         let pipeline = reading.pipeline
-        if pipeline.items == 0 && !request.snapshot { return .nothingToSubmit(records: pipeline.records) }
+        let items = pipeline.items - removed
+        if items == 0 && !request.snapshot {
+            // Every record had a bad value: nothing left to submit, which is a refusal.
+            if let skipped, let error = skipped.badValues.error { throw error }
+            return .nothingToSubmit(records: pipeline.records)
+        }
         let jobKey: String
         switch try await decideKey(reading, request: request, mapping: mapping, on: conn) {
         case .repeats(let jobID, let key): return .alreadySubmitted(jobID: jobID, jobKey: key)
@@ -183,7 +296,7 @@ public struct FileSubmitter: Sendable {
                     SELECT count(*) FROM inserted
                     """, logger: logger
                 ).decoded(Int64.self).first ?? Int64(0))
-            if pipeline.items + deletes == 0 {
+            if items + deletes == 0 {
                 throw NothingToSubmit(records: pipeline.records)
             }
         }
@@ -194,7 +307,7 @@ public struct FileSubmitter: Sendable {
         return .submitted(
             SubmitReceipt(
                 jobID: jobID, jobKey: jobKey, source: mapping.source, table: mapping.table.name, records: pipeline.records,
-                items: pipeline.items, deletes: deletes))
+                items: items, deletes: deletes, skipped: skipped))
     }
 
     /// Rolls back a snapshot that turned out to change nothing.
@@ -217,7 +330,7 @@ public struct FileSubmitter: Sendable {
     /// submission (A, then B, then A again: a change reverted at the source)
     /// is a new statement and is submitted, as `sha256:H@N` (N: the job it
     /// follows), so the key stays unique per source.
-    private func decideKey(_ reading: Reading, request: SubmitRequest, mapping: ResolvedMapping, on conn: PostgresConnection)
+    private func decideKey(_ reading: IntakeReading, request: SubmitRequest, mapping: ResolvedMapping, on conn: PostgresConnection)
         async throws -> KeyDecision
     {
         let key = reading.jobKey(request) ?? ""
@@ -265,69 +378,5 @@ public struct FileSubmitter: Sendable {
     private static func carries(_ jobKey: String?, _ key: String) -> Bool {
         guard let jobKey else { return false }
         return jobKey == key || jobKey.hasPrefix(key + "@")
-    }
-}
-
-/// The reading side of a submission: input → hash → pipeline → COPY bytes.
-private struct Reading {
-    let input: IntakeInput
-    var pipeline: IntakePipeline
-    var key: SubmissionKey
-    var chunk: [UInt8]
-    /// COPY text not yet sent.
-    var buffer: [UInt8] = []
-    var finished = false
-    /// The last read returned less than a chunk: the input had no more for now.
-    var drained = false
-    let started = ContinuousClock.now
-    var lastReport = ContinuousClock.now
-    let progressInterval: Duration
-    let progress: (@Sendable (SubmitProgress) -> Void)?
-
-    init(
-        input: IntakeInput, pipeline: IntakePipeline, key: SubmissionKey, chunkSize: Int, progressInterval: Duration,
-        progress: (@Sendable (SubmitProgress) -> Void)?
-    ) {
-        self.input = input
-        self.pipeline = pipeline
-        self.key = key
-        self.chunk = [UInt8](repeating: 0, count: chunkSize)
-        self.progressInterval = progressInterval
-        self.progress = progress
-        buffer.reserveCapacity(chunkSize * 2)
-    }
-
-    /// Reads, hashes and parses the next chunk (or finishes at the end).
-    mutating func next() throws {
-        let count = try input.read(into: &chunk)
-        drained = count < chunk.count
-        if count == 0 {
-            try pipeline.finish { CopyText.append($0, to: &buffer) }
-            finished = true
-            return
-        }
-        try chunk.withUnsafeBytes { raw in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-            key.update(bytes)
-            try pipeline.feed(bytes) { CopyText.append($0, to: &buffer) }
-        }
-        report(force: false)
-    }
-
-    mutating func report(force: Bool, phase: SubmitProgress.Phase = .reading) {
-        guard let progress else { return }
-        let now = ContinuousClock.now
-        guard force || now - lastReport >= progressInterval else { return }
-        lastReport = now
-        let elapsed = now - started
-        progress(
-            SubmitProgress(
-                phase: phase, records: pipeline.records, items: pipeline.items, bytesRead: input.bytesRead, totalBytes: input.totalBytes,
-                elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-    }
-
-    /// The job key: the request's, or the content key once the whole file is read.
-    func jobKey(_ request: SubmitRequest) -> String? {
-        request.jobKey ?? (finished ? key.jobKey : nil)
     }
 }

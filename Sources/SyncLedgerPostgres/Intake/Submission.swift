@@ -3,7 +3,13 @@ import SyncLedgerCore
 /// What `syncledger submit` is asked to do with a file.
 public struct SubmitRequest: Sendable {
     public var mapping: IntakeMapping
-    public var format: IntakeFormat
+    /// How the file is written and what bad values and repeated keys do.
+    public var options: IntakeOptions
+    /// The file's format (``IntakeOptions/format``).
+    public var format: IntakeFormat {
+        get { options.format }
+        set { options.format = newValue }
+    }
     /// The file is the source's complete set of records for the table:
     /// records the crosswalk knows for that source and the file lacks get
     /// `Delete` items.
@@ -15,9 +21,14 @@ public struct SubmitRequest: Sendable {
     public var jobKey: String?
     public var priority = 0
 
-    public init(mapping: IntakeMapping, format: IntakeFormat) {
+    public init(mapping: IntakeMapping, options: IntakeOptions) {
         self.mapping = mapping
-        self.format = format
+        self.options = options
+    }
+
+    /// A request for `format`, the other options at their defaults.
+    public init(mapping: IntakeMapping, format: IntakeFormat) {
+        self.init(mapping: mapping, options: IntakeOptions(format: format))
     }
 }
 
@@ -45,6 +56,17 @@ public struct SubmitReceipt: Sendable, Equatable {
     public var items: Int
     /// `Delete` items for records missing from a snapshot.
     public var deletes: Int
+    /// The records left out for a bad value (`--on-bad-rows skip`), if any.
+    public var skipped: SkippedRecords?
+}
+
+/// The records of a file left out because they had a bad value
+/// (``BadRows/skip``).
+public struct SkippedRecords: Sendable, Equatable {
+    /// The lines they start on, in file order.
+    public var lines: [Int]
+    /// Their bad values (the first ones, and the count).
+    public var badValues: BadValueReport
 }
 
 /// How far a submission has come, for a progress display.
