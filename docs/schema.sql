@@ -76,6 +76,9 @@ CREATE TABLE integration.sync_job (
     submit_seq bigint NOT NULL,
     claim_token uuid,
     outbound_txid xid8,
+    items_done integer,
+    items_per_second real,
+    progress_at timestamp with time zone,
     CONSTRAINT sync_job_direction_valid CHECK ((direction = ANY (ARRAY['Inbound'::text, 'Outbound'::text]))),
     CONSTRAINT sync_job_status_valid CHECK ((job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text, 'Processing'::text, 'Completed'::text, 'CompletedWithErrors'::text, 'Failed'::text, 'Cancelled'::text])))
 );
@@ -107,6 +110,27 @@ COMMENT ON COLUMN integration.sync_job.claim_token IS 'Fencing token of the clai
 --
 
 COMMENT ON COLUMN integration.sync_job.outbound_txid IS 'Outbound jobs: the transaction that opened the job (one job per receiving system per transaction).';
+
+
+--
+-- Name: COLUMN sync_job.items_done; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.items_done IS 'While Processing: items of the job with a result (not Pending), as its worker last reported (progress_at).';
+
+
+--
+-- Name: COLUMN sync_job.items_per_second; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.items_per_second IS 'While Processing: items per second its worker processed since its previous report.';
+
+
+--
+-- Name: COLUMN sync_job.progress_at; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.sync_job.progress_at IS 'When the worker holding the job last reported items_done and items_per_second (with its heartbeat).';
 
 
 --
@@ -745,6 +769,56 @@ ALTER TABLE integration.ledger_link ALTER COLUMN link_id ADD GENERATED ALWAYS AS
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: worker; Type: TABLE; Schema: integration; Owner: -
+--
+
+CREATE TABLE integration.worker (
+    worker_id text NOT NULL,
+    host text NOT NULL,
+    pid integer,
+    version text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    slots integer NOT NULL,
+    busy_slots integer DEFAULT 0 NOT NULL,
+    jobs_held integer DEFAULT 0 NOT NULL,
+    items_per_second real DEFAULT 0 NOT NULL,
+    CONSTRAINT worker_busy_slots_range CHECK ((busy_slots >= 0)),
+    CONSTRAINT worker_jobs_held_range CHECK ((jobs_held >= 0)),
+    CONSTRAINT worker_slots_positive CHECK ((slots > 0))
+);
+
+
+--
+-- Name: TABLE worker; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON TABLE integration.worker IS 'Workers that are running (or were until expires_at): one row per worker id, renewed by its heartbeat; see integration.live_workers.';
+
+
+--
+-- Name: COLUMN worker.expires_at; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.worker.expires_at IS 'The row counts as gone after this: about one lease after the last heartbeat of a worker that died or lost the database.';
+
+
+--
+-- Name: COLUMN worker.busy_slots; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.worker.busy_slots IS 'Slots holding a claim at the last heartbeat; 0 means the worker was idle.';
+
+
+--
+-- Name: COLUMN worker.items_per_second; Type: COMMENT; Schema: integration; Owner: -
+--
+
+COMMENT ON COLUMN integration.worker.items_per_second IS 'Items this worker processed per second since its previous heartbeat.';
 
 
 --
@@ -1559,6 +1633,14 @@ ALTER TABLE ONLY integration.value_map
 
 ALTER TABLE ONLY integration.value_map
     ADD CONSTRAINT value_map_source_list_code_unique UNIQUE (source_system_key, code_list, source_code);
+
+
+--
+-- Name: worker worker_pkey; Type: CONSTRAINT; Schema: integration; Owner: -
+--
+
+ALTER TABLE ONLY integration.worker
+    ADD CONSTRAINT worker_pkey PRIMARY KEY (worker_id);
 
 
 --
@@ -2502,6 +2584,14 @@ REVOKE ALL ON FUNCTION integration.decide_one(p_action text, p_ledger_id bigint,
 
 
 --
+-- Name: FUNCTION deregister_worker(p_worker text); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.deregister_worker(p_worker text) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.deregister_worker(p_worker text) TO syncledger_worker;
+
+
+--
 -- Name: FUNCTION dismiss_suspect(p_suspect_id bigint, p_notes text, p_steward text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -2616,11 +2706,11 @@ REVOKE ALL ON FUNCTION integration.fence_chunk(p_token uuid, p_jobs bigint[]) FR
 
 
 --
--- Name: FUNCTION heartbeat(p_tokens uuid[], p_lease_seconds integer); Type: ACL; Schema: integration; Owner: -
+-- Name: FUNCTION heartbeat(p_tokens uuid[], p_lease_seconds integer, p_progress jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
-REVOKE ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer) TO syncledger_worker;
+REVOKE ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer, p_progress jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer, p_progress jsonb) TO syncledger_worker;
 
 
 --
@@ -3053,6 +3143,14 @@ REVOKE ALL ON FUNCTION integration.refuse_ledger_removal() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION register_worker(p_state jsonb, p_expires_seconds integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.register_worker(p_state jsonb, p_expires_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.register_worker(p_state jsonb, p_expires_seconds integer) TO syncledger_worker;
+
+
+--
 -- Name: FUNCTION reject(p_ledger_id bigint, p_steward text, p_notes text, p_reason_code text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3272,6 +3370,14 @@ REVOKE ALL ON FUNCTION integration.wait_for_chunks(p_token uuid, p_jobs bigint[]
 
 
 --
+-- Name: FUNCTION worker_heartbeat(p_state jsonb, p_expires_seconds integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.worker_heartbeat(p_state jsonb, p_expires_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.worker_heartbeat(p_state jsonb, p_expires_seconds integer) TO syncledger_worker;
+
+
+--
 -- Name: FUNCTION write_identity_entries(p_entries jsonb, p_steward integration.app_user, p_notes text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3349,6 +3455,24 @@ GRANT SELECT ON TABLE integration.ledger_chain TO syncledger_worker;
 
 GRANT SELECT ON TABLE integration.ledger_link TO syncledger_steward;
 GRANT SELECT ON TABLE integration.ledger_link TO syncledger_admin;
+
+
+--
+-- Name: TABLE worker; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.worker TO syncledger_steward;
+GRANT SELECT ON TABLE integration.worker TO syncledger_admin;
+GRANT SELECT ON TABLE integration.worker TO syncledger_worker;
+
+
+--
+-- Name: TABLE live_workers; Type: ACL; Schema: integration; Owner: -
+--
+
+GRANT SELECT ON TABLE integration.live_workers TO syncledger_steward;
+GRANT SELECT ON TABLE integration.live_workers TO syncledger_admin;
+GRANT SELECT ON TABLE integration.live_workers TO syncledger_worker;
 
 
 --
@@ -3715,6 +3839,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.decide_one(text,bigint,text,text,boolean,text)
 --   RETURNS record; LANGUAGE plpgsql
 
+-- FUNCTION integration.deregister_worker(text)
+--   RETURNS void; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_worker
+
 -- FUNCTION integration.dismiss_suspect(bigint,text,text)
 --   RETURNS TABLE(suspect_id bigint, status text, decided_by text, decided_at timestamp with time zone); LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -3765,7 +3893,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.fence_chunk(uuid,bigint[])
 --   RETURNS void; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
 
--- FUNCTION integration.heartbeat(uuid[],integer)
+-- FUNCTION integration.heartbeat(uuid[],integer,jsonb)
 --   RETURNS uuid[]; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_worker
 
@@ -3954,6 +4082,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.refuse_ledger_removal()
 --   RETURNS trigger; LANGUAGE plpgsql
 
+-- FUNCTION integration.register_worker(jsonb,integer)
+--   RETURNS void; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_worker
+
 -- FUNCTION integration.reject(bigint,text,text,text)
 --   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -4046,6 +4178,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.wait_for_chunks(uuid,bigint[])
 --   RETURNS void; LANGUAGE sql; SET enable_seqscan=off, jit=off
 
+-- FUNCTION integration.worker_heartbeat(jsonb,integer)
+--   RETURNS void; LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_worker
+
 -- FUNCTION integration.write_identity_entries(jsonb,integration.app_user,text)
 --   RETURNS bigint[]; LANGUAGE plpgsql
 
@@ -4055,6 +4191,8 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- VIEW integration.aspect_owner (target_table text, target_id uuid, aspect_key text, ledger_id bigint, ledger_aspect text, source_system_key text, ledger_status text, value text, previous_value text, is_applied boolean, applied_at timestamp with time zone, apply_seq bigint, sync_item_id bigint, job_id bigint, source_timestamp timestamp with time zone, recorded_at timestamp with time zone, confirmed_at timestamp with time zone, certified_at timestamp with time zone, certified_by bigint, notes text, stale_clock timestamp with time zone)
 
 -- VIEW integration.field_provenance (target_table text, target_id uuid, ledger_aspect text, aspect_key text, current_value text, ledger_id bigint, ledger_value text, source_system_key text, ledger_status text, certified_by text, certified_at timestamp with time zone, applied_at timestamp with time zone, confirmed_at timestamp with time zone, recorded_at timestamp with time zone, pending_entries bigint, ledger_entries bigint, apply_seq bigint)
+
+-- VIEW integration.live_workers (worker_id text, host text, pid integer, version text, started_at timestamp with time zone, heartbeat_at timestamp with time zone, expires_at timestamp with time zone, state text, slots integer, busy_slots integer, jobs_held integer, items_per_second real, heartbeat_age_seconds double precision)
 
 -- VIEW integration.my_decisions (ledger_id bigint, source_system_key text, item_id bigint, job_id bigint, target_table text, external_key text, field text, value text, decision text, reason_code text, reason text, notes text, decided_by text, decided_at timestamp with time zone)
 

@@ -38,7 +38,7 @@ struct CheckpointLoop: Sendable {
                     .replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")
                 logger.info(
                     "checkpoint taken",
-                    metadata: ["tree_size": "\(checkpoint.treeSize)", "root": "\(checkpoint.root.hex)", "checkpoint": "\(json)"])
+                    metadata: ["tree_size": .stringConvertible(checkpoint.treeSize), "root": "\(checkpoint.root.hex)", "checkpoint": "\(json)"])
             } catch is CancellationError {
                 return
             } catch {

@@ -21,8 +21,10 @@ struct ClaimProcessor {
     var settings: WorkerSettings
     var configuration: ConfigurationCache
     var logger: Logger
-    /// Called whenever a chunk commits: the heartbeat renews only claims that progress.
-    var progressed: @Sendable () -> Void = {}
+    /// Called whenever a chunk commits, with its items per job (and with
+    /// none when a window was loaded): the heartbeat renews only claims that
+    /// progress, and reports each job's items with a result.
+    var progressed: @Sendable ([Int64: Int]) -> Void = { _ in }
 
     enum Outcome {
         case finished([JobResult])
@@ -39,6 +41,7 @@ struct ClaimProcessor {
             let limit = settings.chunkSize * settings.parallelChunks
             let loaded = try await store.pendingItems(of: claim, after: cursor, limit: limit)
             let window = WindowBoundary.trimmed(loaded, full: loaded.count >= limit)
+            progressed([:])
             if window.isEmpty {
                 let results = try await store.finish(claim)
                 if results.contains(where: { $0.status == .processing }) && rounds < 3 {
@@ -57,7 +60,7 @@ struct ClaimProcessor {
                 cursor = store.cursor(after: window, in: claim)
             } catch is ConfigurationChanged {
                 snapshot = try await configuration.reload(after: snapshot.version)
-                logger.info("configuration changed; reloaded it and redoing the window", metadata: ["version": "\(snapshot.version)"])
+                logger.info("configuration changed; reloaded it and redoing the window", metadata: ["version": .int64(snapshot.version)])
             }
         }
     }
@@ -98,26 +101,35 @@ struct ClaimProcessor {
                     try await client.withOpenConnection { conn in try await chunk.run(entries, on: conn) }
                 }
                 WorkerMetrics.chunkDuration.record(duration: ContinuousClock.now - start)
-                progressed()
+                progressed(itemsPerJob(entries))
                 return counts
             }
         } catch where PostgresErrors.isAboutARow(error) {
             if entries.count == 1 {
                 logger.debug(
                     "the database refused an item",
-                    metadata: ["item_id": "\(entries[0].item.itemID)", "error": "\(PostgresErrors.message(error))"])
+                    metadata: ["item_id": .int64(entries[0].item.itemID), "error": "\(PostgresErrors.message(error))"])
                 try await QueryDeadline.$limit.withValue(settings.chunkQueryDeadline) {
                     try await client.withOpenConnection { conn in try await chunk.refuse(entries[0].item, error: error, on: conn) }
                 }
-                progressed()
+                progressed([entries[0].item.jobID: 1])
                 return ItemCounts(failed: 1)
             }
-            logger.debug("chunk refused by the database; isolating the item", metadata: ["items": "\(entries.count)"])
+            logger.debug("chunk refused by the database; isolating the item", metadata: ["items": .int(entries.count)])
             let middle = entries.count / 2
             var counts = try await processIsolatingBadItems(Array(entries[..<middle]), chunk: chunk)
             counts.merge(try await processIsolatingBadItems(Array(entries[middle...]), chunk: chunk))
             return counts
         }
+    }
+
+    /// A chunk's items per job: one job for a claim of one job (the large
+    /// ones), counted in one pass otherwise (small jobs claimed together).
+    private func itemsPerJob(_ entries: [ChunkEntry]) -> [Int64: Int] {
+        if claim.jobs.count == 1 { return [claim.jobs[0].jobID: entries.count] }
+        var counts: [Int64: Int] = [:]
+        for entry in entries { counts[entry.item.jobID, default: 0] += 1 }
+        return counts
     }
 
     private func withConflictRetry<T>(_ body: () async throws -> T) async throws -> T {
@@ -130,7 +142,7 @@ struct ClaimProcessor {
                 WorkerMetrics.chunkRetries.increment()
                 logger.info(
                     "chunk hit a deadlock, serialization failure or lock timeout; retrying",
-                    metadata: ["attempt": "\(attempt)", "error": "\(PostgresErrors.message(error))"])
+                    metadata: ["attempt": .int(attempt), "error": "\(PostgresErrors.message(error))"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 5...50) * attempt))
             }
         }

@@ -39,6 +39,10 @@ final class EngineService: Service, Sendable {
             logger.info("worker started")
         }
         health.started()
-        return await engine.run()
+        let end = await engine.run()
+        // A worker that stops for good leaves the registry of live workers
+        // at once (a stalled generation stays in it: the next one goes on).
+        if case .stopped = end, !Task.isCancelled { await engine.deregister() }
+        return end
     }
 }

@@ -28,9 +28,14 @@ extension Worker {
     ///   retried ``fatalAttempts`` times, then thrown, so the process exits
     ///   78 and systemd (and the operator) see it.
     ///
-    /// SIGTERM ends the wait at once. Returns false when a graceful shutdown
+    /// The check connects as the worker's connections will (its session
+    /// settings as startup parameters), so that a pooler that refuses them
+    /// (PgBouncer: "unsupported startup parameter") is found now; the
+    /// outcome says so, and the worker then applies them after connecting.
+    ///
+    /// SIGTERM ends the wait at once. Returns nil when a graceful shutdown
     /// came first.
-    func checkDatabase() async throws -> Bool {
+    func checkDatabase() async throws -> ConnectionCheck.Outcome? {
         let start = ContinuousClock.now
         var fatalFailures = 0
         var waits = 0
@@ -38,11 +43,13 @@ extension Worker {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var delay: Duration
             do {
-                _ = try await cancelWhenGracefulShutdown {
-                    try await ConnectionCheck.run(url: self.url, requireSchema: true, migrator: self.migrator, logger: self.logger)
+                let outcome = try await cancelWhenGracefulShutdown {
+                    try await ConnectionCheck.run(
+                        url: self.url, requireSchema: true, migrator: self.migrator, session: self.settings.session,
+                        logger: Worker.driverLogger(self.logger))
                 }
                 if lastLogged != nil { logger.notice("the database can be used now") }
-                return true
+                return outcome
             } catch let failure as ConnectionCheck.Failure {
                 let outdated = if case .schemaOutdated = failure.cause { true } else { false }
                 if failure.isFatal && !(outdated && !settings.exitWhenIdle) {
@@ -50,7 +57,7 @@ extension Worker {
                     if fatalFailures >= Self.fatalAttempts {
                         logger.critical(
                             "\(failure.message); giving up",
-                            metadata: ["hint": "\(failure.hint)", "attempts": "\(fatalFailures)"])
+                            metadata: ["hint": "\(failure.hint)", "attempts": .int(fatalFailures)])
                         throw failure
                     }
                     delay = Self.fatalRetryDelay
@@ -69,17 +76,17 @@ extension Worker {
                     }
                 }
                 if failure.cause != lastLogged {
-                    logger.error("\(failure.message); retrying", metadata: ["hint": "\(failure.hint)", "retry_in": "\(delay)"])
+                    logger.error("\(failure.message); retrying", metadata: ["hint": "\(failure.hint)", "retry_in_ms": .milliseconds(delay)])
                     lastLogged = failure.cause
                 }
             } catch {
                 // Cancelled, or shut down while checking.
-                if Task.isCancelled || Task.isShuttingDownGracefully || error is CancellationError { return false }
+                if Task.isCancelled || Task.isShuttingDownGracefully || error is CancellationError { return nil }
                 throw error
             }
             let pause = delay
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
-        return false
+        return nil
     }
 }

@@ -28,11 +28,13 @@ public final class Worker: Service, Sendable {
     /// The notification channel the `sync_job` trigger notifies.
     public static let channel = "syncledger_job_submitted"
     /// The newest schema object this code relies on.
-    static let requiredFunction = "integration.transition_jobs(uuid,bigint[],text,text,integer,double precision)"
+    static let requiredFunction = "integration.worker_heartbeat(jsonb,integer)"
 
     let url: DatabaseURL
     let settings: WorkerSettings
     let logger: Logger
+    /// When the process started (its registry row says so).
+    let startedAt = Date()
     /// The migrations of this binary, to compare the schema with at start.
     let migrator: Migrator?
     /// Read by `/readyz`.
@@ -54,18 +56,32 @@ public final class Worker: Service, Sendable {
         logger.info(
             "worker starting",
             metadata: [
-                "concurrency": "\(settings.concurrency)", "batch_jobs": "\(settings.batchJobs)",
-                "lease_seconds": "\(settings.leaseSeconds)", "poll_interval": "\(settings.pollInterval)",
-                "statement_timeout": "\(settings.session.statementTimeout)", "watchdog": "\(settings.watchdog)",
-                "listen": "\(settings.listen)", "exit_when_idle": "\(settings.exitWhenIdle)",
+                "concurrency": .int(settings.concurrency), "batch_jobs": .int(settings.batchJobs),
+                "lease_seconds": .int(settings.leaseSeconds), "poll_interval_ms": .milliseconds(settings.pollInterval),
+                "statement_timeout_ms": .milliseconds(settings.session.statementTimeout),
+                "idle_in_transaction_timeout_ms": .milliseconds(settings.session.idleInTransactionTimeout),
+                "tcp_user_timeout_ms": .milliseconds(settings.session.tcpUserTimeout), "watchdog_ms": .milliseconds(settings.watchdog),
+                "listen": .stringConvertible(settings.listen), "exit_when_idle": .stringConvertible(settings.exitWhenIdle),
             ])
         if !settings.listens { health.listener(.off) }
-        guard try await checkDatabase() else { return }
+        guard let outcome = try await checkDatabase() else { return }
+        var settings = self.settings
+        if let refused = outcome.refusedStartupParameter {
+            // A pooler (PgBouncer) in front of the server: the same settings,
+            // one statement on each new connection instead.
+            settings.session.delivery = .afterConnecting
+            logger.warning(
+                "the database server refuses session settings as startup parameters (a connection pooler such as PgBouncer); applying them with one statement on each new connection instead",
+                metadata: [
+                    "refused": "\(refused)",
+                    "hint": "behind PgBouncer in transaction mode, set --transaction-pooler (SYNCLEDGER_TRANSACTION_POOLER=on): see deploy/README.md",
+                ])
+        }
         var fruitlessRestarts = 0
         var generation = 0
         defer { SystemdNotifier.notify("STOPPING=1") }
         while true {
-            let end = try await runEngine(generation: generation)
+            let end = try await runEngine(generation: generation, settings: settings)
             if Task.isCancelled {
                 await endOwnSessions()
                 logger.warning("stopped past the shutdown grace period; unfinished claims will be rescued when their leases expire")
@@ -85,7 +101,7 @@ public final class Worker: Service, Sendable {
             }
             logger.error(
                 "watchdog: no answer from the database for \(silence); dropping every connection and reconnecting",
-                metadata: ["watchdog": "\(settings.watchdog)"])
+                metadata: ["watchdog_ms": .milliseconds(settings.watchdog), "silence_ms": .milliseconds(silence)])
             WorkerMetrics.watchdogRestarts.increment()
             generation += 1
         }
@@ -101,14 +117,17 @@ public final class Worker: Service, Sendable {
     /// only then the pool closes its connections. The engine's end, whatever
     /// it is, shuts the group down the same way; a stalled engine's pool goes
     /// with it, and the next generation starts on new connections.
-    private func runEngine(generation: Int) async throws -> WorkerEngine.End {
+    ///
+    /// Session settings that are not startup parameters (behind a pooler) are
+    /// applied by a ``SessionSetup`` bound for the whole group.
+    private func runEngine(generation: Int, settings: WorkerSettings) async throws -> WorkerEngine.End {
         let configuration = try url.clientConfiguration(
             maximumConnections: settings.concurrency * settings.parallelChunks + 2, applicationName: settings.applicationName,
             session: settings.session)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Self.driverLogger(logger))
         let engine = EngineService(
-            engine: WorkerEngine(client: client, url: url, settings: settings, health: health, logger: logger), generation: generation,
-            health: health, logger: logger)
+            engine: WorkerEngine(client: client, url: url, settings: settings, health: health, startedAt: startedAt, logger: logger),
+            generation: generation, health: health, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
@@ -116,8 +135,13 @@ public final class Worker: Service, Sendable {
                     .init(service: engine, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
+        let setup: SessionSetup? =
+            switch settings.session.delivery {
+            case .afterConnecting, .perTransaction: SessionSetup(settings: settings.session, logger: logger)
+            case .startupParameters, .none: nil
+            }
         do {
-            try await group.run()
+            try await SessionSetup.$current.withValue(setup) { try await group.run() }
         } catch {
             // Only when the pool ended before the engine, which it does not
             // unless cancelled (a stop forced past the grace period).
@@ -142,10 +166,23 @@ public final class Worker: Service, Sendable {
             let ended = try await PostgresConnection.terminateSessions(
                 named: name, configuration: configuration, deadline: .seconds(5), logger: logger
             ).get()
-            if ended > 0 { logger.warning("ended this worker's server sessions still open", metadata: ["sessions": "\(ended)"]) }
+            if ended > 0 { logger.warning("ended this worker's server sessions still open", metadata: ["sessions": .int64(ended)]) }
         } catch {
             logger.warning("could not end this worker's server sessions", metadata: ["error": "\(PostgresErrors.message(error))"])
         }
+    }
+}
+
+extension Worker {
+    /// The logger postgres-nio gets: its own lines (a connection attempt
+    /// that failed, a pool's housekeeping) at debug, so that an outage is
+    /// told once, in the worker's words with its cause, not in forty driver
+    /// lines; with `SYNCLEDGER_LOG_LEVEL=debug` (or trace) they show.
+    public static func driverLogger(_ logger: Logger) -> Logger {
+        let handler = logger.handler
+        var driver = Logger(label: "postgres-nio", factory: { _ in DriverLogHandler(wrapping: handler) })
+        driver[metadataKey: "component"] = "postgres-nio"
+        return driver
     }
 }
 

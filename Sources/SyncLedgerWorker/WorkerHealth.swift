@@ -23,6 +23,9 @@ public final class WorkerHealth: Sendable {
         var listener: Listener = .connecting
         var started = false
         var stalled: String?
+        /// Why the database cannot be used, as a new connection found it
+        /// while the worker heard nothing (the watchdog's probe).
+        var databaseCause: String?
     }
 
     private let state = Mutex(State())
@@ -49,6 +52,13 @@ public final class WorkerHealth: Sendable {
 
     func stalled(_ reason: String) { state.withLock { $0.stalled = reason } }
 
+    /// The cause of an outage as a new connection found it; nil once the
+    /// database answers again.
+    func databaseCause(_ cause: String?) { state.withLock { $0.databaseCause = cause } }
+
+    /// The cause of the current outage, if one was found.
+    public var currentDatabaseCause: String? { state.withLock { $0.databaseCause } }
+
     func listener(_ listener: Listener) { state.withLock { $0.listener = listener } }
 
     public var listenerState: Listener { state.withLock { $0.listener } }
@@ -68,7 +78,7 @@ public final class WorkerHealth: Sendable {
             if let stalled = state.stalled { reasons.append(stalled) }
             let silence = now - state.lastAnswer
             if state.started && silence > limit {
-                reasons.append("the database has not answered for \(silence.components.seconds) s")
+                reasons.append("the database has not answered this worker for \(silence.components.seconds) s")
             }
             if state.started && state.listener == .connecting { reasons.append("the notification listener is not connected") }
             return reasons

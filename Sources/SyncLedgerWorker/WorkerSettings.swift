@@ -52,7 +52,7 @@ public struct WorkerSettings: Sendable {
     /// no ending of server sessions by application name.
     public var transactionPooler = false {
         didSet {
-            session.sendToServer = !transactionPooler
+            session.delivery = transactionPooler ? .perTransaction : .startupParameters
             if transactionPooler { listen = false }
         }
     }
@@ -90,6 +90,25 @@ public struct WorkerSettings: Sendable {
 
     /// Pending items one claim may take: one window.
     public var itemBudget: Int { chunkSize * parallelChunks }
+
+    /// The idle-in-transaction timeout a lease of `leaseSeconds` gets unless
+    /// set explicitly: 15 s, and never more than two thirds of the lease, so
+    /// that the server ends a frozen worker's transaction (and its row locks)
+    /// before its lease has run out, and its job is taken over within about
+    /// one lease. (The last heartbeat renewed the lease at most a third of a
+    /// lease before the worker froze.)
+    public static func defaultIdleInTransactionTimeout(leaseSeconds: Int) -> Duration {
+        min(.seconds(15), .milliseconds(max(1, leaseSeconds) * 2000 / 3))
+    }
+
+    /// The `tcp_user_timeout` for keep-alives of `keepalive` and a lease of
+    /// `leaseSeconds`: as long as the keep-alives take to give a vanished
+    /// peer up (idle time plus three probes half of it apart), and never more
+    /// than the lease, so that a backend blocked writing to a half-open
+    /// connection gives its session and its locks up within one lease.
+    public static func defaultTCPUserTimeout(keepalive: Duration, leaseSeconds: Int) -> Duration {
+        min(keepalive + keepalive / 2 * 3, .seconds(max(1, leaseSeconds)))
+    }
 
     /// The retry delay after `attempts` attempts.
     func backoff(afterAttempts attempts: Int) -> Duration {

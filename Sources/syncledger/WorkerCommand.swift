@@ -25,7 +25,7 @@ struct WorkerCommand: AsyncParsableCommand {
               # A long-running worker, as the systemd unit runs it, with Prometheus metrics, /healthz and /readyz:
               SYNCLEDGER_WORKER_ID=worker-1 syncledger worker --concurrency 4 --metrics-port 9101
 
-              # Behind PgBouncer in transaction mode (no session settings at connect, no LISTEN):
+              # Behind PgBouncer in transaction mode (timeouts per transaction, no LISTEN):
               syncledger worker --transaction-pooler
 
               # Remove finished jobs and their items after 30 days (the ledger is kept):
@@ -77,11 +77,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Longest wait for a row lock (env: SYNCLEDGER_LOCK_TIMEOUT_SECONDS, default 20).")
     var lockTimeoutSeconds: Int?
 
-    @Option(help: "The server ends a session idle inside a transaction this long, e.g. a frozen worker's (env: SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, default 15).")
+    @Option(help: "The server ends a session idle inside a transaction this long, e.g. a frozen worker's (env: SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, default 15, at most 2/3 of the lease).")
     var idleInTransactionTimeoutSeconds: Int?
 
     @Option(help: "TCP keep-alive idle time; probes every half of it, 3 of them (env: SYNCLEDGER_TCP_KEEPALIVE_SECONDS, default 10).")
     var tcpKeepaliveSeconds: Int?
+
+    @Option(help: "The server gives a connection up when data it sent stays unacknowledged this long, e.g. a half-open one (env: SYNCLEDGER_TCP_USER_TIMEOUT_SECONDS, default: the keep-alive time plus its 3 probes, 25, at most the lease).")
+    var tcpUserTimeoutSeconds: Int?
 
     @Option(help: "No answer from the database this long: reconnect; as long again: exit non-zero (env: SYNCLEDGER_WATCHDOG_SECONDS, default 120).")
     var watchdogSeconds: Int?
@@ -89,7 +92,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not LISTEN for submitted jobs; poll only (env: SYNCLEDGER_LISTEN=off).")
     var noListen = false
 
-    @Flag(help: "Connect through a transaction pooler such as PgBouncer in transaction mode: no session settings at connect, no LISTEN (env: SYNCLEDGER_TRANSACTION_POOLER=on).")
+    @Flag(help: "Connect through a transaction pooler such as PgBouncer in transaction mode: timeouts set per transaction, no LISTEN (env: SYNCLEDGER_TRANSACTION_POOLER=on).")
     var transactionPooler = false
 
     @Flag(help: "Process what is there, then exit 0.")
@@ -132,15 +135,24 @@ struct WorkerCommand: AsyncParsableCommand {
                 statementTimeoutSeconds, option: "statement-timeout-seconds", variable: "SYNCLEDGER_STATEMENT_TIMEOUT_SECONDS", fallback: 60))
         settings.session.lockTimeout = .seconds(
             try Environment.positiveInt(lockTimeoutSeconds, option: "lock-timeout-seconds", variable: "SYNCLEDGER_LOCK_TIMEOUT_SECONDS", fallback: 20))
-        settings.session.idleInTransactionTimeout = .seconds(
-            try Environment.positiveInt(
-                idleInTransactionTimeoutSeconds, option: "idle-in-transaction-timeout-seconds",
-                variable: "SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", fallback: 15))
+        // Takeover follows the lease: unless set explicitly, a frozen
+        // worker's transaction ends before its lease does.
+        let idle = try Environment.positiveInt(
+            idleInTransactionTimeoutSeconds, option: "idle-in-transaction-timeout-seconds",
+            variable: "SYNCLEDGER_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", fallback: 0, allowZero: true)
+        settings.session.idleInTransactionTimeout =
+            idle > 0 ? .seconds(idle) : WorkerSettings.defaultIdleInTransactionTimeout(leaseSeconds: settings.leaseSeconds)
         let keepalive = try Environment.positiveInt(
             tcpKeepaliveSeconds, option: "tcp-keepalive-seconds", variable: "SYNCLEDGER_TCP_KEEPALIVE_SECONDS", fallback: 10)
         settings.session.keepalivesIdle = .seconds(keepalive)
         settings.session.keepalivesInterval = .seconds(max(1, keepalive / 2))
         settings.session.connectionCheckInterval = .seconds(max(1, keepalive / 2))
+        let userTimeout = try Environment.positiveInt(
+            tcpUserTimeoutSeconds, option: "tcp-user-timeout-seconds", variable: "SYNCLEDGER_TCP_USER_TIMEOUT_SECONDS", fallback: 0,
+            allowZero: true)
+        settings.session.tcpUserTimeout =
+            userTimeout > 0
+            ? .seconds(userTimeout) : WorkerSettings.defaultTCPUserTimeout(keepalive: .seconds(keepalive), leaseSeconds: settings.leaseSeconds)
         settings.watchdog = .seconds(
             try Environment.positiveInt(watchdogSeconds, option: "watchdog-seconds", variable: "SYNCLEDGER_WATCHDOG_SECONDS", fallback: 120))
         let listenSetting = try Environment.bool("SYNCLEDGER_LISTEN", option: "no-listen") ?? true
@@ -201,11 +213,13 @@ struct WorkerCommand: AsyncParsableCommand {
             // a small pool of their own, so they answer while the worker's
             // pool is busy or being replaced by its watchdog.
             let host = metricsHost ?? Environment.string("SYNCLEDGER_METRICS_HOST") ?? "127.0.0.1"
+            // Scrapes send no session settings (a pooler may refuse them as
+            // startup parameters): each of their queries is bounded on the
+            // client, which closes a connection that does not answer.
             let scrapes = PostgresClient(
                 configuration: try url.clientConfiguration(
-                    maximumConnections: 2, applicationName: "\(settings.applicationName) metrics",
-                    session: settings.session),
-                backgroundLogger: logger)
+                    maximumConnections: 2, applicationName: "\(settings.applicationName) metrics", session: .unbounded),
+                backgroundLogger: Worker.driverLogger(logger))
             let answerWithin = settings.watchdog
             let workerReadiness: Readiness.Provider = { [health = worker.health] in
                 let reasons = health.unreadyReasons(answerWithin: answerWithin)
@@ -215,7 +229,8 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(
                 .init(
                     service: WorkerObservability.metricsServer(
-                        host: host, port: port, client: scrapes, migrator: migrator, logger: logger, readiness: [workerReadiness])))
+                        host: host, port: port, client: scrapes, url: url, migrator: migrator, logger: logger,
+                        readiness: [workerReadiness])))
         }
         services.append(
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))

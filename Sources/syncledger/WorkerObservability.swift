@@ -9,12 +9,12 @@ import SyncLedgerWorker
 /// its own checks, e.g. the listener, through `readiness`).
 enum WorkerObservability {
     static func metricsServer(
-        host: String, port: Int, client: PostgresClient, migrator: Migrator?, logger: Logger,
+        host: String, port: Int, client: PostgresClient, url: DatabaseURL, migrator: Migrator?, logger: Logger,
         readiness: [Readiness.Provider] = []
     ) -> MetricsServer {
         let registry = SyncLedgerMetrics.bootstrap()
         let gauges = DatabaseGauges(registry: registry)
-        let database = Readiness.database(client: client, migrator: migrator, logger: logger)
+        let database = Readiness.database(client: client, url: url, migrator: migrator, logger: logger)
         return MetricsServer(
             host: host, port: port, registry: registry, logger: logger, readiness: Readiness.combine([database] + readiness),
             beforeScrape: { await gauges.refresh(client: client, logger: logger) })

@@ -103,12 +103,44 @@ struct ConnectionFailureTests {
         try await TestDatabase.with { db in
             let next = try Migrator.nextRelease()
             defer { try? FileManager.default.removeItem(at: next.directory) }
-            let run = try await CommandRun.run(
-                ["status"], environment: ["DATABASE_URL": CommandRun.databaseURL(db.url), "SYNCLEDGER_SQL_DIR": next.directory.path])
+            let environment = ["DATABASE_URL": CommandRun.databaseURL(db.url), "SYNCLEDGER_SQL_DIR": next.directory.path]
+            let run = try await CommandRun.run(["steward", "queue"], environment: environment)
             #expect(run.status == 78, "\(run)")
             #expect(run.stderr.contains("older than this syncledger"), "\(run)")
             #expect(run.stderr.contains("1 migration(s) not applied: \(next.missing)"), "\(run)")
             #expect(run.stderr.contains("run `syncledger migrate`"), "\(run)")
+            // status is what an operator runs mid-upgrade (issue 21): it shows
+            // what the schema holds, with the same news as a warning.
+            for arguments in [["status"], ["status", "--json"]] {
+                let status = try await CommandRun.run(arguments, environment: environment)
+                #expect(status.status == 0, "\(arguments): \(status)")
+                #expect(status.stderr.contains("warning: the schema is older than this syncledger"), "\(arguments): \(status)")
+                #expect(status.stderr.contains("1 migration(s) not applied: \(next.missing)"), "\(arguments): \(status)")
+                #expect(status.stdout.contains("Inbound") || status.stdout.contains("inbound"), "\(arguments): \(status)")
+            }
+        }
+    }
+
+    /// A database migrated by the release before the registry of live
+    /// workers (no `integration.worker`, no progress columns): status shows
+    /// the queue and says what it could not read, exit 0.
+    @Test func statusOnASchemaWithoutTheRegistryShowsWhatItCan() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(
+                """
+                DROP TABLE integration.worker CASCADE;
+                ALTER TABLE integration.sync_job DROP COLUMN items_done CASCADE, DROP COLUMN items_per_second CASCADE,
+                  DROP COLUMN progress_at CASCADE;
+                DELETE FROM integration.schema_migration WHERE version = 'schema/007_operations.sql';
+                """)
+            try await db.submit(items: [.set("OLD1", "given_name", "Old")])
+            for arguments in [["status"], ["status", "--json"]] {
+                let run = try await status(CommandRun.databaseURL(db.url), arguments)
+                #expect(run.status == 0, "\(arguments): \(run)")
+                #expect(run.stderr.contains("warning: the schema is older than this syncledger"), "\(arguments): \(run)")
+                #expect(run.stderr.contains("no registry of live workers"), "\(arguments): \(run)")
+                #expect(run.stdout.contains("Submitted"), "\(arguments): \(run)")
+            }
         }
     }
 
@@ -118,6 +150,7 @@ struct ConnectionFailureTests {
             try await db.exec("INSERT INTO integration.schema_migration (version, checksum) VALUES ('schema/999_from_the_future.sql', 'x')")
             let run = try await status(CommandRun.databaseURL(db.url))
             #expect(run.status == 0, "\(run)")
+            #expect(run.stderr.contains("warning: the schema is newer than this syncledger"), "\(run)")
             let outcome = try await ConnectionCheck.run(
                 url: db.url, requireSchema: true, migrator: Migrator(directory: Migrator.locateDirectory()), logger: db.logger)
             #expect(outcome.schemaVerified)

@@ -41,7 +41,7 @@ package final class CommandProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = try FileHandle(forWritingTo: outFile)
         process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
+        try SpawnThread.run { [process] in try process.run() }
     }
 
     /// Runs to the end with `stdin` as its standard input.

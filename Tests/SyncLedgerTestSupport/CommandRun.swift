@@ -64,7 +64,7 @@ package struct CommandRun: Sendable, CustomStringConvertible {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
+        try SpawnThread.run { [process] in try process.run() }
 
         let deadline = ContinuousClock.now + bound
         var status: Int32?

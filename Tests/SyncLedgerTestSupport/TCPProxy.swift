@@ -12,22 +12,49 @@ import SyncLedgerPostgres
 ///   that silently drops packets looks like to both ends. The bytes wait in
 ///   the kernel's buffers, as TCP's retransmissions would.
 /// - ``heal()`` moves them again.
+/// - ``freezeExisting()`` stops every connection open now for good, and only
+///   those: new connections work. A half-open connection, as a firewall or a
+///   NAT that forgot a flow makes it: neither end hears from the other, and
+///   neither is told.
+/// - ``freezeResponses()`` stops what the server sends on every connection
+///   open now (the client's bytes still reach it): a server writing a large
+///   result then blocks in its write, as it does on a half-open connection.
 /// - ``cut()`` closes every connection at once.
+///
+/// With `serverReceiveBuffer`, the proxy's side of each connection to the
+/// server has that receive buffer: a stopped connection then fills up after a
+/// few kilobytes, so a server writing a result blocks in its write soon.
 package final class TCPProxy: Sendable {
     private let server: any Channel
     private let registry = Registry()
     package let port: Int
 
-    package init(to targetHost: String, port targetPort: Int) async throws {
+    package init(to targetHost: String, port targetPort: Int, serverReceiveBuffer: Int? = nil) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let registry = self.registry
         server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { inbound in
-                inbound.pipeline.addHandler(Inbound(target: (targetHost, targetPort), registry: registry))
+                inbound.pipeline.addHandler(
+                    Inbound(target: (targetHost, targetPort), registry: registry, receiveBuffer: serverReceiveBuffer))
             }
             .bind(host: "127.0.0.1", port: 0).get()
         port = server.localAddress?.port ?? 0
+    }
+
+    /// Every connection open now stops moving bytes, for good (until
+    /// ``close()``); new connections work as before.
+    package func freezeExisting() async throws {
+        let channels = registry.freeze(directions: [.toClient, .toServer])
+        try await registry.pause(channels).get()
+    }
+
+    /// Every connection open now stops passing on what the server sends, for
+    /// good; what the client sends still reaches the server. New connections
+    /// work as before.
+    package func freezeResponses() async throws {
+        let channels = registry.freeze(directions: [.toClient])
+        try await registry.pause(channels).get()
     }
 
     /// Bytes stop moving; nothing is closed.
@@ -36,7 +63,7 @@ package final class TCPProxy: Sendable {
         try await registry.pause(channels + [server]).get()
     }
 
-    /// Bytes move again.
+    /// Bytes move again (on connections not frozen for good).
     package func heal() async throws {
         let channels = registry.setPartitioned(false)
         for channel in channels + [server] {
@@ -55,22 +82,51 @@ package final class TCPProxy: Sendable {
         try? await server.close().get()
     }
 
+    /// Which way a channel's reads carry bytes: a client's side reads what
+    /// the client sends (to the server), a server's side what it answers.
+    package enum Direction: Sendable {
+        case toServer, toClient
+    }
+
     /// The connections, shared with the event loop's callbacks.
     private final class Registry: Sendable {
-        private let state = Mutex((channels: [ObjectIdentifier: any Channel](), partitioned: false))
+        private struct State {
+            var channels: [ObjectIdentifier: (channel: any Channel, direction: Direction)] = [:]
+            var frozen: Set<ObjectIdentifier> = []
+            var partitioned = false
+        }
 
-        package var channels: [any Channel] { state.withLock { Array($0.channels.values) } }
+        private let state = Mutex(State())
 
-        /// Sets the mode; returns the connections it applies to.
+        package var channels: [any Channel] { state.withLock { $0.channels.values.map(\.channel) } }
+
+        /// Sets the mode; returns the connections it applies to (not those frozen for good).
         package func setPartitioned(_ partitioned: Bool) -> [any Channel] {
             state.withLock { state in
                 state.partitioned = partitioned
-                return Array(state.channels.values)
+                return state.channels.filter { !state.frozen.contains($0.key) }.map(\.value.channel)
             }
         }
 
-        package func add(_ channel: any Channel) { state.withLock { $0.channels[ObjectIdentifier(channel)] = channel } }
-        package func remove(_ channel: any Channel) { _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) } }
+        /// Marks the channels open now that read bytes going `directions` as
+        /// frozen for good; returns them.
+        package func freeze(directions: Set<Direction>) -> [any Channel] {
+            state.withLock { state in
+                let chosen = state.channels.filter { directions.contains($0.value.direction) }
+                state.frozen.formUnion(chosen.keys)
+                return chosen.map(\.value.channel)
+            }
+        }
+
+        package func add(_ channel: any Channel, direction: Direction) {
+            state.withLock { $0.channels[ObjectIdentifier(channel)] = (channel, direction) }
+        }
+        package func remove(_ channel: any Channel) {
+            state.withLock {
+                $0.channels.removeValue(forKey: ObjectIdentifier(channel))
+                $0.frozen.remove(ObjectIdentifier(channel))
+            }
+        }
         package var isPartitioned: Bool { state.withLock { $0.partitioned } }
 
         package func pause(_ channels: [any Channel]) -> EventLoopFuture<Void> {
@@ -86,26 +142,32 @@ package final class TCPProxy: Sendable {
         package typealias InboundIn = ByteBuffer
         package let target: (host: String, port: Int)
         package let registry: Registry
+        package let receiveBuffer: Int?
         // Touched on the inbound channel's event loop only.
         private var outbound: (any Channel)?
         private var pending: [ByteBuffer] = []
 
-        package init(target: (String, Int), registry: Registry) {
+        package init(target: (String, Int), registry: Registry, receiveBuffer: Int?) {
             self.target = target
             self.registry = registry
+            self.receiveBuffer = receiveBuffer
         }
 
         package func channelActive(context: ChannelHandlerContext) {
             let inbound = context.channel
-            registry.add(inbound)
+            registry.add(inbound, direction: .toServer)
             inbound.closeFuture.whenComplete { [registry] _ in registry.remove(inbound) }
-            ClientBootstrap(group: inbound.eventLoop)
+            var bootstrap = ClientBootstrap(group: inbound.eventLoop)
                 .channelInitializer { outbound in outbound.pipeline.addHandler(Forward(to: inbound)) }
+            if let receiveBuffer {
+                bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+            }
+            bootstrap
                 .connect(host: target.host, port: target.port)
                 .whenComplete { [self, registry] result in
                     switch result {
                     case .success(let outbound):
-                        registry.add(outbound)
+                        registry.add(outbound, direction: .toClient)
                         outbound.closeFuture.whenComplete { _ in
                             registry.remove(outbound)
                             inbound.close(promise: nil)

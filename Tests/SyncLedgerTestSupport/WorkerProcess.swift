@@ -22,7 +22,9 @@ package final class WorkerProcess: @unchecked Sendable {
         return directory.appendingPathComponent("syncledger")
     }
 
-    package init(id: String, url: DatabaseURL, arguments: [String]) throws {
+    /// `environment` is added to (and overrides) the test process's, after
+    /// `DATABASE_URL` and `SYNCLEDGER_LOG_LEVEL=info`.
+    package init(id: String, url: DatabaseURL, arguments: [String], environment extra: [String: String] = [:]) throws {
         self.id = id
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("syncledger-\(id)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -37,11 +39,12 @@ package final class WorkerProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database ?? "")?sslmode=disable"
         environment["SYNCLEDGER_LOG_LEVEL"] = "info"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        try SpawnThread.run { [process] in try process.run() }
     }
 
     package var isRunning: Bool { process.isRunning }
@@ -62,6 +65,6 @@ package final class WorkerProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: logFile)
+        if ProcessInfo.processInfo.environment["SYNCLEDGER_KEEP_WORKER_LOGS"] == nil { try? FileManager.default.removeItem(at: logFile) }
     }
 }

@@ -87,9 +87,18 @@ struct LoggingTests {
                 #expect(object != nil, "line \(index + 1) is not a JSON object: \(run.stderr.split(separator: "\n")[index])")
                 #expect(object?["timestamp"] is String && object?["level"] is String && object?["message"] is String)
             }
-            let jobLines = objects.compactMap { $0 }.filter { ($0["job_id"] as? String) == "\(jobID)" }
-            #expect(!jobLines.isEmpty, "no line with job_id \(jobID): \(run.stderr.suffix(3000))")
+            // Typed fields (issue 21): `job_id` and `duration_ms` are numbers,
+            // `status` a field of its own, and the driver's chatter stays out
+            // at info.
+            let jobLines = objects.compactMap { $0 }.filter { ($0["job_id"] as? NSNumber)?.int64Value == jobID }
+            #expect(!jobLines.isEmpty, "no line with job_id \(jobID) as a number: \(run.stderr.suffix(3000))")
             #expect(jobLines.allSatisfy { ($0["worker_id"] as? String) == "json-worker" })
+            #expect(!objects.compactMap { $0 }.contains { $0["job_id"] is String }, "job_id as a string: \(run.stderr.suffix(3000))")
+            let finished = try #require(jobLines.first { ($0["message"] as? String) == "job finished" }, "\(run.stderr.suffix(3000))")
+            #expect(finished["duration_ms"] is NSNumber && !(finished["duration_ms"] is String))
+            #expect(finished["status"] as? String == "CompletedWithErrors")
+            #expect((finished["items_failed"] as? NSNumber)?.intValue == 1)
+            #expect((finished["items_applied"] as? NSNumber)?.intValue == 1)
         }
     }
 

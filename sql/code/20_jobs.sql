@@ -293,18 +293,34 @@ BEGIN
 END
 $$;
 
--- heartbeat(tokens, lease): extends the leases of every job the claims still
--- hold; returns the tokens that hold at least one job.
-CREATE OR REPLACE FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer)
+-- heartbeat(tokens, lease, progress): extends the leases of every job the
+-- claims still hold; returns the tokens that hold at least one job. With
+-- progress (a JSON array of {job_id, items_done, items_total,
+-- items_per_second}, one per job its worker has news of), records each
+-- running job's progress in the same UPDATE: the write a heartbeat makes
+-- anyway, so progress costs no statement and no row version of its own.
+CREATE OR REPLACE FUNCTION integration.heartbeat(p_tokens uuid[], p_lease_seconds integer, p_progress jsonb DEFAULT NULL)
 RETURNS uuid[]
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 SET enable_seqscan = off SET jit = off
 AS $$
-  WITH renewed AS (
+  WITH progress AS (
+    SELECT p.job_id, p.items_done, p.items_total, p.items_per_second
+      FROM jsonb_to_recordset(coalesce(p_progress, '[]'::jsonb))
+           AS p(job_id bigint, items_done integer, items_total integer, items_per_second real)
+  ), renewed AS (
     UPDATE integration.sync_job j
-       SET lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-     WHERE j.claim_token = ANY (p_tokens) AND j.job_status = 'Processing'
+       SET lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+           items_done       = coalesce(r.items_done, j.items_done),
+           items_total      = coalesce(r.items_total, j.items_total),
+           items_per_second = coalesce(r.items_per_second, j.items_per_second),
+           progress_at      = CASE WHEN r.reported THEN now() ELSE j.progress_at END
+      FROM (SELECT h.job_id, p.job_id IS NOT NULL AS reported, p.items_done, p.items_total, p.items_per_second
+              FROM integration.sync_job h
+              LEFT JOIN progress p ON p.job_id = h.job_id
+             WHERE h.claim_token = ANY (p_tokens) AND h.job_status = 'Processing') AS r
+     WHERE j.job_id = r.job_id AND j.claim_token = ANY (p_tokens) AND j.job_status = 'Processing'
     RETURNING j.claim_token
   )
   SELECT coalesce(array_agg(DISTINCT r.claim_token), '{}') FROM renewed r

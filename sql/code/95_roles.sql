@@ -240,7 +240,7 @@ GRANT SELECT ON
 TO syncledger_worker;
 GRANT EXECUTE ON FUNCTION
   integration.claim_jobs(text, uuid, integer, integer, integer),
-  integration.heartbeat(uuid[], integer),
+  integration.heartbeat(uuid[], integer, jsonb),
   integration.transition_jobs(uuid, bigint[], text, text, integer, double precision),
   integration.expire_leases_of(text),
   integration.pending_items(bigint[], integer, bigint, bigint, integer),
@@ -248,6 +248,15 @@ GRANT EXECUTE ON FUNCTION
   integration.prepare_chunk(uuid, bigint[], bigint, jsonb),
   integration.apply_chunk(uuid, bigint[], jsonb, jsonb)
 TO syncledger_worker;
+-- The registry of live workers (code/22_workers.sql): a worker writes only
+-- its own state, through these functions. Who is running is no secret from
+-- the fleet: workers read the registry too (status, the metrics).
+GRANT EXECUTE ON FUNCTION
+  integration.register_worker(jsonb, integer),
+  integration.worker_heartbeat(jsonb, integer),
+  integration.deregister_worker(text)
+TO syncledger_worker;
+GRANT SELECT ON integration.worker, integration.live_workers TO syncledger_worker;
 
 -- ---------------------------------------------------------------------------
 -- Upstream systems

@@ -36,6 +36,11 @@ public enum ConnectionCheck {
         /// (applied with psql rather than `syncledger migrate`, or the role may
         /// not read `integration.schema_migration`).
         public var schemaVerified = false
+        /// The session setting the server refused as a startup parameter
+        /// ("unsupported startup parameter": a pooler such as PgBouncer),
+        /// when the check was asked to send them; the check then connected
+        /// without them. Nil when they were accepted, or not sent.
+        public var refusedStartupParameter: String?
     }
 
     /// Why the database cannot be used, with what to do about it.
@@ -61,6 +66,9 @@ public enum ConnectionCheck {
             case schemaOutdated(database: String, missing: [String])
             /// The server is starting, shutting down, or out of connection slots.
             case serverUnavailable(reason: String)
+            /// The server does not know a session setting this client sends
+            /// (e.g. `client_connection_check_interval` before PostgreSQL 14).
+            case settingUnknown(reason: String)
             /// Connected, but the server refuses this role's statements for a
             /// reason no retry changes: a missing privilege or function
             /// (SQLSTATE class 42 or 28).
@@ -84,7 +92,7 @@ public enum ConnectionCheck {
         public var isFatal: Bool {
             switch cause {
             case .authenticationFailed, .tlsNotOffered, .tlsRequiredByServer, .tlsFailed, .databaseMissing, .schemaMissing,
-                .schemaOutdated, .statementRefused:
+                .schemaOutdated, .statementRefused, .settingUnknown:
                 return true
             case .refused, .unreachable, .serverUnavailable, .other:
                 return false
@@ -120,6 +128,8 @@ public enum ConnectionCheck {
                 return "the database server cannot accept a connection now (\(url)): \(reason)"
             case .statementRefused(let reason):
                 return "the database refuses this role's statements (\(url)): \(reason)"
+            case .settingUnknown(let reason):
+                return "the database server does not know a session setting of the worker (\(url)): \(reason)"
             case .other(let reason):
                 return "cannot connect to the database at \(url): \(reason)"
             }
@@ -149,6 +159,8 @@ public enum ConnectionCheck {
                 return "run `syncledger migrate` (as a role that may create the schema and roles), then try again"
             case .serverUnavailable:
                 return "retry in a moment; if it persists, check the server's log and max_connections"
+            case .settingUnknown:
+                return "syncledger needs PostgreSQL 14 or later (tcp_user_timeout, client_connection_check_interval); upgrade the server"
             case .statementRefused:
                 return "grant the login role its syncledger role (e.g. GRANT syncledger_worker TO the user in DATABASE_URL), "
                     + "and run `syncledger migrate` if a function is missing"
@@ -170,10 +182,17 @@ public enum ConnectionCheck {
     /// is checked. A schema applied with psql (no `schema_migration`), or a
     /// role that may not read that table, passes unverified.
     ///
+    /// With `session` (delivered as startup parameters), the check sends its
+    /// settings as the worker's connections will, so that a server that
+    /// refuses them says so now: a pooler's "unsupported startup parameter"
+    /// is noted in ``Outcome/refusedStartupParameter`` (the check then
+    /// connects without them), a setting PostgreSQL does not know is a
+    /// ``Failure/Cause/settingUnknown``.
+    ///
     /// Throws a ``Failure`` naming the cause, or `CancellationError`.
     @discardableResult
     public static func run(
-        url: DatabaseURL, requireSchema: Bool = true, migrator: Migrator? = nil,
+        url: DatabaseURL, requireSchema: Bool = true, migrator: Migrator? = nil, session: SessionSettings? = nil,
         connectTimeout: Duration = defaultConnectTimeout, logger: Logger
     ) async throws -> Outcome {
         var configuration: PostgresConnection.Configuration
@@ -183,23 +202,35 @@ public enum ConnectionCheck {
             throw Failure(cause: .tlsFailed(sslMode: url.sslMode.rawValue, reason: tlsReason(error, url: url)), url: url)
         }
         configuration.options.connectTimeout = .milliseconds(Int64((connectTimeout / .milliseconds(1)).rounded()))
-        configuration.options.additionalStartupParameters = [("application_name", "syncledger connection check")]
+        let plain = [("application_name", "syncledger connection check")]
+        configuration.options.additionalStartupParameters = plain
+        if let session, session.delivery == .startupParameters {
+            configuration.options.additionalStartupParameters += session.serverSettings.map { ($0.name, $0.value) }
+        }
 
+        var refused: String?
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            do {
+                connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            } catch where refusedStartupParameter(error) != nil && configuration.options.additionalStartupParameters.count > 1 {
+                refused = refusedStartupParameter(error)
+                configuration.options.additionalStartupParameters = plain
+                connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            }
         } catch {
             if error is CancellationError { throw error }
             throw Failure(cause: classify(error, url: url), url: url)
         }
         guard requireSchema else {
             try? await connection.close()
-            return Outcome()
+            return Outcome(refusedStartupParameter: refused)
         }
         do {
-            let outcome = try await withTimeLimit(queryTimeout, onTimeout: { try? await connection.close() }) {
+            var outcome = try await withTimeLimit(queryTimeout, onTimeout: { try? await connection.close() }) {
                 try await checkSchema(on: connection, url: url, migrator: migrator, logger: logger)
             }
+            outcome.refusedStartupParameter = refused
             try? await connection.close()
             return outcome
         } catch {
@@ -258,6 +289,16 @@ public enum ConnectionCheck {
 
     // MARK: - Classifying connection errors
 
+    /// The startup parameter a connection pooler refused ("unsupported
+    /// startup parameter: NAME", PgBouncer's words), if that is what `error` is.
+    public static func refusedStartupParameter(_ error: any Error) -> String? {
+        guard let message = PostgresErrors.serverError(error)?.serverInfo?[.message] else { return nil }
+        let prefix = "unsupported startup parameter"
+        guard message.hasPrefix(prefix) else { return nil }
+        let name = message.dropFirst(prefix.count).drop { $0 == ":" || $0 == " " }
+        return name.isEmpty ? "(unnamed)" : String(name)
+    }
+
     /// The cause of a failed connection attempt (or a failed query right after it).
     public static func classify(_ error: any Error, url: DatabaseURL) -> Failure.Cause {
         let mode = url.sslMode.rawValue
@@ -312,7 +353,10 @@ public enum ConnectionCheck {
             return .databaseMissing(name: url.database ?? url.username)
         case .cannotConnectNow?, .tooManyConnections?, .adminShutdown?, .diskFull?, .outOfMemory?:
             return .serverUnavailable(reason: message)
+        case .undefinedObject? where message.hasPrefix("unrecognized configuration parameter"):
+            return .settingUnknown(reason: message)
         default:
+            if refusedStartupParameter(psql) != nil { return .statementRefused(reason: message) }
             return .other(reason: PostgresErrors.message(psql))
         }
     }
@@ -344,7 +388,9 @@ public enum ConnectionCheck {
             }
         case let channel as ChannelError:
             if case .connectTimeout(let amount) = channel {
-                return .unreachable(host: host, port: port, reason: "no answer within \(amount.nanoseconds / 1_000_000_000) s")
+                let milliseconds = amount.nanoseconds / 1_000_000
+                let within = milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+                return .unreachable(host: host, port: port, reason: "no answer within \(within)")
             }
             return nil
         case is NIOSSLError, is BoringSSLError:

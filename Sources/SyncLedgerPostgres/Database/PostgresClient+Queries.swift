@@ -29,16 +29,23 @@ extension PostgresClient {
     /// `withConnection`, passing over a connection that closed while it sat
     /// in the pool (the server ended it, or it was closed after a deadline or
     /// a cancellation before the pool noticed): nothing has been sent on it
-    /// yet, so taking the next one is safe.
+    /// yet, so taking the next one is safe. A new connection gets the task's
+    /// session settings first (``SessionSetup/current``), when they are not
+    /// startup parameters.
     package func withOpenConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let setup = SessionSetup.current
         for _ in 0..<3 {
             let outcome: Leased<T> = try await withConnection { conn in
                 if conn.isClosed { return .closed }
+                try await setup?.prepare(conn)
                 return .used(try await body(conn))
             }
             if case .used(let value) = outcome { return value }
         }
-        return try await withConnection(body)
+        return try await withConnection { conn in
+            try await setup?.prepare(conn)
+            return try await body(conn)
+        }
     }
 
     /// Runs a statement on a pooled connection and reads its result to the end.

@@ -156,6 +156,12 @@ public struct SQLState: Sendable, Hashable, CustomStringConvertible {
     public static let insufficientPrivilege = SQLState("42501")
     /// `42P01`: the table or view does not exist.
     public static let undefinedTable = SQLState("42P01")
+    /// `undefined_object`: e.g. an unknown configuration parameter.
+    public static let undefinedObject = SQLState("42704")
+    /// `undefined_function`.
+    public static let undefinedFunction = SQLState("42883")
+    /// `undefined_column`.
+    public static let undefinedColumn = SQLState("42703")
     /// `53100`: the server's disk is full.
     public static let diskFull = SQLState("53100")
     /// `53200`: the server is out of memory.

@@ -4,6 +4,8 @@ import PostgresNIO
 extension PostgresConnection {
     /// Runs `body` in a transaction begun as `mode` says: COMMIT when it
     /// returns, ROLLBACK when it throws. Errors from `body` come out as they are.
+    /// Behind a transaction pooler, the transaction first sets its own
+    /// timeouts (``SessionSetup/transactionStatement``).
     ///
     /// The connection never goes back to the pool inside a transaction: when
     /// the task was cancelled (a sibling chunk failed, or shutdown) a query
@@ -16,6 +18,7 @@ extension PostgresConnection {
         try await run(mode.begin, logger: logger)
         let value: T
         do {
+            if let bounds = SessionSetup.current?.transactionStatement { try await run(bounds, logger: logger) }
             value = try await body(self)
         } catch {
             if isClosed {

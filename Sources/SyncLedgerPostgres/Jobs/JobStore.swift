@@ -85,12 +85,56 @@ package struct JobStore: Sendable {
             })
     }
 
-    /// Extends the leases of these claims; returns the tokens still holding a job.
-    package func heartbeat(_ tokens: [UUID]) async throws -> Set<UUID> {
-        guard !tokens.isEmpty else { return [] }
+    /// Extends the leases of these claims, recording `progress` for their
+    /// jobs in the same statement; returns the tokens still holding a job.
+    /// With `worker`, the same statement renews the worker's row in the
+    /// registry of live workers for `registryExpiry` (idle or busy: a worker
+    /// holding no claim heartbeats all the same).
+    package func heartbeat(
+        _ tokens: [UUID], progress: [JobProgressReport] = [], worker: WorkerState? = nil, registryExpiry: Duration = .seconds(60)
+    ) async throws -> Set<UUID> {
+        guard !tokens.isEmpty || worker != nil else { return [] }
+        let progressJSON = progress.isEmpty ? nil : try Self.json(progress)
+        guard let worker else {
+            let rows = try await collect(
+                "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)), \(progressJSON)::jsonb)",
+                as: [UUID].self)
+            return Set(rows.first ?? [])
+        }
         let rows = try await collect(
-            "SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)))", as: [UUID].self)
-        return Set(rows.first ?? [])
+            """
+            SELECT integration.heartbeat(\(tokens)::uuid[], \(Int32(clamping: leaseSeconds)), \(progressJSON)::jsonb),
+                   integration.worker_heartbeat(\(try Self.json(worker))::jsonb, \(Int32(clamping: registryExpiry.components.seconds)))::text
+            """, as: ([UUID], String?).self)
+        return Set(rows.first?.0 ?? [])
+    }
+
+    /// Registers the worker in the registry of live workers as it starts
+    /// (removing rows that expired a day ago).
+    package func register(_ worker: WorkerState, registryExpiry: Duration) async throws {
+        _ = try await collect(
+            "SELECT integration.register_worker(\(try Self.json(worker))::jsonb, \(Int32(clamping: registryExpiry.components.seconds)))::text",
+            as: String?.self)
+    }
+
+    /// Removes the worker's row from the registry of live workers (it stops).
+    package func deregister() async throws {
+        _ = try await collect("SELECT integration.deregister_worker(\(workerID))::text", as: String?.self)
+    }
+
+    /// Each job's items, and how many are still pending (`job_item_counts`):
+    /// once per long claim, for its progress.
+    package func itemCounts(of jobs: [Int64]) async throws -> [(job: Int64, total: Int, pending: Int)] {
+        guard !jobs.isEmpty else { return [] }
+        return try await collect(
+            "SELECT job_id, total, pending FROM integration.job_item_counts(\(jobs)::int8[])", as: (Int64, Int32, Int32).self
+        ).map { ($0.0, Int($0.1), Int($0.2)) }
+    }
+
+    private static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     /// The next window of the claim's pending items, in processing order.

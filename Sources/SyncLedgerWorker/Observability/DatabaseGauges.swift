@@ -49,10 +49,16 @@ public final class DatabaseGauges: Sendable {
         guard go else { return }
         defer { state.withLock { $0.refreshing = false } }
         do {
-            let snapshot = try await withTimeLimit(timeout, onTimeout: {}) {
-                try await QueueSnapshot.load(on: client, logger: logger)
+            let (snapshot, workers) = try await withTimeLimit(timeout, onTimeout: {}) {
+                try await client.withConnection { connection in
+                    let snapshot = try await QueueSnapshot.load(on: connection, logger: logger)
+                    // Not on a schema older than the registry of live workers.
+                    let workers = try? await WorkerRegistry.countByState(on: connection, logger: logger)
+                    return (snapshot, workers)
+                }
             }
             update(from: snapshot)
+            if let workers { update(liveWorkers: workers) }
             let recovered = state.withLock { state in
                 defer { (state.lastRefresh, state.failing) = (ContinuousClock.now, false) }
                 return state.failing
@@ -107,6 +113,13 @@ public final class DatabaseGauges: Sendable {
         for source in labelValues(SyncLedgerMetrics.outboundWaiting, snapshot.sources + Array(outbound.keys)) {
             gauge(SyncLedgerMetrics.outboundWaiting, [("source", source)]).set(to: Double(outbound[source]?.waiting ?? 0))
             gauge(SyncLedgerMetrics.outboundLag, [("source", source)]).set(to: outbound[source]?.oldestAgeSeconds ?? 0)
+        }
+    }
+
+    /// Sets the live workers by state.
+    public func update(liveWorkers: [String: Int]) {
+        for state in SyncLedgerMetrics.workerStates {
+            gauge(SyncLedgerMetrics.liveWorkers, [("state", state)]).set(to: Double(liveWorkers[state] ?? 0))
         }
     }
 

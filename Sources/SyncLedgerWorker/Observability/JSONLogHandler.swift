@@ -16,8 +16,12 @@ import SyncLedgerPostgres
 /// ```
 ///
 /// Metadata becomes top-level fields (`job_id`, `worker_id`, `error`, ...);
-/// nested metadata becomes JSON arrays and objects. A metadata key that
-/// collides with one of the fixed fields is written as `meta_<key>`.
+/// nested metadata becomes JSON arrays and objects. Typed metadata keeps its
+/// type: an integer, a floating-point number or a Boolean given as
+/// `.stringConvertible` (see `Logger.MetadataValue.int` and its siblings) is
+/// a JSON number or Boolean, so a log shipper compares `job_id`, `status`,
+/// `duration_ms` and the counts as values; strings stay strings. A metadata
+/// key that collides with one of the fixed fields is written as `meta_<key>`.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -81,7 +85,11 @@ public struct JSONLogHandler: LogHandler {
         case .string(let text):
             JSONText.append(text, to: &line)
         case .stringConvertible(let convertible):
-            JSONText.append(convertible.description, to: &line)
+            if let number = jsonNumber(convertible) {
+                line += number
+            } else {
+                JSONText.append(convertible.description, to: &line)
+            }
         case .array(let values):
             line += "["
             for (index, element) in values.enumerated() {
@@ -98,6 +106,18 @@ public struct JSONLogHandler: LogHandler {
                 appendValue(dictionary[key]!, to: &line)
             }
             line += "}"
+        }
+    }
+
+    /// `value` as a JSON number or Boolean literal, if it is an integer, a
+    /// finite floating-point number or a Boolean.
+    static func jsonNumber(_ value: any CustomStringConvertible & Sendable) -> String? {
+        switch value {
+        case let flag as Bool: return flag ? "true" : "false"
+        case let integer as any BinaryInteger: return "\(integer)"
+        case let number as Double: return number.isFinite ? "\(number)" : nil
+        case let number as Float: return number.isFinite ? "\(number)" : nil
+        default: return nil
         }
     }
 

@@ -44,18 +44,32 @@ public struct Readiness: Sendable, Equatable {
         }
     }
 
-    /// The database part: a query through `client` answers within `timeout`,
-    /// and (with `migrator`) the schema holds every migration of this binary
-    /// (`integration.schema_migration`; a newer schema is fine).
-    public static func database(client: PostgresClient, migrator: Migrator? = nil, timeout: Duration = .seconds(5), logger: Logger)
-        -> Provider
-    {
+    /// The database part: a query through `client` answers, and (with
+    /// `migrator`) the schema holds every migration of this binary
+    /// (`integration.schema_migration`; a newer schema is fine), all within
+    /// `timeout` (under a second by default, so that a probe's own timeout
+    /// never comes first).
+    ///
+    /// When the pool does not answer within half of it (its connections are
+    /// gone and new ones fail: the pool waits and retries, and would name no
+    /// cause), one new connection to `url` (``ConnectionCheck``) names the
+    /// cause in the time left: refused, unreachable, authentication, TLS,
+    /// schema, or no answer.
+    public static func database(
+        client: PostgresClient, url: DatabaseURL? = nil, migrator: Migrator? = nil, timeout: Duration = .milliseconds(900),
+        logger: Logger
+    ) -> Provider {
         {
+            let start = ContinuousClock.now
+            let poolLimit = url == nil ? timeout : timeout / 2
+            let failure: String
             do {
-                let recorded = try await withTimeLimit(timeout, onTimeout: {}) { () -> [String: String]? in
+                let recorded = try await withTimeLimit(poolLimit, onTimeout: {}) { () -> [String: String]? in
                     do {
-                        let rows = try await client.collect(
-                            "SELECT version, checksum FROM integration.schema_migration", as: (String, String).self, logger: logger)
+                        let rows = try await QueryDeadline.$limit.withValue(poolLimit) {
+                            try await client.collect(
+                                "SELECT version, checksum FROM integration.schema_migration", as: (String, String).self, logger: logger)
+                        }
                         return Dictionary(rows, uniquingKeysWith: { first, _ in first })
                     } catch where [.undefinedTable, .invalidSchemaName].contains(PostgresErrors.sqlState(error)) {
                         return [:]  // no schema_migration: never migrated
@@ -75,9 +89,29 @@ public struct Readiness: Sendable, Equatable {
                 }
                 return .ready
             } catch is TimeLimitExceeded {
-                return .unready("the database did not answer within \(timeout)")
+                failure = "the database did not answer within \(timeout)"
+            } catch let timedOut as QueryTimedOut {
+                failure = "the database did not answer within \(timedOut.limit)"
             } catch {
-                return .unready("the database cannot be queried: \(PostgresErrors.message(error))")
+                if PostgresErrors.serverError(error) != nil {
+                    return .unready("the database cannot be queried: \(PostgresErrors.message(error))")
+                }
+                failure = "the database cannot be queried: \(PostgresErrors.message(error))"
+            }
+            guard let url else { return .unready(failure) }
+            let left = timeout - (ContinuousClock.now - start)
+            guard left > .milliseconds(50) else { return .unready(failure) }
+            do {
+                _ = try await withTimeLimit(left, onTimeout: {}) {
+                    try await ConnectionCheck.run(
+                        url: url, requireSchema: migrator != nil, migrator: migrator, connectTimeout: left - .milliseconds(20),
+                        logger: logger)
+                }
+                return .unready("\(failure), though a new connection was accepted: the worker's connections are busy or broken")
+            } catch let cause as ConnectionCheck.Failure {
+                return .unready(cause.message)
+            } catch {
+                return .unready(failure)
             }
         }
     }

@@ -51,6 +51,11 @@ public enum SyncLedgerMetrics {
     public static let chunkRetries = "syncledger_chunk_retries_total"
     public static let listenerReconnects = "syncledger_listener_reconnects_total"
     public static let watchdogReconnects = "syncledger_watchdog_reconnects_total"
+    public static let busySlots = "syncledger_busy_slots"
+    public static let jobsHeld = "syncledger_jobs_held"
+    public static let itemsPerSecond = "syncledger_items_per_second"
+    public static let itemsRemaining = "syncledger_items_remaining"
+    public static let etaSeconds = "syncledger_eta_seconds"
 
     // MARK: Names of the database gauges
 
@@ -65,6 +70,7 @@ public enum SyncLedgerMetrics {
     public static let failedItems = "syncledger_failed_items"
     public static let outboundWaiting = "syncledger_outbound_waiting_jobs"
     public static let outboundLag = "syncledger_outbound_lag_seconds"
+    public static let liveWorkers = "syncledger_live_workers"
 
     /// Item outcomes a worker counts (never Pending).
     static let itemOutcomes = ItemStatus.allCases.filter { $0 != .pending }.map(\.rawValue)
@@ -73,6 +79,8 @@ public enum SyncLedgerMetrics {
     /// Job statuses the `syncledger_jobs` gauge counts: open jobs, and those that gave up.
     static let gaugedJobStatuses = [JobStatus.draft, .submitted, .processing, .failed].map(\.rawValue)
     static let directions = ["Inbound", "Outbound"]
+    /// States of a live worker (`integration.live_workers`).
+    static let workerStates = ["idle", "busy"]
 
     /// Buckets of both duration histograms: 5 ms to 1 minute.
     public static let durationBuckets: [Duration] = [
@@ -97,6 +105,15 @@ public enum SyncLedgerMetrics {
         Family(
             watchdogReconnects, .counter,
             "Times the claim-loop watchdog found no progress for its whole period and replaced every database connection."),
+        Family(busySlots, .gauge, "Slots of this worker holding a claim, as of its last heartbeat (0: idle)."),
+        Family(jobsHeld, .gauge, "Jobs this worker's claims hold, as of its last heartbeat."),
+        Family(itemsPerSecond, .gauge, "Items this worker processed per second between its last two heartbeats."),
+        Family(
+            itemsRemaining, .gauge,
+            "Items left in the jobs this worker holds (counted once a claim has run for a few seconds), as of its last heartbeat."),
+        Family(
+            etaSeconds, .gauge,
+            "Seconds this worker needs for the items it holds at its current rate (syncledger_items_remaining / syncledger_items_per_second); 0 when idle."),
         Family(
             buildInfo, .gauge, labels: ["version"], initial: [[("version", SyncLedgerVersion.current)]],
             "Always 1; the version label is this binary's release."),
@@ -131,6 +148,9 @@ public enum SyncLedgerMetrics {
         Family(
             outboundLag, .gauge, labels: ["source"],
             "Age in seconds of the oldest outbound job waiting for its connector, by receiving source system; 0 when none waits."),
+        Family(
+            liveWorkers, .gauge, labels: ["state"], initial: workerStates.map { [("state", $0)] },
+            "Workers in the registry of live workers (integration.live_workers) by state: idle, or busy (a slot holds a claim)."),
     ]
 
     /// The family named `name`, if it is one of ours.

@@ -21,4 +21,14 @@ enum WorkerMetrics {
     static let chunkRetries = Counter(label: SyncLedgerMetrics.chunkRetries)
     static let reconnects = Counter(label: SyncLedgerMetrics.listenerReconnects)
     static let watchdogRestarts = Counter(label: SyncLedgerMetrics.watchdogReconnects)
+
+    /// What this worker holds and how fast it goes, as of its last heartbeat.
+    static func load(_ load: EngineLoad, itemsRemaining: Int) {
+        Gauge(label: SyncLedgerMetrics.busySlots).record(load.busySlots)
+        Gauge(label: SyncLedgerMetrics.jobsHeld).record(load.jobsHeld)
+        Gauge(label: SyncLedgerMetrics.itemsPerSecond).record(load.itemsPerSecond)
+        Gauge(label: SyncLedgerMetrics.itemsRemaining).record(itemsRemaining)
+        let eta = load.itemsPerSecond > 0 ? Double(itemsRemaining) / load.itemsPerSecond : 0
+        Gauge(label: SyncLedgerMetrics.etaSeconds).record(eta)
+    }
 }
