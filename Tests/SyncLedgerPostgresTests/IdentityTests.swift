@@ -24,8 +24,10 @@ struct IdentityTests {
         let readme = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized,
             encoding: .utf8)
-        for part in readme.components(separatedBy: "```sql\n").dropFirst() {
-            let block = part.components(separatedBy: "```")[0]
+        // After "```sql", the rest of the fence line (its info string) and then the block.
+        for part in readme.components(separatedBy: "```sql").dropFirst() {
+            guard let newline = part.firstIndex(of: "\n") else { continue }
+            let block = part[part.index(after: newline)...].components(separatedBy: "```")[0]
             if block.hasPrefix("-- \(heading)\n") { return block }
         }
         Issue.record("README.md has no ```sql block starting with -- \(heading)")
