@@ -8,10 +8,7 @@ import Testing
 struct IdentityCommandTests {
     /// The README's example rules for people (the SQL block that starts with `-- People`).
     static func peopleRules() throws -> String {
-        let readme = try DocumentationTests.read("README.md")
-        let block = readme.components(separatedBy: "```sql\n").dropFirst()
-            .map { $0.components(separatedBy: "```")[0] }
-            .first { $0.hasPrefix("-- People\n") }
+        let block = try ReadmeSQL.block(startingWith: "People")
         return try #require(block, "README.md has no ```sql block starting with -- People")
     }
 

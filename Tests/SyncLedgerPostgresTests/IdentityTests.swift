@@ -21,15 +21,7 @@ struct IdentityTests {
 
     /// The README's example rules (the SQL block that starts with `-- heading`).
     static func readmeRules(_ heading: String) throws -> String {
-        let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized,
-            encoding: .utf8)
-        // After "```sql", the rest of the fence line (its info string) and then the block.
-        for part in readme.components(separatedBy: "```sql").dropFirst() {
-            guard let newline = part.firstIndex(of: "\n") else { continue }
-            let block = part[part.index(after: newline)...].components(separatedBy: "```")[0]
-            if block.hasPrefix("-- \(heading)\n") { return block }
-        }
+        if let block = try ReadmeSQL.block(startingWith: heading) { return block }
         Issue.record("README.md has no ```sql block starting with -- \(heading)")
         return ""
     }
