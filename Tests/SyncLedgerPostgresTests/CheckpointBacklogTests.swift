@@ -22,6 +22,15 @@ struct CheckpointBacklogTests {
             let transactions = try await db.int("SELECT count(DISTINCT txid) FROM integration.ledger_link")
             #expect(transactions >= 3)
 
+            // The horizon is the cluster's: wait until every transaction that
+            // wrote links is older than the oldest one still running (another
+            // test's transaction may hold it back for a moment).
+            for _ in 0..<600 {
+                let passed = try await db.int(
+                    "SELECT (pg_snapshot_xmin(pg_current_snapshot()) > (SELECT max(txid) FROM integration.ledger_link))::int")
+                if passed == 1 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
             // One link at a time at most: the first transaction whole, then stop.
             let first = try await db.rows("SELECT tree_size::text, links_added::text, complete::text FROM integration.checkpoint(1)")
             let firstTransaction = try await db.int(
