@@ -166,7 +166,10 @@ struct ConnectionFailureTests {
 
         func cause(_ url: DatabaseURL, requireSchema: Bool = true) async -> ConnectionCheck.Failure? {
             do {
-                try await ConnectionCheck.run(url: url, requireSchema: requireSchema, migrator: migrator, logger: logger)
+                // A generous connect timeout: the causes are what is tested, and
+                // a loaded machine may take more than the default 5 s to answer.
+                try await ConnectionCheck.run(
+                    url: url, requireSchema: requireSchema, migrator: migrator, connectTimeout: .seconds(60), logger: logger)
                 return nil
             } catch {
                 return error as? ConnectionCheck.Failure
