@@ -2552,6 +2552,13 @@ GRANT ALL ON FUNCTION integration.claim_outbound(p_source text, p_owner text, p_
 
 
 --
+-- Name: FUNCTION column_type(tbl regclass, col name, OUT type_name text, OUT type_oid oid, OUT max_chars integer); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.column_type(tbl regclass, col name, OUT type_name text, OUT type_oid oid, OUT max_chars integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION current_value(p_table text, p_id uuid, p_column text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3199,6 +3206,13 @@ REVOKE ALL ON FUNCTION integration.resolve_target(p_table text, p_column text, p
 
 
 --
+-- Name: FUNCTION retrying(p_statement text, p_args jsonb); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.retrying(p_statement text, p_args jsonb) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION revoke(p_ledger_id bigint, p_steward text, p_notes text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3825,6 +3839,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS SETOF integration.sync_job; LANGUAGE plpgsql; SET enable_seqscan=off, jit=off
 --   EXECUTE: syncledger_connector
 
+-- FUNCTION integration.column_type(regclass,name)
+--   RETURNS record; LANGUAGE plpgsql; STABLE
+
 -- FUNCTION integration.current_value(text,uuid,text)
 --   RETURNS text; LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
@@ -4106,6 +4123,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.resolve_target(text,text,boolean)
 --   RETURNS record; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.retrying(text,jsonb)
+--   RETURNS jsonb; LANGUAGE plpgsql
 
 -- FUNCTION integration.revoke(bigint,text,text)
 --   RETURNS TABLE(ledger_id bigint, ledger_status text, outcome text, detail text); LANGUAGE sql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex

@@ -611,6 +611,55 @@ struct StewardshipTests {
             #expect(try await db.provenanceViolations().isEmpty)
         }
     }
+
+    /// The bad interleaving forced: another session holds the entry's row
+    /// and then asks for the record's row, which the certify holds while it
+    /// waits for the entry. PostgreSQL breaks the deadlock by failing the
+    /// certify (its deadlock_timeout ends first); `retrying` rolls the attempt
+    /// back, waits for the other session and certifies: the steward sees no
+    /// error. Without the retry the certify fails with 40P01.
+    @Test func aDeadlockInACertifyIsRetriedNotSurfaced() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            try await db.submit(items: [.set("E1", "given_name", "Ada"), .set("E1", "birth_date", "1990-1-2")])
+            try await db.runWorker()
+            let held = try await db.entryID("birth_date")
+            let person = try await db.recordID("E1")
+            let deadlocksBefore = try await db.int("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            let steward = db.stewardship
+
+            let status: String = try await withThrowingTaskGroup(of: String.self) { group in
+                try await db.client.withConnection { other in
+                    try await other.query("BEGIN", logger: db.logger)
+                    // This session is never the one PostgreSQL picks to fail.
+                    try await other.query("SET LOCAL deadlock_timeout = '60s'", logger: db.logger)
+                    try await other.query(
+                        "SELECT 1 FROM integration.ledger WHERE ledger_id = \(held) FOR UPDATE", logger: db.logger)
+                    group.addTask { try await steward.certify(held, as: "alice").status ?? "" }
+                    var waited = 0
+                    while try await db.int(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0,
+                        waited < 400
+                    {
+                        waited += 1
+                        try await Task.sleep(for: .milliseconds(25))
+                    }
+                    #expect(waited < 400, "the certify never waited for the entry")
+                    // Now the cycle: this session waits for the record the certify holds.
+                    try await other.query("SELECT 1 FROM core.person WHERE id = \(person) FOR UPDATE", logger: db.logger)
+                    try await other.query("COMMIT", logger: db.logger)
+                }
+                return try await group.next() ?? ""
+            }
+            #expect(status == "Certified")
+            #expect(try await db.entry(held) == ["Certified", "true", "alice"])
+            #expect(try await db.person("E1", "birth_date") == "1990-01-02")
+            // PostgreSQL did detect the deadlock: the certify was failed once and tried again.
+            #expect(try await db.int("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()") > deadlocksBefore)
+            #expect(try await db.events(held) == ["Pending→Certified alice"])
+            #expect(try await db.provenanceViolations().isEmpty)
+        }
+    }
 }
 
 @Suite("Stewardship: table and JSON rendering")

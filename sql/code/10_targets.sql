@@ -104,6 +104,25 @@ LANGUAGE sql STABLE AS $$
    LIMIT 1
 $$;
 
+-- column_type(table, column): the column's type as format_type names it
+-- (what a cast to it is written with), its oid, and for varchar(n) and
+-- char(n) the n; undefined_column when the table has no such column. The
+-- one reading of a column's type for canonical_values and cast_errors.
+CREATE OR REPLACE FUNCTION integration.column_type(
+  tbl regclass, col name, OUT type_name text, OUT type_oid oid, OUT max_chars integer)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
+         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
+    INTO type_name, type_oid, max_chars
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF type_name IS NULL THEN
+    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
+  END IF;
+END
+$$;
+
 -- canonical_values(table, column, values, currents): for each value, its
 -- canonical text after a round trip through the column's type (e.g.
 -- '2024-1-5' → '2024-01-05' for a date), or the cast error; and whether it
@@ -128,14 +147,7 @@ DECLARE
   one       text;
   eq        boolean;
 BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
-         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
-    INTO type_name, type_oid, max_chars
-    FROM pg_attribute a
-   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-  IF type_name IS NULL THEN
-    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
-  END IF;
+  SELECT c.type_name, c.type_oid, c.max_chars INTO type_name, type_oid, max_chars FROM integration.column_type(tbl, col) c;
 
   IF max_chars IS NULL THEN
     BEGIN
@@ -199,14 +211,7 @@ DECLARE
   hi        integer;
   mid       integer;
 BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod), a.atttypid,
-         CASE WHEN a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.atttypmod > 4 THEN a.atttypmod - 4 END
-    INTO type_name, type_oid, max_chars
-    FROM pg_attribute a
-   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-  IF type_name IS NULL THEN
-    RAISE EXCEPTION 'unknown column % on %', quote_ident(col), tbl USING ERRCODE = 'undefined_column';
-  END IF;
+  SELECT c.type_name, c.type_oid, c.max_chars INTO type_name, type_oid, max_chars FROM integration.column_type(tbl, col) c;
   IF n = 0 OR type_oid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) THEN
     RETURN QUERY
     SELECT u.o::integer, format('value too long for type %s', type_name)

@@ -1110,8 +1110,8 @@ $$;
 
 -- merge(survivor, merged, notes, steward): a steward merges two records of
 -- one table: `merged` into `survivor` (see the top of this file). The steward
--- is the session's own user unless named (acting_user). A deadlock or
--- serialization failure is retried.
+-- is the session's own user unless named (acting_user); a deadlock or
+-- serialization failure is retried (retrying, stewardship.sql).
 CREATE OR REPLACE FUNCTION integration.merge(
   p_survivor uuid,
   p_merged   uuid,
@@ -1126,15 +1126,13 @@ DECLARE
   steward integration.app_user := integration.acting_user(p_steward);
   r       record;
 BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      r := integration.merge_records(p_survivor, p_merged, p_notes, steward);
-      EXIT;
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
+  SELECT * INTO r
+    FROM jsonb_to_record(integration.retrying(
+           'SELECT to_jsonb(m) FROM integration.merge_records(($1->>''survivor'')::uuid, ($1->>''merged'')::uuid,'
+           ' $1->>''notes'', jsonb_populate_record(NULL::integration.app_user, $1->''steward'')) m',
+           jsonb_build_object('survivor', p_survivor, 'merged', p_merged, 'notes', p_notes, 'steward', to_jsonb(steward))))
+      AS x(merge_id bigint, target_table text, identifiers_moved integer, values_settled integer,
+           relationships_repointed integer, outbound_items integer);
   RETURN QUERY SELECT r.merge_id, r.target_table, p_survivor, p_merged, r.identifiers_moved, r.values_settled,
                       r.relationships_repointed, r.outbound_items;
 END
@@ -1305,7 +1303,7 @@ END
 $$;
 
 -- unmerge(merge_id, notes, steward): a steward undoes a merge (see the top
--- of this file). A deadlock or serialization failure is retried.
+-- of this file), retrying as merge does.
 CREATE OR REPLACE FUNCTION integration.unmerge(p_merge_id bigint, p_notes text DEFAULT NULL, p_steward text DEFAULT NULL)
 RETURNS TABLE (merge_id bigint, target_table text, survivor_id uuid, merged_id uuid, identifiers_restored integer,
                values_restored integer, relationships_restored integer, outbound_items integer)
@@ -1316,15 +1314,13 @@ DECLARE
   steward integration.app_user := integration.acting_user(p_steward);
   r       record;
 BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      r := integration.unmerge_records(p_merge_id, p_notes, steward);
-      EXIT;
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
+  SELECT * INTO r
+    FROM jsonb_to_record(integration.retrying(
+           'SELECT to_jsonb(u) FROM integration.unmerge_records(($1->>''merge'')::bigint, $1->>''notes'','
+           ' jsonb_populate_record(NULL::integration.app_user, $1->''steward'')) u',
+           jsonb_build_object('merge', p_merge_id, 'notes', p_notes, 'steward', to_jsonb(steward))))
+      AS x(target_table text, survivor_id uuid, merged_id uuid, identifiers_restored integer, values_restored integer,
+           relationships_restored integer, outbound_items integer);
   RETURN QUERY SELECT p_merge_id, r.target_table, r.survivor_id, r.merged_id, r.identifiers_restored, r.values_restored,
                       r.relationships_restored, r.outbound_items;
 END

@@ -91,6 +91,31 @@ BEGIN
 END
 $$;
 
+-- retrying(statement, args): runs a steward's call and returns its result.
+-- `statement` is one SELECT that returns one jsonb value, its parameter $1 the
+-- jsonb `args`. A deadlock or serialization failure that PostgreSQL still
+-- raises (say, with a lock order some other client breaks) rolls the attempt
+-- back to its savepoint and is tried again, up to five times, so that a
+-- steward never sees one caused by the worker. The one retry of every steward
+-- call that takes row locks: decide_one, decide_batch, merge and unmerge.
+CREATE OR REPLACE FUNCTION integration.retrying(p_statement text, p_args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  result jsonb;
+BEGIN
+  FOR attempt IN 1 .. 5 LOOP
+    BEGIN
+      EXECUTE p_statement INTO result USING p_args;
+      RETURN result;
+    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
+      IF attempt = 5 THEN RAISE; END IF;
+      PERFORM pg_sleep(0.01 * attempt);
+    END;
+  END LOOP;
+END
+$$;
+
 -- my_source_systems(): who speaks for which source system: the source systems whose login_role is the calling
 -- role. The row-level security policies below call it with no argument, so
 -- p_role is the current_user of the query being checked (a default is
@@ -743,11 +768,8 @@ $$;
 
 -- decide_one(action, ledger_id, steward, notes, force, reason): one entry,
 -- for certify, reject and revoke: the acting user is resolved, the entry
--- decided, and an outcome other than a decision raised as an error that says
--- what to do. A deadlock or serialization failure that PostgreSQL still
--- raises (say, with a lock order some other client breaks) rolls the
--- attempt back to its savepoint and is tried again, up to five times, so
--- that a steward never sees one caused by the worker.
+-- decided (retrying), and an outcome other than a decision raised as an
+-- error that says what to do.
 CREATE OR REPLACE FUNCTION integration.decide_one(
   p_action    text,
   p_ledger_id bigint,
@@ -765,15 +787,13 @@ DECLARE
   r       record;
   done    text := CASE p_action WHEN 'certify' THEN 'certified' WHEN 'reject' THEN 'rejected' ELSE 'revoked' END;
 BEGIN
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      SELECT * INTO r FROM integration.decide(p_action, ARRAY[p_ledger_id], steward, p_notes, p_force, p_reason) d;
-      EXIT;
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
+  SELECT * INTO r
+    FROM jsonb_to_record(integration.retrying(
+           'SELECT to_jsonb(d) FROM integration.decide($1->>''action'', ARRAY[($1->>''id'')::bigint],'
+           ' jsonb_populate_record(NULL::integration.app_user, $1->''steward''), $1->>''notes'','
+           ' ($1->>''force'')::boolean, $1->>''reason'') d',
+           jsonb_build_object('action', p_action, 'id', p_ledger_id, 'steward', to_jsonb(steward), 'notes', p_notes,
+                              'force', p_force, 'reason', p_reason))) AS x(outcome text, detail text, notice boolean);
 
   CASE r.outcome
     WHEN 'not_found' THEN
@@ -978,21 +998,18 @@ BEGIN
     RETURN QUERY SELECT p_after, 0::bigint, 0::bigint, 0::bigint, true;
     RETURN;
   END IF;
-  -- As decide_one: a deadlock or serialization failure PostgreSQL still
-  -- raises is tried again, never surfaced.
-  FOR attempt IN 1 .. 5 LOOP
-    BEGIN
-      SELECT count(*) FILTER (WHERE d.outcome IN ('certified', 'rejected', 'revoked')) AS decided,
-             count(*) FILTER (WHERE d.outcome = 'approved') AS approved,
-             count(*) FILTER (WHERE d.outcome NOT IN ('certified', 'rejected', 'revoked', 'approved')) AS passed
-        INTO c
-        FROM integration.decide(b.action, ids, steward, b.notes, false, b.reason_code, p_batch) d;
-      EXIT;
-    EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-      IF attempt = 5 THEN RAISE; END IF;
-      PERFORM pg_sleep(0.01 * attempt);
-    END;
-  END LOOP;
+  SELECT (x ->> 'decided')::bigint AS decided, (x ->> 'approved')::bigint AS approved, (x ->> 'passed')::bigint AS passed
+    INTO c
+    FROM integration.retrying(
+           'SELECT jsonb_build_object('
+           '  ''decided'', count(*) FILTER (WHERE d.outcome IN (''certified'', ''rejected'', ''revoked'')),'
+           '  ''approved'', count(*) FILTER (WHERE d.outcome = ''approved''),'
+           '  ''passed'', count(*) FILTER (WHERE d.outcome NOT IN (''certified'', ''rejected'', ''revoked'', ''approved'')))'
+           '  FROM integration.decide($1->>''action'', ARRAY(SELECT jsonb_array_elements_text($1->''ids'')::bigint),'
+           '       jsonb_populate_record(NULL::integration.app_user, $1->''steward''), $1->>''notes'', false,'
+           '       $1->>''reason'', ($1->>''batch'')::bigint) d',
+           jsonb_build_object('action', b.action, 'ids', to_jsonb(ids), 'steward', to_jsonb(steward), 'notes', b.notes,
+                              'reason', b.reason_code, 'batch', p_batch)) x;
   UPDATE integration.decision_batch x
      SET decided = x.decided + c.decided, approved = x.approved + c.approved, passed_over = x.passed_over + c.passed
    WHERE x.batch_id = p_batch;
