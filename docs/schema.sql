@@ -4188,7 +4188,7 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 --   RETURNS void; LANGUAGE plpgsql
 
 -- FUNCTION integration.verify_ledger()
---   RETURNS TABLE(finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
+--   RETURNS TABLE(finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text); LANGUAGE plpgsql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, work_mem=512MB, jit=off, parallel_tuple_cost=0.001, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex
 --   EXECUTE: syncledger_steward, syncledger_admin
 
 -- FUNCTION integration.verify_log()

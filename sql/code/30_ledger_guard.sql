@@ -415,23 +415,29 @@ $$;
 -- elements: schedule it (`syncledger verify`), do not call it per request.
 CREATE OR REPLACE FUNCTION integration.verify_ledger()
 RETURNS TABLE (finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
-SET work_mem = '512MB' SET jit = off
+SET work_mem = '512MB' SET jit = off SET parallel_tuple_cost = 0.001
 AS $$
+#variable_conflict use_column
+BEGIN
+  -- PL/pgSQL for RETURN QUERY, whose plan may be parallel: the digests are
+  -- recomputed by a parallel scan of each table, apart from the one sort of
+  -- the chains' elements (which carries no digest). The scans return next
+  -- to nothing, which the planner cannot know (parallel_tuple_cost).
+  RETURN QUERY
   WITH el AS (
     SELECT l.target_table AS t, l.target_id AS id, l.ledger_id AS lid, NULL::bigint AS eid, l.chain_seq AS seq,
-           l.row_hash, l.chain_hash, integration.stored_entry_digest(l) AS d
+           l.row_hash, l.chain_hash
       FROM integration.ledger l
     UNION ALL
-    SELECT l.target_table, l.target_id, e.ledger_id, e.event_id, e.chain_seq, e.row_hash, e.chain_hash,
-           integration.stored_event_digest(e)
+    SELECT l.target_table, l.target_id, e.ledger_id, e.event_id, e.chain_seq, e.row_hash, e.chain_hash
       FROM integration.ledger_event e JOIN integration.ledger l ON l.ledger_id = e.ledger_id
   ), ordered AS (
     SELECT el.*,
            row_number() OVER w AS pos,
            lag(el.chain_hash) OVER w AS prev_hash,
-           lead(el.chain_hash) OVER w AS next_hash
+           lead(el.lid) OVER w IS NULL AS is_last
       FROM el
     WINDOW w AS (PARTITION BY el.t, el.id ORDER BY el.seq, el.eid NULLS FIRST, el.lid)
   ), runs AS (
@@ -448,8 +454,7 @@ AS $$
                                 integration.chain_genesis(k.t, k.id)) || k.hashes) AS recomputed
       FROM links k
   ), last AS (
-    SELECT DISTINCT ON (o.t, o.id) o.t, o.id, o.lid, o.eid, o.pos, o.chain_hash
-      FROM ordered o ORDER BY o.t, o.id, o.pos DESC
+    SELECT o.t, o.id, o.lid, o.eid, o.pos, o.chain_hash FROM ordered o WHERE o.is_last
   ), last_state AS (
     SELECT DISTINCT ON (e.ledger_id) e.ledger_id, e.event_id, e.to_status, e.after_applied, e.after_apply_seq,
            e.after_applied_at, e.after_confirmed_at, e.after_certified_at, e.after_certified_by
@@ -457,12 +462,15 @@ AS $$
      WHERE e.hash_version >= 2
      ORDER BY e.ledger_id, e.chain_seq DESC, e.event_id DESC
   ), findings AS (
-    SELECT 'content' AS finding, o.t, o.id, o.lid, o.eid, o.pos AS sort_pos,
-           CASE WHEN o.eid IS NULL
-                THEN format('ledger entry %s: its content does not match its row_hash (a column was changed)', o.lid)
-                ELSE format('event %s of ledger entry %s: its content does not match its row_hash (a column was changed)', o.eid, o.lid)
-           END AS detail
-      FROM ordered o WHERE o.row_hash IS DISTINCT FROM o.d
+    SELECT 'content' AS finding, l.target_table AS t, l.target_id AS id, l.ledger_id AS lid, NULL::bigint AS eid,
+           l.chain_seq AS sort_pos,
+           format('ledger entry %s: its content does not match its row_hash (a column was changed)', l.ledger_id) AS detail
+      FROM integration.ledger l WHERE l.row_hash IS DISTINCT FROM integration.stored_entry_digest(l)
+    UNION ALL
+    SELECT 'content', l.target_table, l.target_id, e.ledger_id, e.event_id, e.chain_seq,
+           format('event %s of ledger entry %s: its content does not match its row_hash (a column was changed)', e.event_id, e.ledger_id)
+      FROM integration.ledger_event e LEFT JOIN integration.ledger l ON l.ledger_id = e.ledger_id
+     WHERE e.row_hash IS DISTINCT FROM integration.stored_event_digest(e)
     UNION ALL
     SELECT 'order', o.t, o.id, o.lid, o.eid, o.pos,
            format('%s: chain position %s where %s was expected (an element before it was deleted or moved)',
@@ -535,7 +543,8 @@ AS $$
   )
   SELECT f.finding, f.t, f.id, f.lid, f.eid, f.detail
     FROM findings f
-   ORDER BY f.t NULLS FIRST, f.id, f.sort_pos, f.finding
+   ORDER BY f.t NULLS FIRST, f.id, f.sort_pos, f.finding;
+END
 $$;
 SELECT integration.use_canonical_settings('integration.verify_ledger()');
 
