@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import SyncLedgerPostgres
 import SyncLedgerWorker
 
@@ -312,9 +313,12 @@ public struct Benchmark: Sendable {
         settings.pollInterval = .seconds(10)
         settings.concurrency = 1
         let worker = Worker(url: url, settings: settings, logger: logger)
+        // Run as the CLI runs it, so that it is stopped the way an operator
+        // stops it (a graceful shutdown), not cancelled.
+        let service = ServiceGroup(configuration: .init(services: [worker], logger: logger))
         return try await withThrowingTaskGroup(of: (Double, Double)?.self) { group in
             group.addTask {
-                try await worker.run()
+                try await service.run()
                 return nil
             }
             group.addTask {
@@ -347,9 +351,14 @@ public struct Benchmark: Sendable {
                 let p99 = latencies[min(latencies.count - 1, Int((Double(latencies.count) * 0.99).rounded(.up)) - 1)]
                 return (median, p99)
             }
-            let result = try await group.next()!!
-            group.cancelAll()
-            return result
+            var result: (Double, Double)?
+            while let next = try await group.next() {
+                if let next {
+                    result = next
+                    await service.triggerGracefulShutdown()
+                }
+            }
+            return result ?? (0, 0)
         }
     }
 }
