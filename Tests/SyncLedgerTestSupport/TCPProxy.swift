@@ -24,22 +24,55 @@ import SyncLedgerPostgres
 /// With `serverReceiveBuffer`, the proxy's side of each connection to the
 /// server has that receive buffer: a stopped connection then fills up after a
 /// few kilobytes, so a server writing a result blocks in its write soon.
+///
+/// The proxy moves bytes on an event loop of its own, not on the shared
+/// `MultiThreadedEventLoopGroup.singleton`: inside the full parallel suite
+/// that group (one thread per core) also runs every other test's
+/// PostgreSQL connections (a task submitted to it waited 0.04–1 s, to the
+/// proxy's own loop under 30 ms), and a proxy queued behind them forwards
+/// each few kilobytes late, so the connections through it crawl (server
+/// statements blocked in their writes hit `statement_timeout`, sessions
+/// waiting for the client's next statement hit the idle-in-transaction
+/// timeout) and the faults under test are no longer the only ones.
 package final class TCPProxy: Sendable {
+    private let group: MultiThreadedEventLoopGroup
     private let server: any Channel
-    private let registry = Registry()
+    private let registry: Registry
     package let port: Int
 
     package init(to targetHost: String, port targetPort: Int, serverReceiveBuffer: Int? = nil) async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let registry = self.registry
-        server = try await ServerBootstrap(group: group)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let registry = Registry(loop: group.next())
+        self.group = group
+        self.registry = registry
+        do {
+            server = try await Self.listen(on: group, to: (targetHost, targetPort), registry: registry, serverReceiveBuffer: serverReceiveBuffer)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        port = server.localAddress?.port ?? 0
+    }
+
+    /// The listening channel: each connection accepted gets an ``Inbound``.
+    private static func listen(
+        on group: MultiThreadedEventLoopGroup, to target: (host: String, port: Int), registry: Registry, serverReceiveBuffer: Int?
+    ) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { inbound in
                 inbound.pipeline.addHandler(
-                    Inbound(target: (targetHost, targetPort), registry: registry, receiveBuffer: serverReceiveBuffer))
+                    Inbound(target: target, registry: registry, receiveBuffer: serverReceiveBuffer))
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        port = server.localAddress?.port ?? 0
+    }
+
+    /// Closes every connection and the listening socket, then stops the
+    /// proxy's event loop.
+    package func close() async {
+        await cut()
+        try? await server.close().get()
+        try? await group.shutdownGracefully()
     }
 
     /// Every connection open now stops moving bytes, for good (until
@@ -77,11 +110,6 @@ package final class TCPProxy: Sendable {
         for channel in registry.channels { try? await channel.close().get() }
     }
 
-    package func close() async {
-        await cut()
-        try? await server.close().get()
-    }
-
     /// Which way a channel's reads carry bytes: a client's side reads what
     /// the client sends (to the server), a server's side what it answers.
     package enum Direction: Sendable {
@@ -97,6 +125,10 @@ package final class TCPProxy: Sendable {
         }
 
         private let state = Mutex(State())
+        /// The proxy's event loop, where pauses are gathered.
+        private let loop: any EventLoop
+
+        init(loop: any EventLoop) { self.loop = loop }
 
         package var channels: [any Channel] { state.withLock { $0.channels.values.map(\.channel) } }
 
@@ -130,7 +162,6 @@ package final class TCPProxy: Sendable {
         package var isPartitioned: Bool { state.withLock { $0.partitioned } }
 
         package func pause(_ channels: [any Channel]) -> EventLoopFuture<Void> {
-            let loop = MultiThreadedEventLoopGroup.singleton.next()
             let futures = channels.map { $0.setOption(.autoRead, value: false) }
             return EventLoopFuture.andAllComplete(futures, on: loop)
         }

@@ -62,53 +62,62 @@ struct OperationsTests {
     /// firewall that forgot the flow makes it); new connections work. Several
     /// rounds: each time the job completes within two leases plus the
     /// statement deadline (plus a margin for polling), every item applied once.
+    ///
+    /// The black hole comes when half of the job is applied, so that what is
+    /// left is a few seconds' work even on a loaded machine (inside the full
+    /// parallel suite the worker applies 30–60 items a second, not 500): the
+    /// bound is about noticing the black hole and reconnecting, not about how
+    /// fast the rest goes. When the job completed is the server's record of
+    /// it (`finished_at`), not when this test's polling, which shares the
+    /// suite's threads, got round to seeing it.
     @Test(.timeLimit(.minutes(10)))
     func aBlackHoledWorkerFinishesItsJobWithinTwoLeasesPlusTheStatementDeadline() async throws {
-        // Known issue (issue 21 stays open for it): alone this test passes
-        // (the job completes 7–17 s after the black hole, bound 28 s); inside
-        // the whole parallel suite on 2 cores the worker behind the
-        // in-process proxy stalls (82 s, or no progress within 60 s, in three
-        // runs), cause not yet found. It runs, and reports, as a known issue.
-        await withKnownIssue("the worker behind the in-process proxy stalls inside the full parallel suite", isIntermittent: true) {
-            try await TestDatabase.with { db in
-                try await db.exec(Scenario.standard)
-                let proxy = try await TCPProxy(to: db.url.host, port: db.url.port, serverReceiveBuffer: 4096)
-                let url = LivenessTests.through(proxy, db.url)
-                let lease = 5
-                let statement = 3
-                let worker = try WorkerProcess(
-                    id: "blackholed", url: url,
-                    arguments: ["--concurrency", "1", "--lease-seconds", "\(lease)", "--statement-timeout-seconds", "\(statement)",
-                                "--poll-interval-seconds", "1", "--chunk-size", "10", "--parallel-chunks", "1", "--max-attempts", "50",
-                                "--watchdog-seconds", "120"])
-                // The query deadline closes an unanswered connection 5 s after the
-                // statement timeout; a retry's backoff and a poll come on top.
-                let bound = Duration.seconds(2 * lease + statement + 5) + .seconds(10)
-                var measured: [Duration] = []
-                for round in 1...Self.rounds {
-                    let items = 1500
-                    let job = try await Self.submitBulk(db, key: "blackhole-\(round)", prefix: "B\(round)-", items: items)
-                    #expect(try await LivenessTests.eventually(within: .seconds(60)) {
-                        try await db.int("SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status = 'Applied'") >= 100
-                    })
-                    try await proxy.freezeExisting()
-                    let frozenAt = ContinuousClock.now
-                    let completed = try await LivenessTests.eventually(within: bound + .seconds(60)) {
-                        try await db.text("SELECT job_status FROM integration.sync_job WHERE job_id = \(job)") == "Completed"
-                    }
-                    let took = ContinuousClock.now - frozenAt
-                    measured.append(took)
-                    #expect(completed, "round \(round): not completed; log:\n\(worker.log.suffix(4000))")
-                    #expect(took < bound, "round \(round): completed \(took) after the black hole, more than \(bound)")
-                    #expect(try await db.int("SELECT count(*) FROM integration.ledger WHERE job_id = \(job) AND sync_item_id IS NOT NULL") == items)
+        try await TestDatabase.with { db in
+            try await db.exec(Scenario.standard)
+            let proxy = try await TCPProxy(to: db.url.host, port: db.url.port, serverReceiveBuffer: 4096)
+            let url = LivenessTests.through(proxy, db.url)
+            let lease = 5
+            let statement = 3
+            let worker = try WorkerProcess(
+                id: "blackholed", url: url,
+                arguments: ["--concurrency", "1", "--lease-seconds", "\(lease)", "--statement-timeout-seconds", "\(statement)",
+                            "--poll-interval-seconds", "1", "--chunk-size", "10", "--parallel-chunks", "1", "--max-attempts", "50",
+                            "--watchdog-seconds", "120"])
+            // The query deadline closes an unanswered connection 5 s after the
+            // statement timeout; a retry's backoff and a poll come on top.
+            let bound = Duration.seconds(2 * lease + statement + 5) + .seconds(10)
+            var measured: [Duration] = []
+            for round in 1...Self.rounds {
+                let items = 600
+                let job = try await Self.submitBulk(db, key: "blackhole-\(round)", prefix: "B\(round)-", items: items)
+                let applied: PostgresQuery = "SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status = 'Applied'"
+                #expect(try await LivenessTests.eventually(within: .seconds(60)) { try await db.int(applied) >= items / 2 })
+                try await proxy.freezeExisting()
+                let frozenAt = Date()
+                // Mid-job: what was in flight may still land, never the rest.
+                let appliedAtFreeze = try await db.int(applied)
+                #expect(appliedAtFreeze < items, "round \(round): the job was done before the black hole")
+                let completed = try await LivenessTests.eventually(within: bound + .seconds(60)) {
+                    try await db.text("SELECT job_status FROM integration.sync_job WHERE job_id = \(job)") == "Completed"
                 }
-                print("black hole: job completed after \(measured.map { "\($0)" }.joined(separator: ", ")) (bound \(bound))")
-                #expect(try await db.int("SELECT count(*) FROM integration.provenance_violations()") == 0)
-                #expect(worker.isRunning, "log:\n\(worker.log.suffix(3000))")
-                worker.signal(SIGTERM)
-                #expect(await worker.waitForExit(timeout: .seconds(40)) == 0, "log:\n\(worker.log.suffix(3000))")
-                await proxy.close()
+                let seen = Date().timeIntervalSince(frozenAt)
+                let finishedAt = try await db.text("SELECT extract(epoch FROM finished_at)::float8::text FROM integration.sync_job WHERE job_id = \(job)")
+                let took = Duration.milliseconds(Int(((finishedAt.flatMap(Double.init) ?? .infinity) - frozenAt.timeIntervalSince1970) * 1000))
+                measured.append(took)
+                #expect(completed, "round \(round): not completed; log:\n\(worker.log.suffix(4000))")
+                #expect(
+                    took < bound,
+                    "round \(round): completed \(took) after the black hole (seen after \(seen) s), more than \(bound); log:\n\(worker.log.suffix(4000))")
+                let entries = try await db.int("SELECT count(*) FROM integration.ledger WHERE job_id = \(job) AND sync_item_id IS NOT NULL")
+                #expect(entries == items, "round \(round): \(entries) ledger entries for \(items) items; log:\n\(worker.log.suffix(4000))")
+                print("black hole round \(round): \(appliedAtFreeze) of \(items) items applied at the black hole, completed after \(took), seen after \(seen) s")
             }
+            print("black hole: job completed after \(measured.map { "\($0)" }.joined(separator: ", ")) (bound \(bound))")
+            #expect(try await db.int("SELECT count(*) FROM integration.provenance_violations()") == 0)
+            #expect(worker.isRunning, "log:\n\(worker.log.suffix(3000))")
+            worker.signal(SIGTERM)
+            #expect(await worker.waitForExit(timeout: .seconds(40)) == 0, "log:\n\(worker.log.suffix(3000))")
+            await proxy.close()
         }
     }
 
