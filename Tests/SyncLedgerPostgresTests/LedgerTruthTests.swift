@@ -240,7 +240,10 @@ struct LedgerTruthTests {
     // MARK: Deadlocks
 
     /// A steward acting on a record while a worker's chunk holds it (and will
-    /// refresh the owner entry the steward acts on) waits; neither fails.
+    /// refresh the owner entry the steward acts on) waits; neither fails. The
+    /// interleaving is forced, whatever the load: the chunk stops inside its
+    /// update of the record (a trigger waits for an advisory lock this test
+    /// holds) until the certify is seen waiting for the record.
     @Test(.timeLimit(.minutes(2)))
     func aStewardAndAWorkerOnOneRecordWaitInsteadOfDeadlocking() async throws {
         try await TestDatabase.with { db in
@@ -249,31 +252,47 @@ struct LedgerTruthTests {
             try await db.runWorker()
             let entry = try await db.entryID("email")  // applied, pending
             // The next chunk re-sends the email (refreshing entry's clock) and
-            // changes the name, which sleeps in a trigger while the row is locked.
+            // changes the name, which waits in a trigger while the row is locked.
             try await db.exec(
                 """
-                CREATE FUNCTION core.slow() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.given_name = 'Slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$;
-                CREATE TRIGGER slow BEFORE UPDATE ON core.person FOR EACH ROW EXECUTE FUNCTION core.slow();
+                CREATE FUNCTION core.gate() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.given_name = 'Slow' THEN PERFORM pg_advisory_xact_lock_shared(4242); END IF; RETURN NEW; END $$;
+                CREATE TRIGGER gate BEFORE UPDATE ON core.person FOR EACH ROW EXECUTE FUNCTION core.gate();
                 """)
             let job = try await db.submit(items: [.set("E1", "email", "a@example.org"), .set("E1", "given_name", "Slow")])
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await db.runWorker(id: "slow-worker") }
-                group.addTask {
-                    // Wait until the worker sleeps inside its chunk, holding the row.
-                    while try await db.int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%apply_chunk%' AND wait_event = 'PgSleep'") == 0 {
-                        try await Task.sleep(for: .milliseconds(20))
+            let lockWaiters: PostgresQuery =
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            try await db.client.withConnection { gate in
+                try await gate.query("SELECT pg_advisory_lock(4242)", logger: db.logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await db.runWorker(id: "slow-worker") }
+                    // The chunk waits at the gate, holding the row.
+                    #expect(try await LedgerTruthTests.eventually { try await db.int(lockWaiters) >= 1 }, "the chunk never reached the gate")
+                    group.addTask {
+                        let result = try await db.stewardship.certify(entry, as: "alice")
+                        #expect(result.status == "Certified")
                     }
-                    let result = try await db.stewardship.certify(entry, as: "alice")
-                    #expect(result.status == "Certified")
+                    // The certify waits for the record; then the chunk goes on.
+                    #expect(try await LedgerTruthTests.eventually { try await db.int(lockWaiters) >= 2 }, "the certify never waited")
+                    try await gate.query("SELECT pg_advisory_unlock(4242)", logger: db.logger)
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
             #expect(try await db.job(job).status == "Completed")
             #expect(try await db.entry(entry) == ["Certified", "true", "alice"])
             #expect(try await db.provenanceViolations().isEmpty)
             #expect(try await db.chainFindings().isEmpty)
         }
+    }
+
+    /// Whether `condition` holds within a minute, checked every 20 ms.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
     }
 
     // MARK: True counts
