@@ -267,13 +267,13 @@ struct LedgerTruthTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await db.runWorker(id: "slow-worker") }
                     // The chunk waits at the gate, holding the row.
-                    #expect(try await LedgerTruthTests.eventually { try await db.int(lockWaiters) >= 1 }, "the chunk never reached the gate")
+                    #expect(try await eventually(within: .seconds(60), every: .milliseconds(20)) { try await db.int(lockWaiters) >= 1 }, "the chunk never reached the gate")
                     group.addTask {
                         let result = try await db.stewardship.certify(entry, as: "alice")
                         #expect(result.status == "Certified")
                     }
                     // The certify waits for the record; then the chunk goes on.
-                    #expect(try await LedgerTruthTests.eventually { try await db.int(lockWaiters) >= 2 }, "the certify never waited")
+                    #expect(try await eventually(within: .seconds(60), every: .milliseconds(20)) { try await db.int(lockWaiters) >= 2 }, "the certify never waited")
                     try await gate.query("SELECT pg_advisory_unlock(4242)", logger: db.logger)
                     try await group.waitForAll()
                 }
@@ -283,16 +283,6 @@ struct LedgerTruthTests {
             #expect(try await db.provenanceViolations().isEmpty)
             #expect(try await db.chainFindings().isEmpty)
         }
-    }
-
-    /// Whether `condition` holds within a minute, checked every 20 ms.
-    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
     }
 
     // MARK: True counts

@@ -7,6 +7,13 @@ import Testing
 
 @Suite("Stewardship: certify, reject, revoke on PostgreSQL")
 struct StewardshipTests {
+    /// Whether, within ten seconds, a session of the test's database waits for a lock.
+    static func aSessionWaitsForALock(_ db: TestDatabase) async throws -> Bool {
+        try await eventually(within: .seconds(10), every: .milliseconds(25)) {
+            try await db.int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
+        }
+    }
+
     @Test func certifyHeldValueAppliesItMovesTheItemAndTheJobCounts() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Scenario.standard)
@@ -280,15 +287,7 @@ struct StewardshipTests {
                     try await first.query("BEGIN", logger: db.logger)
                     try await first.query("SELECT 1 FROM integration.revoke(\(a), 'bob')", logger: db.logger)
                     group.addTask { try await steward.revoke(b, as: "alice").eventNotes }
-                    var waited = 0
-                    while try await db.int(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0,
-                        waited < 200
-                    {
-                        waited += 1
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
-                    #expect(waited < 200, "the second revoke never waited")
+                    #expect(try await Self.aSessionWaitsForALock(db), "the second revoke never waited")
                     try await first.query("COMMIT", logger: db.logger)
                 }
                 return try await group.next() ?? nil
@@ -636,15 +635,7 @@ struct StewardshipTests {
                     try await other.query(
                         "SELECT 1 FROM integration.ledger WHERE ledger_id = \(held) FOR UPDATE", logger: db.logger)
                     group.addTask { try await steward.certify(held, as: "alice").status ?? "" }
-                    var waited = 0
-                    while try await db.int(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0,
-                        waited < 400
-                    {
-                        waited += 1
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
-                    #expect(waited < 400, "the certify never waited for the entry")
+                    #expect(try await Self.aSessionWaitsForALock(db), "the certify never waited for the entry")
                     // Now the cycle: this session waits for the record the certify holds.
                     try await other.query("SELECT 1 FROM core.person WHERE id = \(person) FOR UPDATE", logger: db.logger)
                     try await other.query("COMMIT", logger: db.logger)

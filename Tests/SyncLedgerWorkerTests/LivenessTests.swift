@@ -35,16 +35,6 @@ struct LivenessTests {
         return connection
     }
 
-    /// Waits (at most `bound`) until `condition` holds; false if it never did.
-    static func eventually(within bound: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + bound
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     /// The sessions a worker has on the server (by its application name).
     static func sessions(of workerID: String, _ db: TestDatabase) async throws -> Int {
         try await db.int(
@@ -106,7 +96,7 @@ struct LivenessTests {
             let arguments = ["--concurrency", "2", "--lease-seconds", "4", "--poll-interval-seconds", "1", "--chunk-size", "20",
                              "--parallel-chunks", "1", "--statement-timeout-seconds", "3", "--watchdog-seconds", "60", "--max-attempts", "50"]
             let workers = try ["cut1", "cut2"].map { try WorkerProcess(id: $0, url: url, arguments: arguments) }
-            #expect(try await Self.eventually(within: .seconds(60)) {
+            #expect(try await eventually(within: .seconds(60)) {
                 try await db.int("SELECT count(*) FROM integration.sync_item WHERE item_status = 'Applied'") >= 100
             })
 
@@ -118,7 +108,7 @@ struct LivenessTests {
                 try await db.submit(key: "after-\(j)", items: (1...50).map { .set("Q\(j)-\($0)", "email", "q\(j)-\($0)@example.org") })
             }
 
-            let finished = try await Self.eventually(within: .seconds(120)) {
+            let finished = try await eventually(within: .seconds(120)) {
                 try await db.int("SELECT count(*) FROM integration.sync_job WHERE finished_at IS NULL") == 0
             }
             #expect(finished, "logs:\n\(workers.map { $0.log.suffix(3000) }.joined(separator: "\n"))")
@@ -159,7 +149,7 @@ struct LivenessTests {
             let worker = try WorkerProcess(
                 id: "deaf", url: Self.through(proxy, db.url),
                 arguments: ["--poll-interval-seconds", "1", "--statement-timeout-seconds", "1", "--watchdog-seconds", "8"])
-            #expect(try await Self.eventually(within: .seconds(30)) { worker.log.contains("worker started") })
+            #expect(try await eventually(within: .seconds(30)) { worker.log.contains("worker started") })
             try await proxy.partition()
             let status = await worker.waitForExit(timeout: .seconds(60))
             #expect(status != nil && status != 0, "exit status \(String(describing: status)); log:\n\(worker.log.suffix(3000))")
@@ -191,14 +181,14 @@ struct LivenessTests {
                 id: "frozen", url: db.url,
                 arguments: ["--lease-seconds", "4", "--idle-in-transaction-timeout-seconds", "2", "--chunk-size", "10",
                             "--parallel-chunks", "1", "--concurrency", "1", "--poll-interval-seconds", "1"])
-            #expect(try await Self.eventually(within: .seconds(30)) { try await Self.waitsOnALock("frozen", db) })
+            #expect(try await eventually(within: .seconds(30)) { try await Self.waitsOnALock("frozen", db) })
             frozen.signal(SIGSTOP)
             try await holder.query("COMMIT", logger: db.logger)
             try await holder.close()
 
             let rescuer = try WorkerProcess(
                 id: "rescuer", url: db.url, arguments: ["--lease-seconds", "4", "--poll-interval-seconds", "1", "--chunk-size", "10"])
-            let completed = try await Self.eventually(within: .seconds(60)) {
+            let completed = try await eventually(within: .seconds(60)) {
                 try await db.text("SELECT job_status FROM integration.sync_job WHERE job_id = \(job)") == "Completed"
             }
             #expect(completed, "rescuer log:\n\(rescuer.log.suffix(3000))")
@@ -285,10 +275,10 @@ struct LivenessTests {
             let worker = try WorkerProcess(
                 id: "stopper", url: db.url, arguments: ["--shutdown-grace-seconds", "1", "--lock-timeout-seconds", "120",
                                                         "--statement-timeout-seconds", "120", "--watchdog-seconds", "300"])
-            #expect(try await Self.eventually(within: .seconds(30)) { try await Self.waitsOnALock("stopper", db) })
+            #expect(try await eventually(within: .seconds(30)) { try await Self.waitsOnALock("stopper", db) })
             worker.signal(SIGTERM)
             #expect(await worker.waitForExit(timeout: .seconds(30)) != nil, "log:\n\(worker.log.suffix(2000))")
-            let gone = try await Self.eventually(within: .seconds(15)) { try await Self.sessions(of: "stopper", db) == 0 }
+            let gone = try await eventually(within: .seconds(15)) { try await Self.sessions(of: "stopper", db) == 0 }
             let left = try await Self.sessions(of: "stopper", db)
             #expect(gone, "sessions left: \(left); log:\n\(worker.log.suffix(2000))")
             try await holder.query("ROLLBACK", logger: db.logger)

@@ -91,13 +91,13 @@ struct OperationsTests {
                 let items = 600
                 let job = try await Self.submitBulk(db, key: "blackhole-\(round)", prefix: "B\(round)-", items: items)
                 let applied: PostgresQuery = "SELECT count(*) FROM integration.sync_item WHERE job_id = \(job) AND item_status = 'Applied'"
-                #expect(try await LivenessTests.eventually(within: .seconds(60)) { try await db.int(applied) >= items / 2 })
+                #expect(try await eventually(within: .seconds(60)) { try await db.int(applied) >= items / 2 })
                 try await proxy.freezeExisting()
                 let frozenAt = Date()
                 // Mid-job: what was in flight may still land, never the rest.
                 let appliedAtFreeze = try await db.int(applied)
                 #expect(appliedAtFreeze < items, "round \(round): the job was done before the black hole")
-                let completed = try await LivenessTests.eventually(within: bound + .seconds(60)) {
+                let completed = try await eventually(within: bound + .seconds(60)) {
                     try await db.text("SELECT job_status FROM integration.sync_job WHERE job_id = \(job)") == "Completed"
                 }
                 let seen = Date().timeIntervalSince(frozenAt)
@@ -145,12 +145,12 @@ struct OperationsTests {
                 id: "frozen5", url: db.url,
                 arguments: ["--lease-seconds", "5", "--chunk-size", "10", "--parallel-chunks", "1", "--concurrency", "1",
                             "--poll-interval-seconds", "1"])
-            #expect(try await LivenessTests.eventually(within: .seconds(30)) { try await LivenessTests.waitsOnALock("frozen5", db) })
+            #expect(try await eventually(within: .seconds(30)) { try await LivenessTests.waitsOnALock("frozen5", db) })
             #expect(try await db.text("SELECT lease_owner FROM integration.sync_job WHERE job_id = \(job)") == "frozen5")
             // Started now, so that it finds its slots free and polling when the job is freed.
             let rescuer = try WorkerProcess(
                 id: "rescuer5", url: db.url, arguments: ["--lease-seconds", "5", "--poll-interval-seconds", "1", "--chunk-size", "10"])
-            #expect(try await LivenessTests.eventually(within: .seconds(30)) { rescuer.log.contains("worker started") })
+            #expect(try await eventually(within: .seconds(30)) { rescuer.log.contains("worker started") })
             frozen.signal(SIGSTOP)
             // The frozen worker's chunk gets its lock now, and its session sits idle in its transaction.
             try await holder.query("COMMIT", logger: db.logger)
@@ -159,7 +159,7 @@ struct OperationsTests {
 
             // Taken over: the rescuer holds it, or already finished it (a
             // poll may miss a short hold; its log says it rescued the job).
-            let takenOver = try await LivenessTests.eventually(within: .seconds(60)) {
+            let takenOver = try await eventually(within: .seconds(60)) {
                 if try await db.text("SELECT lease_owner FROM integration.sync_job WHERE job_id = \(job)") == "rescuer5" { return true }
                 return rescuer.log.contains("rescued a job whose lease expired")
             }
@@ -169,7 +169,7 @@ struct OperationsTests {
             // About one lease (5 s) plus a poll, well short of the 15 s an
             // idle-in-transaction timeout longer than the lease would take.
             #expect(took < .seconds(11), "took \(took)")
-            #expect(try await LivenessTests.eventually(within: .seconds(60)) {
+            #expect(try await eventually(within: .seconds(60)) {
                 try await db.text("SELECT job_status FROM integration.sync_job WHERE job_id = \(job)") == "Completed"
             })
             #expect(try await db.int("SELECT count(*) FROM integration.ledger WHERE job_id = \(job) AND sync_item_id IS NOT NULL") == 50)
@@ -205,7 +205,7 @@ struct OperationsTests {
             let killed = try WorkerProcess(id: "reg-killed", url: db.url, arguments: arguments)
             let stopped = try WorkerProcess(id: "reg-stopped", url: db.url, arguments: arguments)
             var live: [String: String] = [:]
-            let listed = try await LivenessTests.eventually(within: .seconds(60)) {
+            let listed = try await eventually(within: .seconds(60)) {
                 live = try await Self.liveWorkers(db.url)
                 return live["reg-killed"] != nil && live["reg-stopped"] != nil
             }
@@ -218,7 +218,7 @@ struct OperationsTests {
 
             killed.signal(SIGKILL)
             let killedAt = ContinuousClock.now
-            let gone = try await LivenessTests.eventually(within: .seconds(30)) {
+            let gone = try await eventually(within: .seconds(30)) {
                 live = try await Self.liveWorkers(db.url)
                 return live["reg-killed"] == nil
             }
@@ -247,7 +247,7 @@ struct OperationsTests {
                 arguments: ["--lease-seconds", "3", "--chunk-size", "5", "--parallel-chunks", "1", "--concurrency", "1"])
             var seen: [String: Any]?
             var busy = false
-            let reported = try await LivenessTests.eventually(within: .seconds(120)) {
+            let reported = try await eventually(within: .seconds(120)) {
                 let status = try await Self.status(db.url)
                 let running = status["running"] as? [[String: Any]] ?? []
                 guard let entry = running.first(where: { ($0["job_id"] as? NSNumber)?.int64Value == job }),

@@ -743,8 +743,7 @@ BEGIN
   RETURN QUERY
   SELECT u.id, 'not_found', format('ledger entry %s not found', u.id), false
     FROM (SELECT DISTINCT v.id FROM unnest(p_ids) AS v(id)) u
-    LEFT JOIN unnest(v_ids) AS f(id) ON f.id = u.id  -- a join, not <> ALL: that is quadratic in a chunk
-   WHERE f.id IS NULL
+   WHERE u.id <> ALL (v_ids) OR u.id IS NULL
   UNION ALL
   SELECT x.id, CASE x.r WHEN 0 THEN 'record_missing' ELSE 'wrong_status' END,
          CASE x.r WHEN 0 THEN (SELECT format('target record %s not found in %s', l.target_id, l.target_table)
