@@ -60,7 +60,12 @@ package final class SupervisedFleet: Sendable {
 
     /// SIGKILL to the current process of `id`.
     package func kill(_ id: String) {
-        state.withLock { $0.current[id] }?.signal(SIGKILL)
+        signal(id, SIGKILL)
+    }
+
+    /// `signal` to the current process of `id` (SIGSTOP freezes it where it is).
+    package func signal(_ id: String, _ signal: Int32) {
+        state.withLock { $0.current[id] }?.signal(signal)
     }
 
     /// SIGTERM to every current process; their exit statuses (nil: still running after 30 s).

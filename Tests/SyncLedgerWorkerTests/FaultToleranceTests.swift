@@ -62,6 +62,16 @@ struct FaultToleranceTests {
 
             try await Database.withClient(url, maximumConnections: 2, logger: logger) { client in
                 try await Self.waitUntilApplied(atLeast: total / 10, client: client)
+                // Killed while it holds a job, so that a job must be taken
+                // over: frozen (SIGSTOP) until it is seen holding one.
+                let holds = try await eventually(within: .seconds(60), every: .milliseconds(20)) {
+                    fleet.signal("w1", SIGSTOP)
+                    let held = try await Self.scalar(
+                        "SELECT count(*) FROM integration.sync_job WHERE lease_owner = 'w1' AND job_status = 'Processing'", client)
+                    if held == 0 { fleet.signal("w1", SIGCONT) }
+                    return held > 0
+                }
+                #expect(holds, "w1 never held a job; logs:\n\(fleet.logs.suffix(3000))")
             }
             fleet.kill("w1")
 
@@ -102,7 +112,7 @@ struct FaultToleranceTests {
                         """, client) == 0)
                 #expect(try await Self.scalar("SELECT count(*) FROM integration.verify_ledger()", client) == 0)
                 #expect(try await Self.scalar("SELECT count(*) FROM integration.provenance_violations()", client) == 0)
-                // The crashes were felt: some job needed another attempt.
+                // The crashes were felt: w1's job needed another attempt.
                 #expect(try await Self.scalar("SELECT count(*) FROM integration.sync_job WHERE attempts > 1", client) > 0)
             }
             // The killed worker was started again, as systemd would.
