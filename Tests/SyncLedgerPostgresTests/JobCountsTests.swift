@@ -33,10 +33,8 @@ struct JobCountsTests {
     }
 
     static func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await !condition() {
-            if ContinuousClock.now > deadline { Issue.record("gave up waiting until \(what)"); return }
-            try await Task.sleep(for: .milliseconds(20))
+        if try await !eventually(within: .seconds(60), every: .milliseconds(20), condition) {
+            Issue.record("gave up waiting until \(what)")
         }
     }
 

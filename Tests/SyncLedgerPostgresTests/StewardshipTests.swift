@@ -396,15 +396,7 @@ struct StewardshipTests {
                             return "\(PostgresErrors.sqlState(error)?.code ?? "?") \(StewardError.describing(error).message)"
                         }
                     }
-                    var waited = 0
-                    while try await db.int(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0
-                    {
-                        waited += 1
-                        if waited > 200 { break }
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
-                    #expect(waited <= 200, "bob's certify never waited for the lock")
+                    #expect(try await Self.aSessionWaitsForALock(db), "bob's certify never waited for the lock")
                     try await first.query("COMMIT", logger: db.logger)
                 }
                 return try await group.next() ?? nil
