@@ -411,8 +411,9 @@ $$;
 --            its own at insert (version 2); a version 1 entry without an
 --            attested state
 --
--- Empty on a healthy database. Reads everything once, in one sort of the
--- elements: schedule it (`syncledger verify`), do not call it per request.
+-- Empty on a healthy database. Reads the whole ledger: the digests in
+-- parallel scans, the chains in one sort of their elements. Schedule it
+-- (`syncledger verify`); do not call it per request.
 CREATE OR REPLACE FUNCTION integration.verify_ledger()
 RETURNS TABLE (finding text, target_table text, target_id uuid, ledger_id bigint, event_id bigint, detail text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
