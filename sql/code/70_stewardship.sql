@@ -438,7 +438,7 @@ BEGIN
                 FROM unnest(applies) WITH ORDINALITY AS a(id, o)
                 JOIN integration.ledger l ON l.ledger_id = a.id)) w
       JOIN unnest(applies) WITH ORDINALITY AS a(id, o) ON a.o = w.n;
-    applies := ARRAY(SELECT a FROM unnest(applies) a WHERE a <> ALL (conflicts) ORDER BY a);
+    applies := ARRAY(SELECT a FROM unnest(applies) a WHERE a NOT IN (SELECT unnest(conflicts)) ORDER BY a);
   END IF;
 
   -- 3. The entries; the values applied now: their held items, and outbound.
@@ -729,7 +729,7 @@ BEGIN
       FROM integration.ledger l WHERE l.ledger_id = ANY (p_ids) ORDER BY l.ledger_id FOR UPDATE
   ), w AS (
     SELECT e.ledger_id, e.ledger_status,
-           CASE WHEN e.target_id <> ALL (locked) THEN 0
+           CASE WHEN e.target_id NOT IN (SELECT unnest(locked)) THEN 0
                 WHEN e.ledger_status <> want THEN -1
                 ELSE row_number() OVER (PARTITION BY e.target_table, e.target_id, e.aspect_key, e.ledger_status = want
                                         ORDER BY e.ledger_id) END AS r
@@ -743,7 +743,7 @@ BEGIN
   RETURN QUERY
   SELECT u.id, 'not_found', format('ledger entry %s not found', u.id), false
     FROM (SELECT DISTINCT v.id FROM unnest(p_ids) AS v(id)) u
-   WHERE u.id <> ALL (v_ids) OR u.id IS NULL
+   WHERE u.id NOT IN (SELECT unnest(v_ids)) OR u.id IS NULL
   UNION ALL
   SELECT x.id, CASE x.r WHEN 0 THEN 'record_missing' ELSE 'wrong_status' END,
          CASE x.r WHEN 0 THEN (SELECT format('target record %s not found in %s', l.target_id, l.target_table)
