@@ -385,8 +385,12 @@ BEGIN
            k.normalised_key
       FROM jsonb_to_recordset(p_records) AS x(n integer, "table" text, match jsonb)
       JOIN integration.match_rule r ON r.target_table = x."table" AND r.is_active
-     CROSS JOIN LATERAL integration.match_keys_of(r.method, ARRAY(SELECT x.match ->> f.f FROM unnest(r.fields)
-                                                                       WITH ORDINALITY AS f(f, o) ORDER BY f.o)) k
+     -- The values apart from the call: with a subquery among its arguments,
+     -- match_keys_of would run as a function of its own per record and rule
+     -- instead of being planned into this statement (a third of the time).
+     CROSS JOIN LATERAL (SELECT ARRAY(SELECT x.match ->> f.f FROM unnest(r.fields) WITH ORDINALITY AS f(f, o)
+                                       ORDER BY f.o) AS vals OFFSET 0) v
+     CROSS JOIN LATERAL integration.match_keys_of(r.method, v.vals) k
      WHERE k.normalised_key IS NOT NULL
   )
   SELECT coalesce(array_agg(k.n ORDER BY k.n, k.rule_id) FILTER (WHERE k.part = 0), '{}'),
