@@ -1920,6 +1920,34 @@ CREATE TRIGGER subscription_config_version AFTER INSERT OR DELETE OR UPDATE OR T
 
 
 --
+-- Name: sync_item sync_item_job_exists; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_item_job_exists AFTER INSERT ON integration.sync_item REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION integration.check_item_jobs();
+
+
+--
+-- Name: sync_item sync_item_job_fixed; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_item_job_fixed BEFORE UPDATE OF job_id ON integration.sync_item FOR EACH ROW WHEN ((old.job_id IS DISTINCT FROM new.job_id)) EXECUTE FUNCTION integration.refuse_job_id_change();
+
+
+--
+-- Name: sync_job sync_job_id_fixed; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_id_fixed BEFORE UPDATE OF job_id ON integration.sync_job FOR EACH ROW WHEN ((old.job_id IS DISTINCT FROM new.job_id)) EXECUTE FUNCTION integration.refuse_job_id_change();
+
+
+--
+-- Name: sync_job sync_job_items_gone; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_items_gone AFTER DELETE ON integration.sync_job REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION integration.check_jobs_deleted();
+
+
+--
 -- Name: sync_job sync_job_notify_inserted; Type: TRIGGER; Schema: integration; Owner: -
 --
 
@@ -1938,6 +1966,13 @@ CREATE TRIGGER sync_job_notify_submitted AFTER UPDATE OF job_status ON integrati
 --
 
 CREATE TRIGGER sync_job_stamp_submitted_at BEFORE UPDATE OF job_status ON integration.sync_job FOR EACH ROW WHEN (((old.job_status = 'Draft'::text) AND (new.job_status = 'Submitted'::text))) EXECUTE FUNCTION integration.stamp_submitted_at();
+
+
+--
+-- Name: sync_job sync_job_truncated_with_items; Type: TRIGGER; Schema: integration; Owner: -
+--
+
+CREATE TRIGGER sync_job_truncated_with_items AFTER TRUNCATE ON integration.sync_job FOR EACH STATEMENT EXECUTE FUNCTION integration.check_jobs_truncated();
 
 
 --
@@ -2064,14 +2099,6 @@ ALTER TABLE ONLY integration.subscription
 
 ALTER TABLE ONLY integration.subscription
     ADD CONSTRAINT subscription_target_table_fkey FOREIGN KEY (target_table) REFERENCES integration.target_table(target_table);
-
-
---
--- Name: sync_item sync_item_job_id_fkey; Type: FK CONSTRAINT; Schema: integration; Owner: -
---
-
-ALTER TABLE ONLY integration.sync_item
-    ADD CONSTRAINT sync_item_job_id_fkey FOREIGN KEY (job_id) REFERENCES integration.sync_job(job_id);
 
 
 --
@@ -2487,6 +2514,27 @@ REVOKE ALL ON FUNCTION integration.chain_append(p_tables text[], p_ids uuid[], p
 --
 
 REVOKE ALL ON FUNCTION integration.chain_genesis(p_table text, p_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_item_jobs(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_item_jobs() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_jobs_deleted(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_jobs_deleted() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_jobs_truncated(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.check_jobs_truncated() FROM PUBLIC;
 
 
 --
@@ -3133,6 +3181,13 @@ GRANT ALL ON FUNCTION integration.referenced_table(p_table text, p_column text) 
 --
 
 REVOKE ALL ON FUNCTION integration.refresh_match_keys(p_table text, p_ids uuid[], p_rules bigint[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_job_id_change(); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.refuse_job_id_change() FROM PUBLIC;
 
 
 --
@@ -3811,6 +3866,15 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.chain_genesis(text,uuid)
 --   RETURNS bytea; LANGUAGE sql; IMMUTABLE
 
+-- FUNCTION integration.check_item_jobs()
+--   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+
+-- FUNCTION integration.check_jobs_deleted()
+--   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+
+-- FUNCTION integration.check_jobs_truncated()
+--   RETURNS trigger; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+
 -- FUNCTION integration.check_ledger_update()
 --   RETURNS trigger; LANGUAGE plpgsql
 
@@ -4092,6 +4156,9 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.refresh_match_keys(text,uuid[],bigint[])
 --   RETURNS void; LANGUAGE plpgsql
+
+-- FUNCTION integration.refuse_job_id_change()
+--   RETURNS trigger; LANGUAGE plpgsql
 
 -- FUNCTION integration.refuse_ledger_event_update()
 --   RETURNS trigger; LANGUAGE plpgsql

@@ -83,6 +83,136 @@ CREATE OR REPLACE TRIGGER sync_job_stamp_submitted_at
   EXECUTE FUNCTION integration.stamp_submitted_at();
 
 -- ---------------------------------------------------------------------------
+-- An item's job
+-- ---------------------------------------------------------------------------
+
+-- Every item belongs to a job of sync_job: the rule of a foreign key from
+-- sync_item.job_id, checked once per statement rather than once per row (a
+-- foreign key's check of each row was more than half of what submitting a
+-- file cost; see schema/008_item_job_reference.sql). The same locks as a
+-- foreign key's: an INSERT (or COPY) locks the jobs of its items FOR KEY
+-- SHARE, in job_id order, until it commits, so a job cannot be deleted
+-- while items are added to it, and a job being deleted makes the insert
+-- wait and then fail. Refused with SQLSTATE 23503 (foreign_key_violation):
+-- items of a job that does not exist; deleting a job that still has items,
+-- or truncating the jobs without their items; changing an item's or a
+-- job's job_id. SECURITY DEFINER: the check sees every job, whatever the
+-- inserting login may read.
+
+-- check_item_jobs(): AFTER INSERT on sync_item, per statement.
+CREATE OR REPLACE FUNCTION integration.check_item_jobs() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+DECLARE
+  jobs    bigint[] := ARRAY(SELECT DISTINCT a.job_id FROM added a ORDER BY 1);
+  locked  integer;
+  missing bigint;
+BEGIN
+  IF cardinality(jobs) = 0 THEN
+    RETURN NULL;
+  END IF;
+  SELECT count(*) INTO locked
+    FROM (SELECT j.job_id FROM integration.sync_job j WHERE j.job_id = ANY (jobs) ORDER BY j.job_id FOR KEY SHARE) x;
+  IF locked < cardinality(jobs) THEN
+    SELECT min(u.id) INTO missing FROM unnest(jobs) AS u(id)
+     WHERE NOT EXISTS (SELECT FROM integration.sync_job j WHERE j.job_id = u.id);
+    RAISE EXCEPTION 'items of job % cannot be added: job % does not exist', missing, missing
+      USING ERRCODE = 'foreign_key_violation',
+            DETAIL = format('Key (job_id)=(%s) is not present in table "sync_job".', missing),
+            HINT = 'Insert the job first, and give its items the job_id that its INSERT ... RETURNING job_id returns.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- check_jobs_deleted(): AFTER DELETE on sync_job, per statement: none of the
+-- deleted jobs has an item left. At READ COMMITTED only: the check must see
+-- items committed since the transaction began (after the deletion waited
+-- for their inserts' locks), which a REPEATABLE READ or SERIALIZABLE
+-- snapshot does not.
+CREATE OR REPLACE FUNCTION integration.check_jobs_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+DECLARE
+  kept bigint;
+BEGIN
+  IF NOT EXISTS (SELECT FROM gone) THEN
+    RETURN NULL;
+  END IF;
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'jobs are deleted at READ COMMITTED, not %', upper(current_setting('transaction_isolation'))
+      USING ERRCODE = 'foreign_key_violation',
+            HINT = 'At this isolation level the check that no item is left would not see items added meanwhile. '
+                   'Delete jobs in a READ COMMITTED transaction, or let integration.prune_jobs remove finished ones.';
+  END IF;
+  SELECT min(g.job_id) INTO kept FROM gone g
+   WHERE EXISTS (SELECT FROM integration.sync_item i WHERE i.job_id = g.job_id);
+  IF kept IS NOT NULL THEN
+    RAISE EXCEPTION 'job % cannot be deleted: it still has items', kept
+      USING ERRCODE = 'foreign_key_violation',
+            DETAIL = format('Key (job_id)=(%s) is still referenced from table "sync_item".', kept),
+            HINT = 'Delete its items first; integration.prune_jobs removes finished jobs with their items.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- check_jobs_truncated(): AFTER TRUNCATE on sync_job: only with the items
+-- (TRUNCATE integration.sync_job, integration.sync_item).
+CREATE OR REPLACE FUNCTION integration.check_jobs_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, integration, pg_temp
+AS $$
+BEGIN
+  IF EXISTS (SELECT FROM integration.sync_item) THEN
+    RAISE EXCEPTION 'sync_job cannot be truncated without sync_item: its items would be left without their jobs'
+      USING ERRCODE = 'foreign_key_violation',
+            HINT = 'TRUNCATE integration.sync_job, integration.sync_item together.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- refuse_job_id_change(): an item's job, and a job's id, never change.
+CREATE OR REPLACE FUNCTION integration.refuse_job_id_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'sync_item' THEN
+    RAISE EXCEPTION 'item % stays in job %: an item''s job never changes', to_jsonb(OLD)->>'item_id', OLD.job_id
+      USING ERRCODE = 'foreign_key_violation', HINT = 'Submit the items again, as items of the other job.';
+  END IF;
+  RAISE EXCEPTION 'job % keeps its job_id', OLD.job_id
+    USING ERRCODE = 'foreign_key_violation', HINT = 'A job''s id never changes: its items, its ledger entries and its upstream refer to it.';
+END
+$$;
+
+CREATE OR REPLACE TRIGGER sync_item_job_exists
+  AFTER INSERT ON integration.sync_item
+  REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.check_item_jobs();
+
+CREATE OR REPLACE TRIGGER sync_item_job_fixed
+  BEFORE UPDATE OF job_id ON integration.sync_item
+  FOR EACH ROW WHEN (OLD.job_id IS DISTINCT FROM NEW.job_id)
+  EXECUTE FUNCTION integration.refuse_job_id_change();
+
+CREATE OR REPLACE TRIGGER sync_job_id_fixed
+  BEFORE UPDATE OF job_id ON integration.sync_job
+  FOR EACH ROW WHEN (OLD.job_id IS DISTINCT FROM NEW.job_id)
+  EXECUTE FUNCTION integration.refuse_job_id_change();
+
+CREATE OR REPLACE TRIGGER sync_job_items_gone
+  AFTER DELETE ON integration.sync_job
+  REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.check_jobs_deleted();
+
+CREATE OR REPLACE TRIGGER sync_job_truncated_with_items
+  AFTER TRUNCATE ON integration.sync_job
+  FOR EACH STATEMENT EXECUTE FUNCTION integration.check_jobs_truncated();
+
+-- ---------------------------------------------------------------------------
 -- The status rule and the counts
 -- ---------------------------------------------------------------------------
 
