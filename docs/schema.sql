@@ -2402,6 +2402,14 @@ REVOKE ALL ON FUNCTION integration.acting_user(p_steward text) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION add_staged_items(p_job bigint, p_role name); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.add_staged_items(p_job bigint, p_role name) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.add_staged_items(p_job bigint, p_role name) TO syncledger_upstream;
+
+
+--
 -- Name: FUNCTION apply_chunk(p_token uuid, p_jobs bigint[], p_creations jsonb, p_items jsonb); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3822,6 +3830,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.acting_user(text)
 --   RETURNS integration.app_user; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.add_staged_items(bigint,name)
+--   RETURNS bigint; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp
+--   EXECUTE: syncledger_upstream
 
 -- FUNCTION integration.apply_chunk(uuid,bigint[],jsonb,jsonb)
 --   RETURNS integer; LANGUAGE plpgsql; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp, enable_seqscan=off, enable_nestloop=off, jit=off, TimeZone=UTC, DateStyle=ISO, MDY, IntervalStyle=postgres, extra_float_digits=1, bytea_output=hex

@@ -207,6 +207,7 @@ GRANT EXECUTE ON FUNCTION
   integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;
 GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
+GRANT EXECUTE ON FUNCTION integration.add_staged_items(bigint, name) TO syncledger_upstream;
 -- The value checks of a submitted file, before anything is submitted (the
 -- code lists of a table's fields; whether given values map and cast).
 GRANT EXECUTE ON FUNCTION
@@ -397,7 +398,8 @@ CREATE POLICY sync_item_upstream_read_own ON integration.sync_item
 -- claim and kept after a release or a requeue). Inserting the job and its
 -- items in one transaction, the usual way, always qualifies. Adding items to
 -- a job that was committed as Submitted races with a worker claiming it; stage
--- such jobs as Draft and submit them when complete.
+-- such jobs as Draft and submit them when complete. integration.add_staged_items
+-- (intake.sql) checks the same rule once per job for `submit`: change both.
 DROP POLICY IF EXISTS sync_item_upstream_submit_own ON integration.sync_item;
 CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item
   FOR INSERT TO syncledger_upstream

@@ -272,13 +272,7 @@ public struct FileSubmitter: Sendable {
             ).decoded(Int64.self).first
         else { throw IntakeError(.badMapping, "the job was not created (is this login allowed to submit for \(mapping.source)?)") }
 
-        try await conn.run(
-            """
-            INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
-            SELECT \(jobID), s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
-              FROM pg_temp.intake_item s
-             WHERE s.operation IS NOT NULL
-            """, logger: logger)
+        try await addStagedItems(to: jobID, on: conn)
 
         var deletes = 0
         if request.snapshot {
@@ -378,5 +372,39 @@ public struct FileSubmitter: Sendable {
     private static func carries(_ jobKey: String?, _ key: String) -> Bool {
         guard let jobKey else { return false }
         return jobKey == key || jobKey.hasPrefix(key + "@")
+    }
+}
+
+extension FileSubmitter {
+    /// Moves the staged items into job `jobID` with one INSERT ... SELECT.
+    /// For a login that row-level security applies to (an upstream's),
+    /// through `integration.add_staged_items`, which checks the upstream
+    /// policy's rule once for the job instead of once per item (a fifth of
+    /// the time of a million-record file); it reads the temporary table as
+    /// its owner, to whom SELECT on it is granted first.
+    func addStagedItems(to jobID: Int64, on conn: PostgresConnection) async throws {
+        let policed = try await conn.checkedRows(
+            "SELECT row_security_active('integration.sync_item')", logger: logger
+        ).decoded(Bool.self).first ?? true
+        guard policed else {
+            try await conn.run(
+                """
+                INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
+                SELECT \(jobID), s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
+                  FROM pg_temp.intake_item s
+                 WHERE s.operation IS NOT NULL
+                """, logger: logger)
+            return
+        }
+        // The owner's name, quoted by the server: the GRANT names nothing else.
+        let owner = try await conn.checkedRows(
+            """
+            SELECT quote_ident(pg_get_userbyid(p.proowner)) FROM pg_catalog.pg_proc p
+             WHERE p.oid = 'integration.add_staged_items(bigint,name)'::regprocedure
+            """, logger: logger
+        ).decoded(String.self).first
+        guard let owner else { throw IntakeError(.badMapping, "integration.add_staged_items is missing: run syncledger migrate") }
+        try await conn.run(PostgresQuery(unsafeSQL: "GRANT SELECT ON pg_temp.intake_item TO \(owner)"), logger: logger)
+        try await conn.run("SELECT integration.add_staged_items(\(jobID), current_user)", logger: logger)
     }
 }
