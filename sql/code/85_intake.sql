@@ -5,8 +5,9 @@
 -- submit stages a file in one transaction: COPY into a temporary table (COPY
 -- FROM is not allowed into a table with row-level security, which sync_item
 -- has for upstreams), then INSERT ... SELECT into sync_job and sync_item as
--- the upstream's own rows (the row-level security policies of roles.sql check them), and flips the job
--- from Draft to Submitted. Before that it checks the file's mapping against
+-- the upstream's own rows (the job checked by the row-level security policies
+-- of roles.sql; the items by add_staged_items, once for the job), and flips
+-- the job from Draft to Submitted. Before that it checks the file's mapping against
 -- the catalogue, which an upstream could not read until now: it gets the
 -- registered tables, and the key and active flag of each source system
 -- (as connectors can), not who logs in as which system.
