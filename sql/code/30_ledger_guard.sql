@@ -305,24 +305,25 @@ BEGIN
   WITH e AS MATERIALIZED (
     SELECT u.n::integer AS n, u.t, u.id, u.d
       FROM unnest(p_tables, p_ids, p_digests) WITH ORDINALITY AS u(t, id, d, n)
-  ), r AS MATERIALIZED (
+  ), r AS (
     SELECT e.t, e.id, count(*) AS cnt, string_agg(e.d, ''::bytea ORDER BY e.n) AS ds
       FROM e GROUP BY e.t, e.id
-  ), moved AS (
-    -- Existing chains move their head, computed from the head the row holds
-    -- (an UPDATE: cheaper than an upsert's conflict, and its own index probe
-    -- per record is the only read of the chain).
-    UPDATE integration.ledger_chain c SET length = c.length + r.cnt, head = sha256(c.head || r.ds)
-      FROM r WHERE c.target_table = r.t AND c.target_id = r.id
-    RETURNING r.t, r.id, c.length - r.cnt AS len, r.cnt, c.head AS link
-  ), started AS (
-    -- New ones start from their record's genesis.
-    INSERT INTO integration.ledger_chain AS c (target_table, target_id, length, head)
-    SELECT r.t, r.id, r.cnt, sha256(integration.chain_genesis(r.t, r.id) || r.ds)
-      FROM r WHERE NOT EXISTS (SELECT FROM moved m WHERE m.t = r.t AND m.id = r.id)
-    RETURNING c.target_table AS t, c.target_id AS id, 0::bigint AS len, c.length AS cnt, c.head AS link
   ), h AS MATERIALIZED (
-    SELECT * FROM moved UNION ALL SELECT * FROM started
+    -- One index probe per record (LATERAL ... LIMIT 1 is never turned into a
+    -- scan of every chain, however stale the table's statistics).
+    SELECT r.t, r.id, r.cnt, coalesce(c.length, 0) AS len,
+           sha256(coalesce(c.head, integration.chain_genesis(r.t, r.id)) || r.ds) AS link
+      FROM r
+      LEFT JOIN LATERAL (SELECT c.length, c.head FROM integration.ledger_chain c
+                          WHERE c.target_table = r.t AND c.target_id = r.id LIMIT 1) c ON true
+  ), moved AS (
+    -- Existing chains move their head (an UPDATE: cheaper than an upsert's
+    -- conflict); new ones start.
+    UPDATE integration.ledger_chain c SET length = h.len + h.cnt, head = h.link
+      FROM h WHERE h.len > 0 AND c.target_table = h.t AND c.target_id = h.id
+  ), started AS (
+    INSERT INTO integration.ledger_chain (target_table, target_id, length, head)
+    SELECT h.t, h.id, h.cnt, h.link FROM h WHERE h.len = 0
   ), link AS (
     INSERT INTO integration.ledger_link (target_table, target_id, chain_seq, link_hash)
     SELECT h.t, h.id, h.len + h.cnt, h.link FROM h ORDER BY h.t, h.id
