@@ -272,7 +272,7 @@ public struct FileSubmitter: Sendable {
             ).decoded(Int64.self).first
         else { throw IntakeError(.badMapping, "the job was not created (is this login allowed to submit for \(mapping.source)?)") }
 
-        try await addStagedItems(to: jobID, on: conn)
+        try await addStagedItems(to: jobID, source: mapping.source, on: conn)
 
         var deletes = 0
         if request.snapshot {
@@ -377,16 +377,23 @@ public struct FileSubmitter: Sendable {
 
 extension FileSubmitter {
     /// Moves the staged items into job `jobID` with one INSERT ... SELECT.
-    /// For a login that row-level security applies to (an upstream's),
-    /// through `integration.add_staged_items`, which checks the upstream
-    /// policy's rule once for the job instead of once per item (a fifth of
-    /// the time of a million-record file); it reads the temporary table as
-    /// its owner, to whom SELECT on it is granted first.
-    func addStagedItems(to jobID: Int64, on conn: PostgresConnection) async throws {
-        let policed = try await conn.checkedRows(
-            "SELECT row_security_active('integration.sync_item')", logger: logger
-        ).decoded(Bool.self).first ?? true
-        guard policed else {
+    /// For the login of the job's source system, when row-level security
+    /// applies to it (an upstream's), through `integration.add_staged_items`,
+    /// which checks the upstream policy's rule once for the job instead of
+    /// once per item (a fifth of the time of a million-record file); it reads
+    /// the temporary table as its owner, to whom SELECT on it is granted
+    /// first. Any other login inserts as itself, under its own policies.
+    func addStagedItems(to jobID: Int64, source: String, on conn: PostgresConnection) async throws {
+        let upstream = try await conn.checkedRows(
+            "SELECT row_security_active('integration.sync_item') AND pg_has_role('syncledger_upstream', 'USAGE')", logger: logger
+        ).decoded(Bool.self).first ?? false
+        // Asked only of an upstream: others may not call my_source_systems.
+        let ownSource = upstream
+            ? try await conn.checkedRows(
+                "SELECT \(source) = ANY (integration.my_source_systems())", logger: logger
+            ).decoded(Bool.self).first ?? false
+            : false
+        guard ownSource else {
             try await conn.run(
                 """
                 INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
