@@ -2800,6 +2800,14 @@ REVOKE ALL ON FUNCTION integration.identity_table(p_a uuid, p_b uuid) FROM PUBLI
 
 
 --
+-- Name: FUNCTION insert_staged_items(p_job bigint); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.insert_staged_items(p_job bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.insert_staged_items(p_job bigint) TO syncledger_upstream;
+
+
+--
 -- Name: FUNCTION intake_code_lists(p_table text); Type: ACL; Schema: integration; Owner: -
 --
 
@@ -3999,6 +4007,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 
 -- FUNCTION integration.identity_table(uuid,uuid)
 --   RETURNS text; LANGUAGE plpgsql; STABLE
+
+-- FUNCTION integration.insert_staged_items(bigint)
+--   RETURNS bigint; LANGUAGE plpgsql
+--   EXECUTE: syncledger_upstream
 
 -- FUNCTION integration.intake_code_lists(text)
 --   RETURNS TABLE(field text, code_list text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp

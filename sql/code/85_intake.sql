@@ -6,8 +6,9 @@
 -- FROM is not allowed into a table with row-level security, which sync_item
 -- has for upstreams), then INSERT ... SELECT into sync_job and sync_item as
 -- the upstream's own rows (the job checked by the row-level security policies
--- of roles.sql; the items by add_staged_items, once for the job), and flips
--- the job from Draft to Submitted. Before that it checks the file's mapping against
+-- of roles.sql; the items, moved by insert_staged_items, by add_staged_items
+-- once for the job), and flips the job from Draft to Submitted. Before that
+-- it checks the file's mapping against
 -- the catalogue, which an upstream could not read until now: it gets the
 -- registered tables, and the key and active flag of each source system
 -- (as connectors can), not who logs in as which system.
@@ -46,27 +47,42 @@ BEGIN
 END
 $$;
 
--- add_staged_items(job, role): the items `submit` staged in this session's
--- pg_temp.intake_item (those with an operation) become items of job `job`,
--- in one INSERT ... SELECT; returns how many. For a login that row-level
--- security applies to, which would otherwise have every item checked by the
--- policy sync_item_upstream_submit_own (an index probe of the job per item:
--- a fifth of the time of a million-record file): the policy's rule is
--- checked here once, for the job. The rule is the policy's (95_roles.sql),
--- word for word: the job is an inbound job of a source system whose
--- login_role is `role` (a role of this session: my_source_systems), Draft or
--- Submitted, never started. Otherwise 42501, as the policy would refuse.
--- SECURITY DEFINER for that alone: the caller grants SELECT on its
--- temporary table to the function's owner first; the items get only the
--- input columns, and are checked like every insert (check_item_jobs, the
--- CHECK constraints).
+-- insert_staged_items(job): the one INSERT ... SELECT of what `submit`
+-- staged in this session's pg_temp.intake_item (the rows with an operation:
+-- items) into job `job`; returns how many. It runs as its caller: a login
+-- inserting as itself, under its own policies, or add_staged_items.
+CREATE OR REPLACE FUNCTION integration.insert_staged_items(p_job bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  added bigint;
+BEGIN
+  INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
+  SELECT p_job, s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
+    FROM pg_temp.intake_item s
+   WHERE s.operation IS NOT NULL;
+  GET DIAGNOSTICS added = ROW_COUNT;
+  RETURN added;
+END
+$$;
+
+-- add_staged_items(job, role): insert_staged_items for a login that
+-- row-level security applies to, which would otherwise have every item
+-- checked by the policy sync_item_upstream_submit_own (an index probe of the
+-- job per item: a fifth of the time of a million-record file): the policy's
+-- rule is checked here once, for the job. The rule is the policy's
+-- (95_roles.sql), word for word: the job is an inbound job of a source
+-- system whose login_role is `role` (a role of this session:
+-- my_source_systems), Draft or Submitted, never started. Otherwise 42501,
+-- as the policy would refuse. SECURITY DEFINER for that alone: the caller
+-- grants SELECT on its temporary table to the function's owner first; the
+-- items get only the input columns, and are checked like every insert
+-- (check_item_jobs, the CHECK constraints).
 CREATE OR REPLACE FUNCTION integration.add_staged_items(p_job bigint, p_role name DEFAULT current_user)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, integration, pg_temp
 AS $$
-DECLARE
-  added bigint;
 BEGIN
   IF NOT EXISTS (SELECT FROM integration.sync_job j
                   WHERE j.job_id = p_job
@@ -78,12 +94,7 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Items go into an inbound job of the source system whose login role you are, before a worker starts it.';
   END IF;
-  INSERT INTO integration.sync_item (job_id, seq, external_key, operation, field_name, new_value, source_timestamp)
-  SELECT p_job, s.seq, s.external_key, s.operation, s.field_name, s.new_value, s.source_timestamp
-    FROM pg_temp.intake_item s
-   WHERE s.operation IS NOT NULL;
-  GET DIAGNOSTICS added = ROW_COUNT;
-  RETURN added;
+  RETURN integration.insert_staged_items(p_job);
 END
 $$;
 

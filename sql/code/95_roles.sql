@@ -207,7 +207,8 @@ GRANT EXECUTE ON FUNCTION
   integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;
 GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
-GRANT EXECUTE ON FUNCTION integration.add_staged_items(bigint, name) TO syncledger_upstream;
+GRANT EXECUTE ON FUNCTION integration.add_staged_items(bigint, name), integration.insert_staged_items(bigint)
+  TO syncledger_upstream;
 -- The value checks of a submitted file, before anything is submitted (the
 -- code lists of a table's fields; whether given values map and cast).
 GRANT EXECUTE ON FUNCTION
