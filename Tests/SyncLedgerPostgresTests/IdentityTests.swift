@@ -116,6 +116,35 @@ struct IdentityTests {
         }
     }
 
+    @Test func newRecordsOfOneChunkThatShareABlockBecomeASuspectPairScoredOnTheWholeKey() async throws {
+        try await TestDatabase.with { db in
+            try await db.exec(Self.setup + (try Self.readmeRules("People")))
+            // One job, one chunk, three new people: the first two agree on
+            // family name and birth date (a block of the similar rule) and
+            // differ by a middle name; the third shares a block with neither.
+            try await db.submit(source: "crm", items: [
+                .set("C1", "given_name", "Marie Claire"), .set("C1", "family_name", "Dupont"), .set("C1", "birth_date", "1980-05-03"),
+                .set("C2", "given_name", "Marie"), .set("C2", "family_name", "Dupont"), .set("C2", "birth_date", "1980-05-03"),
+                .set("C3", "given_name", "Marius"), .set("C3", "family_name", "Durand"), .set("C3", "birth_date", "1981-06-04"),
+            ])
+            // One chunk transaction at a time: the three records in one call.
+            try await db.runWorker { $0.parallelChunks = 1 }
+            #expect(try await db.int("SELECT count(*) FROM core.person") == 3)
+            let pairs = try await db.rows(
+                """
+                SELECT least(s.target_id, s.candidate_id)::text, greatest(s.target_id, s.candidate_id)::text, s.rule_name, s.score::text
+                  FROM integration.match_suspect s
+                """)
+            let c1 = try await db.recordID("C1", source: "crm"), c2 = try await db.recordID("C2", source: "crm")
+            let ids = [c1, c2].map { $0.uuidString.lowercased() }.sorted()
+            try #require(pairs.count == 1)
+            #expect(Array(pairs[0][0...1]) == ids.map { Optional($0) })
+            #expect(pairs[0][2] == "like_name_and_birth_date")
+            let score = Double(pairs[0][3] ?? "") ?? 0
+            #expect(score >= 0.6 && score < 1)
+        }
+    }
+
     @Test func knownKeysAreNeverMatchedAgain() async throws {
         try await TestDatabase.with { db in
             try await db.exec(Self.setup)

@@ -489,13 +489,21 @@ BEGIN
            e_rule || coalesce(array_agg(p.rule), '{}'), e_name || coalesce(array_agg(p.name), '{}'),
            e_score || coalesce(array_agg(p.s), '{}'), e_link || coalesce(array_agg(p.link), '{}')
       INTO e_n, e_to, e_rule, e_name, e_score, e_link
-      FROM (SELECT DISTINCT qb.n, ra.id, qb.rule, qb.name, qb.link, integration.match_similarity(qa.key, qb.key) AS s, qb.min
-              FROM unnest(b_n, b_rule, b_key) AS ba(n, rule, key)
-              JOIN unnest(b_n, b_rule, b_key) AS bb(n, rule, key) ON bb.rule = ba.rule AND bb.key = ba.key AND bb.n > ba.n
-              JOIN unnest(q_n, q_rule, q_key) AS qa(n, rule, key) ON qa.n = ba.n AND qa.rule = ba.rule
-              JOIN unnest(q_n, q_rule, q_name, q_key, q_link, q_min) AS qb(n, rule, name, key, link, min)
-                ON qb.n = bb.n AND qb.rule = bb.rule
-              JOIN jsonb_to_recordset(p_records) AS ra(n integer, id uuid) ON ra.n = ba.n) p
+      -- The pairs first, then each pair scored once (joined in one
+      -- statement, the planner, blind to the arrays' sizes, may score every
+      -- record against every other).
+      FROM (WITH pairs AS MATERIALIZED (
+              SELECT DISTINCT ba.n AS a, bb.n AS b, ba.rule
+                FROM unnest(b_n, b_rule, b_key) AS ba(n, rule, key)
+                JOIN unnest(b_n, b_rule, b_key) AS bb(n, rule, key) ON bb.rule = ba.rule AND bb.key = ba.key AND bb.n > ba.n
+            ), q AS MATERIALIZED (
+              SELECT * FROM unnest(q_n, q_rule, q_name, q_key, q_link, q_min) AS q(n, rule, name, key, link, min)
+            )
+            SELECT qb.n, ra.id, qb.rule, qb.name, qb.link, integration.match_similarity(qa.key, qb.key) AS s, qb.min
+              FROM pairs
+              JOIN q qa ON qa.n = pairs.a AND qa.rule = pairs.rule
+              JOIN q qb ON qb.n = pairs.b AND qb.rule = pairs.rule
+              JOIN jsonb_to_recordset(p_records) AS ra(n integer, id uuid) ON ra.n = pairs.a) p
      WHERE p.s >= p.min;
   END IF;
   IF EXISTS (SELECT FROM unnest(q_sim, q_link, q_block) AS q(sim, link, block) WHERE q.sim AND q.link AND NOT q.block) THEN
