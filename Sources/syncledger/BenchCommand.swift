@@ -40,7 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Records asked record_as_of, at the history's size (0 = skip).") var asOfSamples = 200
     @Option(help: "Seconds between checkpoints in a third large-workload run, compared with the first (0 = skip).")
     var checkpointEvery = 1.0
-    @Option(help: "Jobs of 1,000 new people each, with two match rules and without (0 = skip).") var identityJobs = 10
+    @Option(help: "Jobs of 1,000 new people each, per table: without match rules, with two blocked, with two by trigrams (0 = skip).") var identityJobs = 10
     @Flag(help: "Skip the SQL reference.") var skipReference = false
     @Flag(help: "Also run 1, 2 and 4 claims at once.") var scaling = false
 

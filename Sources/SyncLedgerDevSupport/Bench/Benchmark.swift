@@ -26,7 +26,7 @@ import SyncLedgerWorker
 ///    empty database's rate; then `verify_ledger` over the whole ledger
 ///    (rows/s).
 /// 4. Identity resolution: items/s of jobs creating new records with two
-///    match rules and without (BenchIdentity.swift).
+///    match rules (blocked or by trigrams) and without (BenchIdentity.swift).
 /// 5. Pickup latency: time from a job's `submitted_at` to its `started_at`
 ///    with an idle worker polling only every 10 s, so the figure is LISTEN's.
 ///
@@ -181,7 +181,7 @@ public struct Benchmark: Sendable {
                   ? "check:         the ledger verifies and explains every value"
                   : "check:         \(findings) chain findings, \(violations) provenance violations")
 
-            // Identity resolution: new records with two match rules and without.
+            // Identity resolution: new records with match rules of two kinds and without.
             if options.identityJobs > 0 {
                 try await identityFigures(client, url: url, jobs: options.identityJobs, records: options.identityRecords, print: print)
             }
