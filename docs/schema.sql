@@ -2157,7 +2157,7 @@ CREATE POLICY sync_item_upstream_read_own ON integration.sync_item FOR SELECT TO
 
 CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item FOR INSERT TO syncledger_upstream WITH CHECK (((item_status = 'Pending'::text) AND (EXISTS ( SELECT
    FROM integration.sync_job j
-  WHERE ((j.job_id = sync_item.job_id) AND (j.source_system_key = ANY (( SELECT integration.my_source_systems() AS my_source_systems)::text[])) AND (j.direction = 'Inbound'::text) AND (j.job_status = ANY (ARRAY['Draft'::text, 'Submitted'::text])) AND (j.started_at IS NULL))))));
+  WHERE ((j.job_id = sync_item.job_id) AND integration.job_takes_upstream_items(j.*, ( SELECT integration.my_source_systems() AS my_source_systems)))))));
 
 
 --
@@ -2858,6 +2858,14 @@ GRANT ALL ON FUNCTION integration.job_item_counts(p_jobs bigint[]) TO syncledger
 
 REVOKE ALL ON FUNCTION integration.job_status_after(p_status text, p_event text, p_failed integer, p_attempts integer, p_max_attempts integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION integration.job_status_after(p_status text, p_event text, p_failed integer, p_attempts integer, p_max_attempts integer) TO syncledger_connector;
+
+
+--
+-- Name: FUNCTION job_takes_upstream_items(j integration.sync_job, p_sources text[]); Type: ACL; Schema: integration; Owner: -
+--
+
+REVOKE ALL ON FUNCTION integration.job_takes_upstream_items(j integration.sync_job, p_sources text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION integration.job_takes_upstream_items(j integration.sync_job, p_sources text[]) TO syncledger_upstream;
 
 
 --
@@ -4034,6 +4042,10 @@ GRANT SELECT ON TABLE integration.value_map TO syncledger_worker;
 -- FUNCTION integration.job_status_after(text,text,integer,integer,integer)
 --   RETURNS text; LANGUAGE sql; IMMUTABLE
 --   EXECUTE: syncledger_connector
+
+-- FUNCTION integration.job_takes_upstream_items(integration.sync_job,text[])
+--   RETURNS boolean; LANGUAGE sql; IMMUTABLE
+--   EXECUTE: syncledger_upstream
 
 -- FUNCTION integration.ledger_anchor()
 --   RETURNS TABLE(records bigint, elements bigint, anchor text); LANGUAGE sql; STABLE; SECURITY DEFINER; SET search_path=pg_catalog, integration, pg_temp

@@ -82,6 +82,20 @@ CREATE OR REPLACE TRIGGER sync_job_stamp_submitted_at
   FOR EACH ROW WHEN (OLD.job_status = 'Draft' AND NEW.job_status = 'Submitted')
   EXECUTE FUNCTION integration.stamp_submitted_at();
 
+-- job_takes_upstream_items(job, sources): whether an upstream whose source
+-- systems are `sources` may still add items to `job`: an inbound job of one
+-- of them, Draft or Submitted, that no worker has started (started_at is set
+-- by the first claim and kept after a release or a requeue). The one
+-- statement of the rule: the upstream insert policy of sync_item (roles.sql,
+-- per item) and add_staged_items (intake.sql, once per job) both ask it. One
+-- SQL expression, so that PostgreSQL inlines it into the policy's check.
+CREATE OR REPLACE FUNCTION integration.job_takes_upstream_items(j integration.sync_job, p_sources text[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT j.source_system_key = ANY (p_sources) AND j.direction = 'Inbound'
+     AND j.job_status IN ('Draft', 'Submitted') AND j.started_at IS NULL
+$$;
+
 -- ---------------------------------------------------------------------------
 -- An item's job
 -- ---------------------------------------------------------------------------

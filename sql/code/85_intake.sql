@@ -70,11 +70,9 @@ $$;
 -- row-level security applies to, which would otherwise have every item
 -- checked by the policy sync_item_upstream_submit_own (an index probe of the
 -- job per item: a fifth of the time of a million-record file): the policy's
--- rule is checked here once, for the job. The rule is the policy's
--- (95_roles.sql), word for word: the job is an inbound job of a source
--- system whose login_role is `role` (a role of this session:
--- my_source_systems), Draft or Submitted, never started. Otherwise 42501,
--- as the policy would refuse. SECURITY DEFINER for that alone: the caller
+-- rule (job_takes_upstream_items, jobs.sql) is checked here once, for the
+-- job, with the source systems whose login_role is `role` (a role of this
+-- session: my_source_systems). Otherwise 42501, as the policy would refuse. SECURITY DEFINER for that alone: the caller
 -- grants SELECT on its temporary table to the function's owner first; the
 -- items get only the input columns, and are checked like every insert
 -- (check_item_jobs, the CHECK constraints).
@@ -86,10 +84,7 @@ AS $$
 BEGIN
   IF NOT EXISTS (SELECT FROM integration.sync_job j
                   WHERE j.job_id = p_job
-                    AND j.source_system_key = ANY (integration.my_source_systems(p_role))
-                    AND j.direction = 'Inbound'
-                    AND j.job_status IN ('Draft', 'Submitted')
-                    AND j.started_at IS NULL) THEN
+                    AND integration.job_takes_upstream_items(j, integration.my_source_systems(p_role))) THEN
     RAISE EXCEPTION 'role % may not add items to job %', p_role, coalesce(p_job::text, 'NULL')
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Items go into an inbound job of the source system whose login role you are, before a worker starts it.';

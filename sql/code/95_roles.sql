@@ -207,7 +207,8 @@ GRANT EXECUTE ON FUNCTION
   integration.prune_preview(interval, boolean)
 TO syncledger_admin, syncledger_worker;
 GRANT EXECUTE ON FUNCTION integration.snapshot_keys(text, text, name) TO syncledger_upstream, syncledger_admin;
-GRANT EXECUTE ON FUNCTION integration.add_staged_items(bigint, name), integration.insert_staged_items(bigint)
+GRANT EXECUTE ON FUNCTION integration.add_staged_items(bigint, name), integration.insert_staged_items(bigint),
+  integration.job_takes_upstream_items(integration.sync_job, text[])
   TO syncledger_upstream;
 -- The value checks of a submitted file, before anything is submitted (the
 -- code lists of a table's fields; whether given values map and cast).
@@ -399,18 +400,16 @@ CREATE POLICY sync_item_upstream_read_own ON integration.sync_item
 -- claim and kept after a release or a requeue). Inserting the job and its
 -- items in one transaction, the usual way, always qualifies. Adding items to
 -- a job that was committed as Submitted races with a worker claiming it; stage
--- such jobs as Draft and submit them when complete. integration.add_staged_items
--- (intake.sql) checks the same rule once per job for `submit`: change both.
+-- such jobs as Draft and submit them when complete. The rule is
+-- job_takes_upstream_items (jobs.sql), which add_staged_items (intake.sql)
+-- checks once per job for `submit`.
 DROP POLICY IF EXISTS sync_item_upstream_submit_own ON integration.sync_item;
 CREATE POLICY sync_item_upstream_submit_own ON integration.sync_item
   FOR INSERT TO syncledger_upstream
   WITH CHECK (item_status = 'Pending'
               AND EXISTS (SELECT FROM integration.sync_job j
                            WHERE j.job_id = sync_item.job_id
-                             AND j.source_system_key = ANY ((SELECT integration.my_source_systems())::text[])
-                             AND j.direction = 'Inbound'
-                             AND j.job_status IN ('Draft', 'Submitted')
-                             AND j.started_at IS NULL));
+                             AND integration.job_takes_upstream_items(j, (SELECT integration.my_source_systems())::text[])));
 
 -- Connectors: the outbound jobs of their own source, and those jobs' items,
 -- to read, claim and acknowledge. claim_outbound and ack_outbound are
